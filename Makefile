@@ -1,0 +1,150 @@
+# Vigil build. `make` builds ./vigil; `sudo make run` and `sudo make test` are the README's two commands.
+#
+# Layout of generated files (never committed):
+#   .output/*.bpf.o, *.skel.h     BPF objects and their skeletons (bpftool gen skeleton)
+#   .output/profile.pb-c.[ch]     protobuf-c code generated from proto/profile.proto
+#   .output/obj/, .output/asan/   userspace objects, plain and with ASan+UBSan
+#   .output/tests/                unit-test binaries and the ELF fixtures they read
+
+OUTPUT    := .output
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PROTOC_C  ?= protoc-c
+CC        ?= gcc
+ARCH      := x86
+
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CPPFLAGS  += -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT)
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS)
+LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lpthread -lm
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+PROTO_C   := $(OUTPUT)/profile.pb-c.c
+PROTO_H   := $(OUTPUT)/profile.pb-c.h
+
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS)) $(OUTPUT)/obj/profile.pb-c.o
+ASAN_OBJS := $(patsubst $(OUTPUT)/obj/%,$(OUTPUT)/asan/%,$(LIB_OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+ASAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/asan-%,$(UNIT_SRCS))
+FIXTURE_SRCS := $(wildcard tests/unit/fixtures/*.c)
+FIXTURE_BINS := $(patsubst tests/unit/fixtures/%.c,$(OUTPUT)/tests/fixtures/%,$(FIXTURE_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+
+Q := $(if $(V),,@)
+
+.PHONY: all deps test-deps run test unit unit-asan integration browser lint format bench fuzz install clean
+all: vigil
+
+deps:
+	$(Q)scripts/install-deps.sh
+test-deps:
+	$(Q)scripts/install-deps.sh --test
+
+# ---- BPF: object, then skeleton. CO-RE against the committed vmlinux.h. ----
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/asan $(OUTPUT)/tests $(OUTPUT)/tests/fixtures $(OUTPUT)/workloads $(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) $(wildcard include/vigil/*.h) | $(OUTPUT)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude \
+		-Ivmlinux/$(ARCH) -c $< -o $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen object $@.linked $@ && mv $@.linked $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(PROTO_C) $(PROTO_H): proto/profile.proto | $(OUTPUT)
+	@echo "  PROTOC  $<"
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(OUTPUT) $<
+
+# ---- userspace ----
+$(OUTPUT)/obj/%.o: user/%.c $(SKELS) $(PROTO_H) $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/obj
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(OUTPUT)/obj/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/obj
+	$(Q)$(CC) -std=c11 -O2 -g $(CPPFLAGS) -c $< -o $@
+$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(PROTO_H) $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/asan
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+$(OUTPUT)/asan/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/asan
+	$(Q)$(CC) -std=c11 -O1 -g $(CPPFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(OUTPUT)/libvigil.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(OUTPUT)/libvigil-asan.a: $(ASAN_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+vigil: $(OUTPUT)/obj/main.o $(OUTPUT)/libvigil.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- tests ----
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libvigil.a $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(OUTPUT)/libvigil.a $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/asan-test_%: tests/unit/test_%.c $(OUTPUT)/libvigil-asan.a $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(OUTPUT)/libvigil-asan.a $(LDLIBS) -lcmocka -o $@
+# ELF fixtures for the symbol tests: built here so `nm` can check them on any machine.
+$(OUTPUT)/tests/fixtures/%: tests/unit/fixtures/%.c | $(OUTPUT)/tests/fixtures
+	$(Q)$(CC) -O0 -g -fPIE -pie -Wl,--build-id=sha1 $< -o $@
+$(OUTPUT)/tests/fixtures/libfixture.so: tests/unit/fixtures/libfixture.c | $(OUTPUT)/tests/fixtures
+	$(Q)$(CC) -O0 -g -fPIC -shared -Wl,--build-id=sha1 $< -o $@
+# Workloads keep frame pointers so user stacks unwind without DWARF.
+$(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) | $(OUTPUT)/workloads
+	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Werror $< -o $@ -lm -lpthread
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) | $(OUTPUT)/fuzz $(SKELS) $(PROTO_H)
+	$(Q)clang -std=c11 -g -O1 $(CPPFLAGS) -fsanitize=fuzzer,address,undefined $< \
+		$(LIB_SRCS) $(PROTO_C) $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS) $(FIXTURE_BINS)
+	$(Q)scripts/run-unit.sh $(UNIT_BINS)
+unit-asan: $(ASAN_BINS) $(FIXTURE_BINS)
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-unit.sh $(ASAN_BINS)
+integration: vigil $(WORKLOADS)
+	$(Q)python3 tests/integration/run.py $(T)
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do $$f -max_total_time=$${FUZZ_SECONDS:-20} -corpus_dir tests/fuzz/corpus >/dev/null 2>&1 || exit 1; done
+
+# The README's second command: everything, from a fresh machine.
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory lint
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory unit-asan
+	$(Q)$(MAKE) --no-print-directory integration
+
+# The README's first command: build, then profile the whole host for 10 s.
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./vigil profile -o vigil-profile.svg --top 15 10
+
+LINT_SRCS = $(wildcard user/*.c user/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
+	tests/unit/*.h tests/workloads/*.c tests/fuzz/*.c)
+lint: $(SKELS) $(PROTO_H)
+	@echo "  LINT    clang-format + cppcheck"
+	$(Q)clang-format --dry-run --Werror $(LINT_SRCS)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D__x86_64__ \
+		-Iinclude -Iuser user tests/workloads
+format:
+	$(Q)clang-format -i $(LINT_SRCS)
+
+bench: vigil $(WORKLOADS)
+	$(Q)scripts/install-deps.sh --test
+	$(Q)scripts/bench.sh
+
+install: vigil
+	install -D -m 0755 vigil $(DESTDIR)/usr/local/sbin/vigil
+
+clean:
+	rm -rf $(OUTPUT) vigil

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The profile model: a set of weighted, symbolized stacks, independent of where they came from (CPU
+ * samples, off-CPU time, allocations) and of how they are written out. Collectors build one; exporters
+ * only read it.
+ *
+ * Ownership: a struct profile owns every string, frame, mapping and stack added to it; the const
+ * pointers its accessors return stay valid until profile__free(). Not thread-safe: build it from one
+ * thread, then any number of readers may read it concurrently.
+ */
+#ifndef VIGIL_STACKS_H
+#define VIGIL_STACKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+enum frame_kind {
+	FRAME_USER = 0,	   /* user-space code, resolved or not */
+	FRAME_KERNEL = 1,  /* kernel or kernel module */
+	FRAME_UNKNOWN = 2, /* address with no mapping at all */
+	FRAME_SPECIAL = 3, /* not code: "[lost stack]", the "--" wakee/waker separator, "[off-cpu]" */
+};
+
+struct profile_mapping {
+	__u64 start;	      /* first address of the mapping in the process (or kernel) */
+	__u64 limit;	      /* one past the last address */
+	__u64 offset;	      /* file offset that start corresponds to */
+	const char *path;     /* file as the process saw it; "[kernel.kallsyms]" or "[MODULE]" */
+	const char *build_id; /* lowercase hex; "" when unknown */
+};
+
+struct profile_frame {
+	const char *name;   /* function name without offset, or "module+0xOFFSET" when unnamed */
+	const char *module; /* short module name: file basename, "[kernel.kallsyms]", "[ext4]" */
+	__u64 addr;	    /* absolute address in the process or kernel; 0 for FRAME_SPECIAL */
+	__u32 mapping;	    /* 1-based index into the mappings; 0 = none */
+	__u32 kind;	    /* enum frame_kind */
+};
+
+struct profile_stack {
+	const char *comm;     /* process name */
+	__u32 pid;	      /* process (tgid) */
+	__u32 tid;	      /* thread; 0 when aggregated over threads */
+	__u32 nframes;	      /* may be 0: a sample with no stack at all */
+	const __u32 *frames;  /* 1-based frame indices, ROOT FIRST; user frames, then kernel frames */
+	__u64 count;	      /* events: samples, blocking episodes, allocations */
+	__u64 value;	      /* weight in meta.value_unit (e.g. count * period nanoseconds) */
+};
+
+/*
+ * What the numbers mean. Strings are copied by profile__new().
+ * - count_type/count_unit and value_type/value_unit name the two pprof sample types,
+ *   e.g. {"samples","count"} and {"cpu","nanoseconds"}; {"events","count"} and {"off-cpu","nanoseconds"}.
+ * - The "weight" of a stack in folded, SVG and top output is count when weight_div == 0, else
+ *   value / weight_div (e.g. 1000 to show microseconds); weight_unit names it ("samples", "us").
+ */
+struct profile_meta {
+	const char *count_type, *count_unit;
+	const char *value_type, *value_unit;
+	const char *weight_unit;
+	__u64 weight_div;
+	__u64 period;	   /* value of one sample, in value_unit (sampled profiles); 0 otherwise */
+	__u64 start_ns;	   /* CLOCK_REALTIME at the start of collection */
+	__u64 duration_ns; /* length of the collection */
+	const char *title; /* e.g. "vigil profile -F 99 (10.0 s, 2 CPUs)"; may be NULL */
+};
+
+struct profile;
+
+/* Returns a new, empty profile, or NULL with errno set. */
+struct profile *profile__new(const struct profile_meta *meta);
+/* NULL-safe. */
+void profile__free(struct profile *p);
+
+/*
+ * Adds (or finds) a mapping; returns its 1-based index, or 0 with errno set on allocation failure.
+ * Identical mappings (all fields equal) are stored once.
+ */
+__u32 profile__add_mapping(struct profile *p, const struct profile_mapping *m);
+/*
+ * Adds (or finds) a frame; strings are copied; returns its 1-based index, or 0 with errno set.
+ * Frames equal in kind, name, module, addr and mapping are stored once.
+ */
+__u32 profile__add_frame(struct profile *p, const struct profile_frame *f);
+/*
+ * Adds a stack; comm and frames are copied. Stacks are not merged here (exporters merge what their
+ * format merges). Returns 0 or -ENOMEM / -EINVAL (a frame index out of range).
+ */
+int profile__add_stack(struct profile *p, const struct profile_stack *s);
+
+const struct profile_meta *profile__meta(const struct profile *p);
+size_t profile__nr_stacks(const struct profile *p);
+const struct profile_stack *profile__stack(const struct profile *p, size_t i);
+size_t profile__nr_frames(const struct profile *p);
+/* id is 1-based; returns NULL when out of range. */
+const struct profile_frame *profile__frame(const struct profile *p, __u32 id);
+size_t profile__nr_mappings(const struct profile *p);
+/* id is 1-based; returns NULL when out of range. */
+const struct profile_mapping *profile__mapping(const struct profile *p, __u32 id);
+
+/* A stack's weight as defined by meta.weight_div. */
+__u64 profile__weight(const struct profile *p, const struct profile_stack *s);
+/* Sum of all stacks' weights / counts / values. */
+__u64 profile__total_weight(const struct profile *p);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Address -> (function, module) for kernel and user code.
+ *
+ * Kernel addresses resolve through /proc/kallsyms (ksyms.c), with module names. User addresses resolve
+ * through a per-process record of mappings (procmaps.c) and ELF symbol tables (elf.c): .symtab, then
+ * .dynsym, from the file itself, or from its separate debug file (/usr/lib/debug/.build-id/xx/yyyy.debug,
+ * or .gnu_debuglink next to the file, in .debug/ or under /usr/lib/debug), plus /tmp/perf-PID.map for
+ * JIT code.
+ *
+ * Processes that exit during a capture must still resolve, so mappings are captured when a process is
+ * first seen (symbolizer__snapshot_pid, from /proc/PID/maps) or when the kernel reports a mapping
+ * (symbolizer__add_mmap, from perf MMAP2 side-band records), and each mapped file is opened and parsed at
+ * that moment (through /proc/PID/root when the process is alive, so containerized processes work) and
+ * kept, cached by build-id (or by device+inode when it has none): each file is parsed once.
+ *
+ * Ownership: every string a lookup returns is owned by the symbolizer and valid until
+ * symbolizer__free(). Not thread-safe: one thread at a time.
+ */
+#ifndef VIGIL_SYMBOLIZER_H
+#define VIGIL_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+struct symbolizer;
+
+struct symbolizer_opts {
+	const char *kallsyms_path; /* default "/proc/kallsyms" (tests pass a fixture) */
+	const char *proc_root;	   /* default "/proc" (tests pass a fixture directory) */
+	bool no_kernel;		   /* do not load kernel symbols at all */
+};
+
+/* opts may be NULL. Kernel symbols are loaded lazily on the first kernel lookup. NULL + errno. */
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts);
+/* NULL-safe. Closes every file it kept open. */
+void symbolizer__free(struct symbolizer *s);
+
+/*
+ * Record pid's current mappings from PROC/PID/maps and open the files they name, unless this pid's
+ * mappings are already known and its image has not changed (exec) since. Cheap to call again.
+ * Returns 0, or -ENOENT when the process is gone (its later lookups give module+offset or unknown).
+ */
+int symbolizer__snapshot_pid(struct symbolizer *s, __u32 pid);
+
+/* One mapping as reported by a perf MMAP2 record (or parsed from a maps line). */
+struct sym_mmap {
+	__u64 start, len, pgoff;
+	__u32 maj, min;
+	__u64 ino;
+	__u32 prot; /* PROT_* bits; only executable mappings matter for symbols */
+	const char *path;
+	const __u8 *build_id; /* may be NULL */
+	__u32 build_id_size;
+};
+/* Add one mapping to pid's current image (a new mapping over an old range replaces it). 0 or -errno. */
+int symbolizer__add_mmap(struct symbolizer *s, __u32 pid, const struct sym_mmap *m);
+/* child starts as a copy of parent's current image (fork). */
+void symbolizer__fork(struct symbolizer *s, __u32 parent, __u32 child);
+/*
+ * pid replaced its image (exec): following mappings start a new image. The old image is kept and still
+ * used for addresses the new one does not cover, since samples aggregated in the kernel carry no time.
+ */
+void symbolizer__exec(struct symbolizer *s, __u32 pid);
+
+struct sym_frame {
+	const char *name;     /* function name without offset; NULL when no symbol covers the address */
+	const char *module;   /* short name: file basename, "[kernel.kallsyms]", "[ext4]"; NULL if unmapped */
+	const char *path;     /* full file path for pprof mappings; "" when none */
+	const char *build_id; /* lowercase hex, "" when unknown */
+	__u64 offset;	      /* addr's offset in the module (file offset for user code, from the module's
+			       * base for kernel modules, from _stext for the kernel) for "module+0xOFF" */
+	__u64 map_start, map_limit, map_pgoff; /* the mapping containing addr (pprof) */
+};
+
+/*
+ * Resolve one user address of pid. Returns 0 when addr lies in a known mapping (out->name may still be
+ * NULL when no symbol covers it), -ENOENT when nothing is known about that address.
+ */
+int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_frame *out);
+/* Resolve one kernel address. 0, or -ENOENT when it is outside every known symbol and module. */
+int symbolizer__kernel(struct symbolizer *s, __u64 addr, struct sym_frame *out);
+
+/* Counters for diagnostics (-v) and benchmarks. */
+struct symbolizer_stats {
+	__u64 files_opened, files_failed, elf_parsed, pids_snapshotted, lookups;
+};
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
+
+#endif
