@@ -15,7 +15,7 @@ ARCH      := x86
 
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers
-CPPFLAGS  += -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT)
+CPPFLAGS  += -D_GNU_SOURCE -Iinclude -iquote user -I$(OUTPUT)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS)
 LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lpthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -42,6 +42,9 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
 Q := $(if $(V),,@)
+
+# BPF objects and generated sources are intermediates worth keeping between builds.
+.SECONDARY:
 
 .PHONY: all deps test-deps run test unit unit-asan integration browser lint format bench fuzz install clean
 all: vigil

@@ -18,9 +18,9 @@
 
 enum export_format {
 	EXPORT_NONE = 0,
-	EXPORT_FOLDED,	   /* "folded": comm;root;...;leaf WEIGHT, kernel frames suffixed _[k] */
-	EXPORT_SVG,	   /* "svg": self-contained interactive flame graph */
-	EXPORT_PPROF,	   /* "pprof": gzip-compressed profile.proto */
+	EXPORT_FOLDED, /* "folded": comm;root;...;leaf WEIGHT, kernel frames suffixed _[k] */
+	EXPORT_SVG, /* "svg": self-contained interactive flame graph */
+	EXPORT_PPROF, /* "pprof": gzip-compressed profile.proto */
 	EXPORT_SPEEDSCOPE, /* "speedscope": speedscope file-format JSON, "sampled" profiles */
 };
 
@@ -33,9 +33,9 @@ const char *export_format_list(void);
 const char *export_format_name(enum export_format f);
 
 struct export_opts {
-	const char *title;    /* SVG title / speedscope name; defaults to meta.title or "vigil" */
+	const char *title; /* SVG title / speedscope name; defaults to meta.title or "vigil" */
 	bool annotate_kernel; /* folded: suffix kernel frames with _[k] (default on: set by the caller) */
-	bool per_thread;      /* folded/SVG: "comm-tid" as the first frame instead of "comm" (default off) */
+	bool per_thread; /* folded/SVG: "comm-tid" as the first frame instead of "comm" (default off) */
 };
 
 int export_folded(const struct profile *p, FILE *out, const struct export_opts *o);

@@ -187,8 +187,8 @@ size_t hashmap__size(const struct hashmap *m)
 	return m->size;
 }
 
-int hashmap__for_each(const struct hashmap *m, int (*fn)(const void *key, uintptr_t value, void *arg),
-		      void *arg)
+int hashmap__for_each(const struct hashmap *m,
+		      int (*fn)(const void *key, uintptr_t value, void *arg), void *arg)
 {
 	for (size_t i = 0; i < m->nbuckets; i++)
 		for (struct entry *e = m->buckets[i]; e; e = e->next) {

@@ -29,8 +29,8 @@ bool hashmap__delete(struct hashmap *m, const void *key);
 size_t hashmap__size(const struct hashmap *m);
 
 /* Calls fn for each entry in unspecified order; stops early when fn returns non-zero, returning it. */
-int hashmap__for_each(const struct hashmap *m, int (*fn)(const void *key, uintptr_t value, void *arg),
-		      void *arg);
+int hashmap__for_each(const struct hashmap *m,
+		      int (*fn)(const void *key, uintptr_t value, void *arg), void *arg);
 
 /* Hash helpers (64-bit FNV-1a with a final mix). */
 uint64_t hash_bytes(const void *data, size_t len, uint64_t seed);

@@ -43,12 +43,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	fprintf(stderr, "vigil: %s%s\n", lvl == LOG_WARN ? "warning: " : "", buf);
 }
 
-int log_libbpf(int level, const char *fmt, va_list ap)
+int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && verbose < 2)
 		return 0;
 	if (!verbose)
 		return 0;
-	fputs("libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
 }

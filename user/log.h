@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <bpf/libbpf.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -24,6 +25,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
 #define pr_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* libbpf print callback: routes libbpf's output through here (debug only unless -v). */
-int log_libbpf(int level, const char *fmt, va_list ap);
+int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #endif

@@ -1,6 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
+/* vigil: the subcommand table. */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} commands[] = {
+	{ "profile", cmd_profile,
+	  "sample on-CPU stacks: top table, flame graph, pprof, speedscope" },
+	{ "offcpu", cmd_offcpu, "off-CPU time by blocked stack, wakers, or --wall (on + off CPU)" },
+	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
+};
+
+static void usage(FILE *out)
 {
-	return 0;
+	fprintf(out, "Usage: vigil COMMAND [OPTIONS]\n\n"
+		     "Kernel-level profiler and tracer (eBPF).\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].what);
+	fprintf(out, "\nRun 'vigil COMMAND --help' for a command's options and examples.\n"
+		     "Examples:\n"
+		     "  sudo vigil profile -o cpu.svg 10\n"
+		     "  sudo vigil doctor\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("vigil %s\n", VIGIL_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "vigil: unknown command '%s' (see 'vigil --help')\n", argv[1]);
+	return 1;
 }

@@ -47,7 +47,8 @@ static uint64_t frame_hash(const void *key, void *ctx)
 {
 	const struct profile *p = ctx;
 	const struct profile_frame *f = &p->frames[(uintptr_t)key - 1];
-	uint64_t parts[5] = { (uintptr_t)f->name, (uintptr_t)f->module, f->addr, f->mapping, f->kind };
+	uint64_t parts[5] = { (uintptr_t)f->name, (uintptr_t)f->module, f->addr, f->mapping,
+			      f->kind };
 
 	return hash_bytes(parts, sizeof(parts), 1);
 }
@@ -55,7 +56,8 @@ static uint64_t frame_hash(const void *key, void *ctx)
 static bool frame_equal(const void *a, const void *b, void *ctx)
 {
 	const struct profile *p = ctx;
-	const struct profile_frame *x = &p->frames[(uintptr_t)a - 1], *y = &p->frames[(uintptr_t)b - 1];
+	const struct profile_frame *x = &p->frames[(uintptr_t)a - 1],
+				   *y = &p->frames[(uintptr_t)b - 1];
 
 	return x->name == y->name && x->module == y->module && x->addr == y->addr &&
 	       x->mapping == y->mapping && x->kind == y->kind;
@@ -74,7 +76,8 @@ static uint64_t map_hash(const void *key, void *ctx)
 static bool map_equal(const void *a, const void *b, void *ctx)
 {
 	const struct profile *p = ctx;
-	const struct profile_mapping *x = &p->maps[(uintptr_t)a - 1], *y = &p->maps[(uintptr_t)b - 1];
+	const struct profile_mapping *x = &p->maps[(uintptr_t)a - 1],
+				     *y = &p->maps[(uintptr_t)b - 1];
 
 	return x->start == y->start && x->limit == y->limit && x->offset == y->offset &&
 	       x->path == y->path && x->build_id == y->build_id;

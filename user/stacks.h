@@ -17,36 +17,38 @@
 #include <linux/types.h>
 
 enum frame_kind {
-	FRAME_USER = 0,	   /* user-space code, resolved or not */
-	FRAME_KERNEL = 1,  /* kernel or kernel module */
+	FRAME_USER = 0, /* user-space code, resolved or not */
+	FRAME_KERNEL = 1, /* kernel or kernel module */
 	FRAME_UNKNOWN = 2, /* address with no mapping at all */
-	FRAME_SPECIAL = 3, /* not code: "[lost stack]", the "--" wakee/waker separator, "[off-cpu]" */
+	FRAME_SPECIAL =
+		3, /* not code: "[lost stack]", the "--" wakee/waker separator, "[off-cpu]" */
 };
 
 struct profile_mapping {
-	__u64 start;	      /* first address of the mapping in the process (or kernel) */
-	__u64 limit;	      /* one past the last address */
-	__u64 offset;	      /* file offset that start corresponds to */
-	const char *path;     /* file as the process saw it; "[kernel.kallsyms]" or "[MODULE]" */
+	__u64 start; /* first address of the mapping in the process (or kernel) */
+	__u64 limit; /* one past the last address */
+	__u64 offset; /* file offset that start corresponds to */
+	const char *path; /* file as the process saw it; "[kernel.kallsyms]" or "[MODULE]" */
 	const char *build_id; /* lowercase hex; "" when unknown */
 };
 
 struct profile_frame {
-	const char *name;   /* function name without offset, or "module+0xOFFSET" when unnamed */
+	const char *name; /* function name without offset, or "module+0xOFFSET" when unnamed */
 	const char *module; /* short module name: file basename, "[kernel.kallsyms]", "[ext4]" */
-	__u64 addr;	    /* absolute address in the process or kernel; 0 for FRAME_SPECIAL */
-	__u32 mapping;	    /* 1-based index into the mappings; 0 = none */
-	__u32 kind;	    /* enum frame_kind */
+	__u64 addr; /* absolute address in the process or kernel; 0 for FRAME_SPECIAL */
+	__u32 mapping; /* 1-based index into the mappings; 0 = none */
+	__u32 kind; /* enum frame_kind */
 };
 
 struct profile_stack {
-	const char *comm;     /* process name */
-	__u32 pid;	      /* process (tgid) */
-	__u32 tid;	      /* thread; 0 when aggregated over threads */
-	__u32 nframes;	      /* may be 0: a sample with no stack at all */
-	const __u32 *frames;  /* 1-based frame indices, ROOT FIRST; user frames, then kernel frames */
-	__u64 count;	      /* events: samples, blocking episodes, allocations */
-	__u64 value;	      /* weight in meta.value_unit (e.g. count * period nanoseconds) */
+	const char *comm; /* process name */
+	__u32 pid; /* process (tgid) */
+	__u32 tid; /* thread; 0 when aggregated over threads */
+	__u32 nframes; /* may be 0: a sample with no stack at all */
+	const __u32
+		*frames; /* 1-based frame indices, ROOT FIRST; user frames, then kernel frames */
+	__u64 count; /* events: samples, blocking episodes, allocations */
+	__u64 value; /* weight in meta.value_unit (e.g. count * period nanoseconds) */
 };
 
 /*
@@ -61,8 +63,8 @@ struct profile_meta {
 	const char *value_type, *value_unit;
 	const char *weight_unit;
 	__u64 weight_div;
-	__u64 period;	   /* value of one sample, in value_unit (sampled profiles); 0 otherwise */
-	__u64 start_ns;	   /* CLOCK_REALTIME at the start of collection */
+	__u64 period; /* value of one sample, in value_unit (sampled profiles); 0 otherwise */
+	__u64 start_ns; /* CLOCK_REALTIME at the start of collection */
 	__u64 duration_ns; /* length of the collection */
 	const char *title; /* e.g. "vigil profile -F 99 (10.0 s, 2 CPUs)"; may be NULL */
 };

@@ -27,8 +27,8 @@ struct symbolizer;
 
 struct symbolizer_opts {
 	const char *kallsyms_path; /* default "/proc/kallsyms" (tests pass a fixture) */
-	const char *proc_root;	   /* default "/proc" (tests pass a fixture directory) */
-	bool no_kernel;		   /* do not load kernel symbols at all */
+	const char *proc_root; /* default "/proc" (tests pass a fixture directory) */
+	bool no_kernel; /* do not load kernel symbols at all */
 };
 
 /* opts may be NULL. Kernel symbols are loaded lazily on the first kernel lookup. NULL + errno. */
@@ -64,11 +64,12 @@ void symbolizer__fork(struct symbolizer *s, __u32 parent, __u32 child);
 void symbolizer__exec(struct symbolizer *s, __u32 pid);
 
 struct sym_frame {
-	const char *name;     /* function name without offset; NULL when no symbol covers the address */
-	const char *module;   /* short name: file basename, "[kernel.kallsyms]", "[ext4]"; NULL if unmapped */
-	const char *path;     /* full file path for pprof mappings; "" when none */
+	const char *name; /* function name without offset; NULL when no symbol covers the address */
+	const char *
+		module; /* short name: file basename, "[kernel.kallsyms]", "[ext4]"; NULL if unmapped */
+	const char *path; /* full file path for pprof mappings; "" when none */
 	const char *build_id; /* lowercase hex, "" when unknown */
-	__u64 offset;	      /* addr's offset in the module (file offset for user code, from the module's
+	__u64 offset; /* addr's offset in the module (file offset for user code, from the module's
 			       * base for kernel modules, from _stext for the kernel) for "module+0xOFF" */
 	__u64 map_start, map_limit, map_pgoff; /* the mapping containing addr (pprof) */
 };

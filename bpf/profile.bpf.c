@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPU profile: a perf_event program on every CPU's cpu-clock (or cycles) event. Each sample passes the
+ * filters, collects the user and kernel stacks into a stack map and adds one to the in-kernel count of
+ * its (process, thread, user stack, kernel stack). The first sample of a process also tells userspace
+ * through the ring buffer, so it can snapshot the process's mappings while the process is alive.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "common.bpf.h"
+#include "vigil/profile.h"
+
+const volatile bool user_stacks = true;
+const volatile bool kernel_stacks = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, VG_MAX_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 16384); /* --stack-storage-size */
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized by userspace */
+	__type(key, struct vg_sample_key);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+/* Processes already announced to userspace. LRU: an evicted entry only costs a second notice. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} seen_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static __always_inline void announce(__u32 pid, __u32 tid)
+{
+	struct vg_rec_proc *r;
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&seen_procs, &pid))
+		return;
+	bpf_map_update_elem(&seen_procs, &pid, &one, BPF_ANY);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		/* Userspace will still snapshot it at the end if it lives; count the miss. */
+		bpf_map_delete_elem(&seen_procs, &pid);
+		count(VG_CNT_RINGBUF_FULL);
+		return;
+	}
+	r->hdr.type = VG_REC_NEW_PROC;
+	r->hdr.size = sizeof(*r);
+	r->pid = pid;
+	r->tid = tid;
+	/* Wake the reader now: the process may live only milliseconds. */
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline int handle_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	struct task_struct *task;
+	struct vg_sample_key key;
+	bool kthread;
+
+	if (!pass_filters(pid, tid)) {
+		count(VG_CNT_FILTERED);
+		return 0;
+	}
+	count(VG_CNT_EVENTS);
+	task = (struct task_struct *)bpf_get_current_task();
+	kthread = is_kthread(task);
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.pid = pid;
+	key.tid = tid;
+	BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
+	key.ustack_id = user_stacks && !kthread ? get_stack(ctx, &stacks, true) : VG_STACK_NONE;
+	key.kstack_id = kernel_stacks && !in_user_mode(ctx) ? get_stack(ctx, &stacks, false) :
+							      VG_STACK_NONE;
+	add_to(&counts, &key, 1);
+	if (!kthread && pid)
+		announce(pid, tid);
+	return 0;
+}
+
+SEC("perf_event")
+int vg_profile_sample(struct bpf_perf_event_data *ctx)
+{
+	return handle_sample(ctx);
+}
+
+/* -- COMMAND: children of followed processes join the filter. */
+VG_FOLLOW_FORK_PROGS(vg_profile)
+
+/* An exec replaces the image: announce the process again on its next sample. */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(vg_profile_exec, struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, tgid);
+
+	bpf_map_delete_elem(&seen_procs, &pid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,132 @@
+"""Helpers for Vigil's integration tests: run vigil and workloads, parse outputs, check for leaks.
+
+Tests are functions named test_* in tests/integration/test_*.py taking one argument, a Ctx.
+They raise AssertionError to fail and Skip to skip (with the reason), like the kernel's test_progs.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+VIGIL = os.path.join(ROOT, "vigil")
+WORKLOADS = os.path.join(ROOT, ".output", "workloads")
+BROWSER = os.path.join(ROOT, "tests", "browser")
+
+
+class Skip(Exception):
+    pass
+
+
+class Ctx:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = []
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def spawn(self, argv, **kw):
+        """Start a background process that the runner kills after the test."""
+        p = subprocess.Popen(argv, stdout=kw.pop("stdout", subprocess.PIPE),
+                             stderr=kw.pop("stderr", subprocess.PIPE), text=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.communicate(timeout=5)
+            except Exception:
+                pass
+
+
+def workload(name):
+    return os.path.join(WORKLOADS, name)
+
+
+def vigil(*args, timeout=120, input=None, env=None, user=None):
+    """Run vigil; returns CompletedProcess with text stdout/stderr."""
+    argv = [VIGIL] + [str(a) for a in args]
+    if user:
+        argv = ["setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups",
+                "--inh-caps=-all"] + argv
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
+                          env=e)
+
+
+def check_rc(r, want=0):
+    assert r.returncode == want, (
+        f"exit {r.returncode}, want {want}\nstdout: {r.stdout[-3000:]}\nstderr: {r.stderr[-3000:]}")
+
+
+def one_line_error(r, want_rc, pattern):
+    """A user error: the given exit code, one line on stderr matching pattern, nothing on stdout."""
+    check_rc(r, want_rc)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, f"want one stderr line, got {len(lines)}: {r.stderr!r}"
+    assert re.search(pattern, lines[0]), f"stderr {lines[0]!r} does not match {pattern!r}"
+    assert lines[0].startswith("vigil"), f"message should start with 'vigil': {lines[0]!r}"
+    assert r.stdout == "", f"stdout should be empty on error: {r.stdout!r}"
+
+
+def parse_folded(text):
+    """[(frames, count)] from folded text; fails on malformed lines."""
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        stack, _, count = line.rpartition(" ")
+        assert stack and count.isdigit(), f"malformed folded line: {line!r}"
+        out.append((stack.split(";"), int(count)))
+    return out
+
+
+def strip_k(frame):
+    return frame[:-4] if frame.endswith("_[k]") else frame
+
+
+def bpf_progs():
+    """{id: name} of loaded BPF programs that Vigil could have left (vg_* and probe_*)."""
+    r = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return {}
+    return {p["id"]: p.get("name", "") for p in json.loads(r.stdout or "[]")
+            if p.get("name", "").startswith(("vg_", "probe_"))}
+
+
+def bpf_links():
+    r = subprocess.run(["bpftool", "-j", "link", "list"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return set()
+    return {l["id"] for l in json.loads(r.stdout or "[]")}
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def interrupt_after(p, seconds, sig=signal.SIGINT):
+    time.sleep(seconds)
+    p.send_signal(sig)
+
+
+def node(*args, timeout=180):
+    return subprocess.run(["node"] + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, cwd=BROWSER)
+
+
+def have(cmd):
+    return subprocess.run(["sh", "-c", f"command -v {cmd}"], capture_output=True).returncode == 0

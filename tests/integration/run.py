@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Run Vigil's integration tests (as root, real BPF). Usage: run.py [SUBSTRING...]
+
+Every test_* function of tests/integration/test_*.py runs in its own temporary directory. After each
+test the runner checks that no Vigil BPF program or link is left loaded.
+"""
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
+
+
+def main():
+    if os.geteuid() != 0:
+        print("integration tests need root (they load BPF programs)", file=sys.stderr)
+        return 2
+    filters = sys.argv[1:]
+    here = os.path.dirname(os.path.abspath(__file__))
+    tests = []
+    for fn in sorted(os.listdir(here)):
+        if not (fn.startswith("test_") and fn.endswith(".py")):
+            continue
+        spec = importlib.util.spec_from_file_location(fn[:-3], os.path.join(here, fn))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        for name in sorted(dir(mod)):
+            if name.startswith("test_") and callable(getattr(mod, name)):
+                full = f"{fn[:-3]}.{name}"
+                if not filters or any(f in full for f in filters):
+                    tests.append((full, getattr(mod, name)))
+    passed = failed = skipped = 0
+    t_all = time.time()
+    for full, fn in tests:
+        tmp = tempfile.mkdtemp(prefix="vigil-it-")
+        ctx = lib.Ctx(tmp)
+        progs_before = lib.bpf_progs()
+        links_before = lib.bpf_links()
+        t0 = time.time()
+        status, detail = "PASS", ""
+        try:
+            fn(ctx)
+        except lib.Skip as e:
+            status, detail = "SKIP", str(e)
+        except Exception:
+            status, detail = "FAIL", traceback.format_exc()
+        finally:
+            ctx.cleanup()
+        leaked = set(lib.bpf_progs()) - set(progs_before)
+        leaked_links = lib.bpf_links() - links_before
+        if status != "FAIL" and (leaked or leaked_links):
+            status = "FAIL"
+            detail = f"left loaded after the test: programs {sorted(leaked)}, links {sorted(leaked_links)}"
+        dt = time.time() - t0
+        print(f"  {status:<7} {full} ({dt:.1f} s){(': ' + detail.splitlines()[0]) if status == 'SKIP' else ''}",
+              flush=True)
+        if status == "FAIL":
+            failed += 1
+            print("\n".join("          " + l for l in detail.rstrip().splitlines()[-40:]), flush=True)
+            print(f"          (files kept in {tmp})", flush=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if status == "PASS":
+                passed += 1
+            else:
+                skipped += 1
+    print(f"integration: {passed} passed, {failed} failed, {skipped} skipped "
+          f"in {time.time() - t_all:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

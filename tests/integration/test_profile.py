@@ -1,0 +1,328 @@
+"""vigil profile on this kernel: real BPF, real workloads, outputs checked by real readers."""
+import gzip
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+from lib import (Skip, bpf_progs, check_rc, have, node, one_line_error, parse_folded, strip_k,
+                 vigil, wait_for, workload, BROWSER, VIGIL)
+
+
+def _samples_with(stacks, func):
+    return sum(c for frames, c in stacks if any(strip_k(f) == func for f in frames))
+
+
+def test_split_ratio_matches_workload(ctx):
+    """A workload splitting CPU between two functions: the profile's split is within 3 points."""
+    r = vigil("profile", "-F", "499", "-f", "--", workload("split"), "70", "4", timeout=60)
+    check_rc(r)
+    m = re.search(r"alpha_pct=([\d.]+)", r.stdout)
+    assert m, f"workload did not report its split: {r.stdout[-500:]}"
+    measured = float(m.group(1))
+    stacks = parse_folded(r.stdout[:m.start()] + r.stdout[m.end():])
+    a = _samples_with(stacks, "hot_alpha")
+    b = _samples_with(stacks, "hot_beta")
+    assert a + b > 500, f"too few samples in the hot functions: {a}+{b}"
+    got = 100.0 * a / (a + b)
+    assert abs(got - measured) <= 3.0, f"profile split {got:.1f}% vs measured {measured:.1f}%"
+    # Frames are function names: the workload's are resolved, without offsets.
+    for frames, _ in stacks:
+        if "hot_alpha" in frames:
+            i = frames.index("hot_alpha")
+            assert frames[i - 1] == "main", f"caller of hot_alpha should be main: {frames}"
+            break
+
+
+def test_short_lived_processes_resolve(ctx):
+    """100 processes living ~40 ms each: >= 95% of their samples name their hot function."""
+    r = vigil("profile", "-F", "499", "-f", "--", workload("shortlived"), "100", "40", "2",
+              timeout=120)
+    check_rc(r)
+    assert "started=100 failed=0" in r.stdout, r.stdout[-500:]
+    stacks = [(f, c) for f, c in parse_folded(r.stdout.replace("started=100 failed=0\n", ""))
+              if f[0] == "slchild"]
+    total = sum(c for _, c in stacks)
+    named = _samples_with(stacks, "shortlived_hot")
+    assert total >= 300, f"too few samples of the children: {total}"
+    assert named >= 0.95 * total, (
+        f"only {named}/{total} child samples name shortlived_hot; others: "
+        f"{[(';'.join(f[-3:]), c) for f, c in stacks if 'shortlived_hot' not in f][:10]}")
+
+
+def test_command_follows_forked_children(ctx):
+    r = vigil("profile", "-F", "499", "-f", "--", workload("forker"), "1", timeout=60)
+    check_rc(r)
+    assert "forker done" in r.stdout
+    stacks = parse_folded(r.stdout.replace("forker done\n", ""))
+    for fn in ("forker_parent", "forker_child", "forker_grandchild"):
+        n = _samples_with(stacks, fn)
+        assert n >= 100, f"{fn}: only {n} samples (children not followed?)"
+    # Only the command's process tree: no other process names.
+    comms = {f[0] for f, _ in stacks}
+    assert comms == {"forker"}, f"unexpected processes in a COMMAND profile: {comms}"
+
+
+def _spin(ctx, secs="0"):
+    p = ctx.spawn([workload("spin"), secs])
+    pid = int(p.stdout.readline())
+    return p, pid
+
+
+def test_pid_filter(ctx):
+    p, pid = _spin(ctx)
+    r = vigil("profile", "-p", pid, "-F", "199", "-f", "2")
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    assert stacks, "no samples"
+    assert {f[0] for f, _ in stacks} == {"spin"}, {f[0] for f, _ in stacks}
+    assert _samples_with(stacks, "spin_hot") >= 0.9 * sum(c for _, c in stacks)
+
+
+def test_tid_filter_and_per_thread(ctx):
+    p, pid = _spin(ctx)
+    r = vigil("profile", "-L", pid, "--per-thread", "-F", "199", "-f", "1")
+    check_rc(r)
+    roots = {f[0] for f, _ in parse_folded(r.stdout)}
+    assert roots == {f"spin-{pid}"}, roots
+
+
+def test_cgroup_filter(ctx):
+    mnt = None
+    for line in open("/proc/self/mounts"):
+        dev, path, fstype = line.split()[:3]
+        if fstype == "cgroup2":
+            mnt = path
+            break
+    if not mnt:
+        raise Skip("no cgroup v2 mount")
+    cg = os.path.join(mnt, f"vigil-test-{os.getpid()}")
+    os.makedirs(cg, exist_ok=True)
+    try:
+        inside, pin = _spin(ctx)
+        outside, pout = _spin(ctx)
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(pin))
+        r = vigil("profile", "-c", cg, "--per-thread", "-F", "199", "-f", "2")
+        check_rc(r)
+        roots = {f[0] for f, _ in parse_folded(r.stdout)}
+        assert f"spin-{pin}" in roots and f"spin-{pout}" not in roots, roots
+        # Relative to the cgroup2 mount works too.
+        r = vigil("profile", "-c", os.path.basename(cg), "--per-thread", "-F", "199", "-f", "1")
+        check_rc(r)
+        assert f"spin-{pin}" in {f[0] for f, _ in parse_folded(r.stdout)}
+    finally:
+        ctx.cleanup()
+        wait_for(lambda: not open(os.path.join(cg, "cgroup.procs")).read().strip(), 5)
+        os.rmdir(cg)
+
+
+def test_idle_excluded_by_default_included_with_I(ctx):
+    r = vigil("profile", "-f", "-F", "199", "1")
+    check_rc(r)
+    assert not any(f[0].startswith("swapper") for f, _ in parse_folded(r.stdout))
+    r = vigil("profile", "-f", "-I", "-F", "199", "1")
+    check_rc(r)
+    idle = [c for f, c in parse_folded(r.stdout) if f[0].startswith("swapper")]
+    assert sum(idle) > 50, f"idle samples with -I on a mostly idle host: {sum(idle)}"
+
+
+def test_user_only_and_kernel_only(ctx):
+    p, pid = _spin(ctx)
+    r = vigil("profile", "-U", "-f", "-F", "199", "1")
+    check_rc(r)
+    frames = [fr for f, _ in parse_folded(r.stdout) for fr in f[1:]]
+    assert frames and not any(fr.endswith("_[k]") for fr in frames), "kernel frames with -U"
+    r = vigil("profile", "-K", "-f", "-I", "-F", "199", "1")
+    check_rc(r)
+    frames = [fr for f, _ in parse_folded(r.stdout) for fr in f[1:]]
+    assert frames and all(fr.endswith("_[k]") for fr in frames), "user frames with -K"
+
+
+def test_kernel_frames_follow_user_frames(ctx):
+    """Folded: user frames root to leaf, then kernel frames with _[k]; kernel names resolve."""
+    r = vigil("profile", "-F", "499", "-f", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1M",
+              "count=3000", timeout=60)
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    mixed = 0
+    for frames, c in stacks:
+        ks = [i for i, f in enumerate(frames) if f.endswith("_[k]")]
+        if ks:
+            assert ks == list(range(ks[0], len(frames))), f"kernel frames not last: {frames}"
+            if ks[0] > 1:
+                mixed += c
+    assert mixed > 0, "no stack with both user and kernel frames"
+    kernel = {strip_k(f) for fr, _ in stacks for f in fr if f.endswith("_[k]")}
+    assert any(n.startswith(("entry_SYSCALL", "do_syscall")) for n in kernel), sorted(kernel)[:20]
+
+
+def test_top_table_default_output(ctx):
+    r = vigil("profile", "-F", "499", "--", workload("split"), "80", "2", timeout=60)
+    check_rc(r)
+    lines = r.stdout.splitlines()
+    head = [i for i, l in enumerate(lines) if "SELF" in l.upper() and "FUNCTION" in l.upper()]
+    assert head, f"no table header: {r.stdout[:500]}"
+    rows = lines[head[0] + 1:]
+    assert rows and "hot_alpha" in rows[0], f"top function should be hot_alpha: {rows[:3]}"
+    assert len([l for l in rows if l.strip() and "%" in l]) <= 15
+
+
+def test_pprof_accepted_by_go_tool_pprof(ctx):
+    if not have("go"):
+        raise Skip("go not installed (scripts/install-deps.sh --test)")
+    out = ctx.path("cpu.pb.gz")
+    r = vigil("profile", "-F", "499", "-o", out, "--", workload("split"), "70", "2", timeout=60)
+    check_rc(r)
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", out], capture_output=True, text=True,
+                         timeout=120)
+    assert raw.returncode == 0, raw.stderr[-2000:]
+    assert "samples/count" in raw.stdout and "cpu/nanoseconds" in raw.stdout, raw.stdout[:500]
+    top = subprocess.run(["go", "tool", "pprof", "-top", out], capture_output=True, text=True,
+                         timeout=120)
+    assert top.returncode == 0, top.stderr[-2000:]
+    body = top.stdout.split("flat%", 1)[-1].strip().splitlines()
+    assert body and "hot_alpha" in body[0], f"-top does not lead with hot_alpha:\n{top.stdout}"
+    # .pprof extension: same format.
+    out2 = ctx.path("cpu.pprof")
+    check_rc(vigil("profile", "-F", "99", "-o", out2, "1"))
+    with open(out2, "rb") as f:
+        assert f.read(2) == b"\x1f\x8b", ".pprof should be gzip-compressed pprof"
+
+
+def _browser_ready():
+    if not have("node") or not os.path.exists("/usr/bin/chromium"):
+        raise Skip("node or chromium missing (scripts/install-deps.sh --test)")
+    if not os.path.isdir(os.path.join(BROWSER, "node_modules", "playwright-core")):
+        raise Skip("npm packages missing in tests/browser (scripts/install-deps.sh --test)")
+
+
+def test_svg_loads_and_works_in_chromium(ctx):
+    _browser_ready()
+    out = ctx.path("cpu.svg")
+    r = vigil("profile", "-F", "499", "-o", out, "--", workload("split"), "70", "2", timeout=60)
+    check_rc(r)
+    with open(out) as f:
+        svg = f.read()
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and svg.rstrip().endswith("</svg>")
+    assert "http://" not in svg.replace("http://www.w3.org/", ""), "external reference in SVG"
+    res = node("check_svg.js", out, "hot_alpha", ctx.path("shot.png"))
+    assert res.returncode == 0, f"check_svg.js: {res.stdout[-1500:]}{res.stderr[-1500:]}"
+
+
+def test_speedscope_loads_in_chromium(ctx):
+    _browser_ready()
+    out = ctx.path("cpu.json")
+    r = vigil("profile", "-F", "499", "-o", out, "--", workload("split"), "70", "2", timeout=60)
+    check_rc(r)
+    doc = json.load(open(out))
+    assert doc["$schema"] == "https://www.speedscope.app/file-format-schema.json"
+    names = {f["name"] for f in doc["shared"]["frames"]}
+    assert "hot_alpha" in names and "hot_beta" in names
+    res = node("check_speedscope.js", out)
+    assert res.returncode == 0, f"check_speedscope.js: {res.stdout[-1500:]}{res.stderr[-1500:]}"
+    # speedscope also reads the folded output.
+    folded = ctx.path("cpu.folded")
+    check_rc(vigil("profile", "-F", "99", "-o", folded, "1"))
+    res = node("check_speedscope.js", folded)
+    assert res.returncode == 0, f"folded in speedscope: {res.stdout[-1500:]}{res.stderr[-1500:]}"
+
+
+def test_sigint_and_sigterm_write_complete_output(ctx):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        out = ctx.path(f"cpu-{int(sig)}.svg")
+        p = subprocess.Popen([VIGIL, "profile", "-F", "199", "-o", out], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        assert wait_for(lambda: bpf_progs(), 10), "profile did not start"
+        time.sleep(1.0)
+        p.send_signal(sig)
+        so, se = p.communicate(timeout=30)
+        assert p.returncode == 0, f"{sig!r}: exit {p.returncode}: {se}"
+        data = open(out).read()
+        assert data.rstrip().endswith("</svg>"), "incomplete SVG after signal"
+        leftovers = [f for f in os.listdir(ctx.tmp) if ".tmp" in f]
+        assert not leftovers, f"temporary files left: {leftovers}"
+
+
+def test_bad_input(ctx):
+    cases = [
+        (["profile", "-p", "999999999"], 1, r"no such process: 999999999"),
+        (["profile", "-F", "0"], 1, r"invalid frequency '0'"),
+        (["profile", "-F", "10001"], 1, r"invalid frequency"),
+        (["profile", "-F", "abc"], 1, r"invalid frequency"),
+        (["profile", "-o", "/nonexistent-dir/x.svg", "1"], 1, r"cannot write '/nonexistent-dir/x.svg'"),
+        (["profile", "-o", ctx.path("x.png"), "1"], 1, r"\.folded.*\.svg"),
+        (["profile", "--format", "bogus", "-o", ctx.path("x"), "1"], 1, r"unknown format 'bogus'.*folded"),
+        (["profile", "--bogus"], 1, r"unknown option '--bogus'"),
+        (["profile", "-Z"], 1, r"unknown option '-Z'"),
+        (["bogus"], 1, r"unknown command 'bogus'"),
+        (["profile", "--", "/nonexistent/cmd"], 1, r"cannot execute '/nonexistent/cmd'"),
+        (["profile", "--", "no-such-command-vigil"], 1, r"cannot execute 'no-such-command-vigil'"),
+        (["profile", "-L", "999999999"], 1, r"no such thread"),
+        (["profile", "-c", "/nonexistent-cgroup"], 1, r"no such cgroup"),
+        (["profile", "-c", "/tmp"], 1, r"not a cgroup v2 directory"),
+        (["profile", "-U", "-K"], 1, r"exclude each other"),
+        (["profile", "abc"], 1, r"invalid duration 'abc'"),
+        (["profile", "-p"], 1, r"needs a value"),
+        (["profile", "-p", "12x"], 1, r"invalid PID list"),
+    ]
+    before = bpf_progs()
+    for args, rc, pat in cases:
+        r = vigil(*args, timeout=30)
+        one_line_error(r, rc, pat)
+    assert bpf_progs() == before
+    assert not [f for f in os.listdir(ctx.tmp)], "bad input created files"
+
+
+def test_not_root_exits_2(ctx):
+    r = vigil("profile", "1", user="nobody")
+    one_line_error(r, 2, r"missing capability CAP_BPF and CAP_PERFMON")
+
+
+def test_no_btf_exits_2(ctx):
+    r = vigil("profile", "1", env={"VIGIL_KERNEL_BTF": "/nonexistent/vmlinux"})
+    one_line_error(r, 2, r"kernel has no BTF .*CONFIG_DEBUG_INFO_BTF")
+
+
+def test_help_and_examples(ctx):
+    r = vigil("profile", "--help")
+    check_rc(r)
+    assert "Usage: vigil profile" in r.stdout and "Examples:" in r.stdout
+    r = vigil("--help")
+    check_rc(r)
+    assert "profile" in r.stdout and "doctor" in r.stdout
+
+
+def test_losses_are_reported(ctx):
+    """A tiny stack map fills up: the loss summary says so and how to fix it."""
+    r = vigil("profile", "--stack-storage-size", "64", "-F", "999", "-f", "--",
+              workload("shortlived"), "20", "30", "2", timeout=60)
+    check_rc(r)
+    m = re.search(r"vigil: warning: (\d+) of (\d+) samples incomplete: .*raise --stack-storage-size",
+                  r.stderr)
+    assert m, f"no loss summary: {r.stderr}"
+    assert int(m.group(1)) > 0
+    assert "[user stack lost" in r.stdout or "[kernel stack lost" in r.stdout
+
+
+def test_doctor(ctx):
+    r = vigil("doctor")
+    check_rc(r)
+    for name in ("btf", "ringbuf", "perf_cpu_clock", "raw_tp", "tp_btf", "fentry", "kprobe",
+                 "tracefs", "tracepoint", "uprobe", "perf_cycles", "kallsyms"):
+        assert re.search(rf"^{name}\s+(yes|no)", r.stdout, re.M), f"doctor lacks {name}:\n{r.stdout}"
+    r = vigil("doctor", "-j")
+    check_rc(r)
+    doc = json.loads(r.stdout)
+    feats = {f["name"]: f for f in doc["features"]}
+    assert doc["profile_ok"] is True
+    for f in feats.values():
+        if not f["available"]:
+            assert f["cost"], f"missing feature without a cost line: {f}"
+    # What the doctor says must agree with what works: raw_tp works here (profile follows children
+    # with it) and tracefs is mounted after the doctor ran.
+    assert feats["raw_tp"]["available"] and feats["uprobe"]["available"]
+    assert os.path.isdir("/sys/kernel/tracing/events")
+    assert doc["tracepoint_attach"] in ("tp_btf", "raw_tp")

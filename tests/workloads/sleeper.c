@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sleeper SECONDS SLEEP_MS WORK_MS: loop for SECONDS of wall time: burn WORK_MS of CPU in
+ * sleeper_work(), then sleep SLEEP_MS with nanosleep() in sleeper_sleep(). With WORK_MS = 0 it only
+ * sleeps; with WORK_MS = SLEEP_MS it half computes, half sleeps. Prints how many sleeps it made and
+ * the CPU and wall time it measured.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "workload.h"
+
+__attribute__((noinline)) void sleeper_work(double ms)
+{
+	uint64_t end = now_ns(CLOCK_THREAD_CPUTIME_ID) + (uint64_t)(ms * 1e6);
+
+	while (now_ns(CLOCK_THREAD_CPUTIME_ID) < end)
+		BURN_LOOP(2000);
+}
+
+__attribute__((noinline)) void sleeper_sleep(double ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000),
+			       (long)((ms - 1000 * (time_t)(ms / 1000)) * 1e6) };
+
+	nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 3, sleep_ms = argc > 2 ? atof(argv[2]) : 20;
+	double work_ms = argc > 3 ? atof(argv[3]) : 0;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), end = t0 + (uint64_t)(secs * 1e9);
+	long sleeps = 0;
+
+	if (secs <= 0 || sleep_ms < 0 || work_ms < 0) {
+		fprintf(stderr, "usage: sleeper SECONDS SLEEP_MS WORK_MS\n");
+		return 1;
+	}
+	while (now_ns(CLOCK_MONOTONIC) < end) {
+		if (work_ms > 0)
+			sleeper_work(work_ms);
+		sleeper_sleep(sleep_ms);
+		sleeps++;
+	}
+	printf("sleeps=%ld cpu_ns=%llu wall_ns=%llu\n", sleeps,
+	       (unsigned long long)now_ns(CLOCK_PROCESS_CPUTIME_ID),
+	       (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0));
+	return 0;
+}

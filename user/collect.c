@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "collect.h"
+#include "hashmap.h"
+#include "log.h"
+#include "stacks.h"
+#include "symbolizer.h"
+#include "vigil/common.h"
+
+long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), batch, n = 0, cap;
+	char *k = NULL, *v = NULL, *prev = NULL, *cur;
+	void *in = NULL, *out;
+	bool first = true;
+	int err;
+
+	err = bpf_obj_get_info_by_fd(map_fd, &info, &len);
+	if (err)
+		return -errno;
+	cap = info.max_entries ? info.max_entries : 1;
+	k = malloc((size_t)cap * key_size);
+	v = malloc((size_t)cap * value_size);
+	out = malloc(key_size);
+	if (!k || !v || !out) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	/* Batch lookups: a few syscalls for the whole map. */
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		batch = cap - n;
+		if (!batch)
+			break;
+		err = bpf_map_lookup_batch(map_fd, first ? NULL : in, out, k + n * key_size,
+					   v + n * value_size, &batch, &opts);
+		n += batch;
+		if (err) {
+			err = -errno;
+			break;
+		}
+		first = false;
+		/* Swap the cursors: out is where the next batch starts. */
+		if (!in && !(in = malloc(key_size))) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		memcpy(in, out, key_size);
+	}
+	if (err == -ENOENT || (!err && n == cap))
+		goto done;
+	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
+		goto fail;
+	/* No batch support: walk the keys one by one. */
+	n = 0;
+	prev = NULL;
+	cur = k;
+	while (n < cap && bpf_map_get_next_key(map_fd, prev, cur) == 0) {
+		if (bpf_map_lookup_elem(map_fd, cur, v + n * value_size) == 0) {
+			prev = cur;
+			n++;
+			cur = k + n * key_size;
+		} else if (errno != ENOENT) {
+			err = -errno;
+			goto fail;
+		}
+	}
+done:
+	free(in);
+	free(out);
+	*keys = k;
+	*values = v;
+	return n;
+fail:
+	free(in);
+	free(out);
+	free(k);
+	free(v);
+	return err;
+}
+
+int read_percpu_counters(int map_fd, __u64 *out, __u32 n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+struct resolved {
+	__u32 n;
+	__u32 frames[];
+};
+
+struct stack_resolver {
+	struct symbolizer *sym;
+	struct profile *p;
+	int stack_fd;
+	struct hashmap *kernel; /* (uintptr)(id + 1) -> struct resolved * */
+	struct hashmap *user; /* (uintptr)key_of(pid, id) -> struct resolved * */
+	__u32 *scratch; /* the combined frames handed out by stack_resolver__frames */
+	__u64 ips[VG_MAX_STACK_DEPTH];
+	char name[512];
+};
+
+struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profile *p,
+					   int stack_map_fd)
+{
+	struct stack_resolver *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->sym = sym;
+	r->p = p;
+	r->stack_fd = stack_map_fd;
+	r->kernel = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
+	r->user = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
+	r->scratch = malloc(2 * (VG_MAX_STACK_DEPTH + 1) * sizeof(*r->scratch));
+	if (!r->kernel || !r->user || !r->scratch) {
+		stack_resolver__free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return r;
+}
+
+static int free_resolved(const void *key, uintptr_t value, void *arg)
+{
+	(void)key;
+	(void)arg;
+	free((void *)value);
+	return 0;
+}
+
+void stack_resolver__free(struct stack_resolver *r)
+{
+	if (!r)
+		return;
+	if (r->kernel)
+		hashmap__for_each(r->kernel, free_resolved, NULL);
+	if (r->user)
+		hashmap__for_each(r->user, free_resolved, NULL);
+	hashmap__free(r->kernel);
+	hashmap__free(r->user);
+	free(r->scratch);
+	free(r);
+}
+
+__u32 stack_resolver__special(struct stack_resolver *r, const char *name)
+{
+	struct profile_frame f = { .name = name, .module = "", .kind = FRAME_SPECIAL };
+
+	return profile__add_frame(r->p, &f);
+}
+
+static const char *lost_reason(__s32 id)
+{
+	switch (id) {
+	case VG_STACK_LOST_COLLISION:
+		return "stack map collision";
+	case VG_STACK_LOST_FULL:
+		return "stack map full";
+	default:
+		return "unwind failed";
+	}
+}
+
+/* One address to one profile frame. */
+static __u32 resolve_addr(struct stack_resolver *r, bool kernel, __u32 pid, __u64 addr, bool leaf)
+{
+	struct profile_frame f = { .addr = addr, .kind = kernel ? FRAME_KERNEL : FRAME_USER };
+	struct sym_frame sf = { 0 };
+	/* Callers' addresses are return addresses: look up the call instruction's byte instead, so a
+	 * call at the very end of a function is not blamed on the next one. */
+	__u64 look = leaf || !addr ? addr : addr - 1;
+	int err;
+
+	err = kernel ? symbolizer__kernel(r->sym, look, &sf) :
+		       symbolizer__user(r->sym, pid, look, &sf);
+	if (err) {
+		f.kind = FRAME_UNKNOWN;
+		f.module = kernel ? "[kernel]" : "[unknown]";
+		snprintf(r->name, sizeof(r->name), "%s+0x%llx", f.module, (unsigned long long)addr);
+		f.name = r->name;
+		return profile__add_frame(r->p, &f);
+	}
+	f.module = sf.module ? sf.module : (kernel ? "[kernel]" : "[unknown]");
+	if (sf.name) {
+		f.name = sf.name;
+	} else {
+		/* Unnamed code still says where it is: module+0xOFFSET (of addr, not addr-1). */
+		snprintf(r->name, sizeof(r->name), "%s+0x%llx", f.module,
+			 (unsigned long long)(sf.offset + (addr - look)));
+		f.name = r->name;
+	}
+	if (sf.map_limit > sf.map_start) {
+		struct profile_mapping m = {
+			.start = sf.map_start,
+			.limit = sf.map_limit,
+			.offset = sf.map_pgoff,
+			.path = sf.path && *sf.path ? sf.path : f.module,
+			.build_id = sf.build_id ? sf.build_id : "",
+		};
+
+		f.mapping = profile__add_mapping(r->p, &m);
+	}
+	return profile__add_frame(r->p, &f);
+}
+
+/* Resolve (once) one stack id into root-first frames. */
+static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u32 pid, __s32 id)
+{
+	struct hashmap *cache = kernel ? r->kernel : r->user;
+	__u64 key = kernel ? (__u64)id + 1 : ((__u64)pid << 32 | (__u32)id);
+	struct resolved *res;
+	uintptr_t v;
+	__u32 depth = 0;
+
+	if (hashmap__get(cache, (const void *)(uintptr_t)key, &v))
+		return (struct resolved *)v;
+	if (id < 0) {
+		res = malloc(sizeof(*res) + sizeof(__u32));
+		if (!res)
+			return NULL;
+		snprintf(r->name, sizeof(r->name), "[%s stack lost: %s]",
+			 kernel ? "kernel" : "user", lost_reason(id));
+		res->n = 1;
+		res->frames[0] = stack_resolver__special(r, r->name);
+		if (!res->frames[0])
+			goto fail;
+	} else {
+		memset(r->ips, 0, sizeof(r->ips));
+		if (bpf_map_lookup_elem(r->stack_fd, &id, r->ips) == 0)
+			while (depth < VG_MAX_STACK_DEPTH && r->ips[depth])
+				depth++;
+		res = malloc(sizeof(*res) + (depth ? depth : 1) * sizeof(__u32));
+		if (!res)
+			return NULL;
+		res->n = depth;
+		/* The map holds leaf first; the model wants root first. */
+		for (__u32 i = 0; i < depth; i++) {
+			res->frames[depth - 1 - i] =
+				resolve_addr(r, kernel, pid, r->ips[i], i == 0);
+			if (!res->frames[depth - 1 - i])
+				goto fail;
+		}
+	}
+	if (hashmap__set(cache, (const void *)(uintptr_t)key, (uintptr_t)res))
+		goto fail;
+	return res;
+fail:
+	free(res);
+	return NULL;
+}
+
+int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __s32 ustack_id, __s32 kstack_id,
+			   const __u32 **frames, __u32 *nframes)
+{
+	struct resolved *u = NULL, *k = NULL;
+	__u32 n = 0;
+
+	if (ustack_id != VG_STACK_NONE && !(u = resolve_stack(r, false, pid, ustack_id)))
+		return -ENOMEM;
+	if (kstack_id != VG_STACK_NONE && !(k = resolve_stack(r, true, 0, kstack_id)))
+		return -ENOMEM;
+	if (u) {
+		memcpy(r->scratch, u->frames, u->n * sizeof(__u32));
+		n = u->n;
+	}
+	if (k) {
+		memcpy(r->scratch + n, k->frames, k->n * sizeof(__u32));
+		n += k->n;
+	}
+	*frames = r->scratch;
+	*nframes = n;
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * From BPF maps to the profile model: read an aggregation hash in bulk, and turn (process, thread,
+ * user stack id, kernel stack id, count, value) entries into symbolized profile stacks. Shared by every
+ * stack collector (profile, offcpu, mem) so each does its readout the same way.
+ *
+ * A stack_resolver caches each resolved stack (kernel stacks by id, user stacks by process and id), so
+ * a stack seen under many keys is read from the stack map and symbolized once. It borrows the
+ * symbolizer and the profile; not thread-safe.
+ */
+#ifndef VIGIL_COLLECT_H
+#define VIGIL_COLLECT_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+struct profile;
+struct symbolizer;
+
+/*
+ * Read every entry of a BPF hash map into two new arrays (keys then values, packed). Uses batch
+ * lookups when the kernel has them. Returns the number of entries or -errno; free both arrays.
+ */
+long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values);
+
+/* Sum a per-CPU array of __u64 counters (e.g. the "counters" map) into out[0..n). 0 or -errno. */
+int read_percpu_counters(int map_fd, __u64 *out, __u32 n);
+
+struct stack_resolver;
+
+/* NULL + errno. */
+struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profile *p,
+					   int stack_map_fd);
+void stack_resolver__free(struct stack_resolver *r);
+
+/*
+ * The frames of one sample, root first: user frames then kernel frames, both resolved and added to the
+ * profile. A negative id other than VG_STACK_NONE adds one "[user stack lost: ...]" frame. The returned
+ * array belongs to the resolver (valid until it is freed). 0 or -errno.
+ */
+int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __s32 ustack_id, __s32 kstack_id,
+			   const __u32 **frames, __u32 *nframes);
+
+/* Add a FRAME_SPECIAL frame (e.g. "--" or "[off-cpu]") to the profile; returns its id or 0. */
+__u32 stack_resolver__special(struct stack_resolver *r, const char *name);
+
+#endif

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Subcommand entry points: argv[0] is the subcommand name; the return value is the exit code. */
+#ifndef VIGIL_COMMANDS_H
+#define VIGIL_COMMANDS_H
+
+int cmd_profile(int argc, char **argv);
+int cmd_offcpu(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The life of one collection: a single-threaded epoll loop over the collector's file descriptors
+ * (ring buffers, perf side-band), SIGINT/SIGTERM/SIGHUP/SIGCHLD through a signalfd, a deadline and
+ * periodic ticks; and the optional COMMAND that vigil launches and follows.
+ *
+ * COMMAND is forked at session__spawn() but held before exec until session__start_child(), so the
+ * collector can put its pid in the BPF filter and attach first: nothing it does is missed.
+ * Not thread-safe. session__free() ends a COMMAND still running (SIGTERM, then SIGKILL after 2 s) and
+ * restores the signal mask.
+ */
+#ifndef VIGIL_SESSION_H
+#define VIGIL_SESSION_H
+
+#include <sys/types.h>
+
+struct session;
+
+enum session_end {
+	SESSION_DEADLINE, /* the duration elapsed */
+	SESSION_SIGNAL, /* SIGINT, SIGTERM or SIGHUP */
+	SESSION_CHILD_EXIT, /* COMMAND exited */
+	SESSION_ERROR, /* a callback failed */
+};
+
+/* duration_s = 0: no deadline. NULL + errno. */
+struct session *session__new(double duration_s);
+void session__free(struct session *s);
+
+/* Fork argv held before exec. Returns the child's pid or -errno. At most one per session. */
+pid_t session__spawn(struct session *s, char *const argv[]);
+/* Let the child exec. 0, or -errno when exec failed (the child has exited then). */
+int session__start_child(struct session *s);
+
+/* Call on_ready(ctx) when fd is readable; a negative return ends the loop with SESSION_ERROR. */
+int session__add_fd(struct session *s, int fd, int (*on_ready)(void *ctx), void *ctx);
+/* Call on_tick(ctx) every interval_s seconds (one tick source per session). */
+int session__set_tick(struct session *s, double interval_s, int (*on_tick)(void *ctx), void *ctx);
+
+enum session_end session__run(struct session *s);
+/* Seconds since session__new (CLOCK_MONOTONIC). */
+double session__elapsed(const struct session *s);
+/* The signal that ended the loop, 0 if none. */
+int session__signal(const struct session *s);
+/* COMMAND's wait status once it exited, -1 before. */
+int session__child_status(const struct session *s);
+
+#endif
