@@ -68,17 +68,20 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	@echo "  SKEL    $@"
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
+$(OUTPUT)/syscall_names.h: scripts/gen-syscalls.sh | $(OUTPUT)
+	$(Q)scripts/gen-syscalls.sh > $@.tmp && mv $@.tmp $@
+
 $(PROTO_C) $(PROTO_H): proto/profile.proto | $(OUTPUT)
 	@echo "  PROTOC  $<"
 	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(OUTPUT) $<
 
 # ---- userspace ----
-$(OUTPUT)/obj/%.o: user/%.c $(SKELS) $(PROTO_H) $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/obj
+$(OUTPUT)/obj/%.o: user/%.c $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/obj
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 $(OUTPUT)/obj/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/obj
 	$(Q)$(CC) -std=c11 -O2 -g $(CPPFLAGS) -c $< -o $@
-$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(PROTO_H) $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/asan
+$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/asan
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 $(OUTPUT)/asan/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/asan
 	$(Q)$(CC) -std=c11 -O1 -g $(CPPFLAGS) $(SAN_FLAGS) -c $< -o $@
@@ -105,7 +108,7 @@ $(OUTPUT)/tests/fixtures/libfixture.so: tests/unit/fixtures/libfixture.c | $(OUT
 # Workloads keep frame pointers so user stacks unwind without DWARF.
 $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) | $(OUTPUT)/workloads
 	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Werror $< -o $@ -lm -lpthread
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) | $(OUTPUT)/fuzz $(SKELS) $(PROTO_H)
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) | $(OUTPUT)/fuzz $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 	$(Q)clang -std=c11 -g -O1 $(CPPFLAGS) -fsanitize=fuzzer,address,undefined $< \
 		$(LIB_SRCS) $(PROTO_C) $(LDLIBS) -o $@
 
@@ -133,7 +136,7 @@ run: deps
 
 LINT_SRCS = $(wildcard user/*.c user/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
 	tests/unit/*.h tests/workloads/*.c tests/fuzz/*.c)
-lint: $(SKELS) $(PROTO_H)
+lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 	@echo "  LINT    clang-format + cppcheck"
 	$(Q)clang-format --dry-run --Werror $(LINT_SRCS)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

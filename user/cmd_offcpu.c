@@ -450,7 +450,7 @@ int cmd_offcpu(int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = 1;
-	if (runner__init(&run, "offcpu", &c))
+	if (runner__init(&run, "offcpu", &c, true))
 		goto out;
 
 	/* open → configure → load */

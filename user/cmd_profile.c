@@ -244,7 +244,7 @@ int cmd_profile(int argc, char **argv)
 			features__why(FEAT_PERF_CYCLES));
 		opts.event = SAMPLE_CPU_CLOCK;
 	}
-	if (runner__init(&run, "profile", &c))
+	if (runner__init(&run, "profile", &c, true))
 		goto out;
 
 	/* open → configure (rodata, map sizes, autoload) → load */

@@ -17,6 +17,7 @@ static const struct {
 	{ "profile", cmd_profile,
 	  "sample on-CPU stacks: top table, flame graph, pprof, speedscope" },
 	{ "offcpu", cmd_offcpu, "off-CPU time by blocked stack, wakers, or --wall (on + off CPU)" },
+	{ "lat", cmd_lat, "latency histograms: syscall, runq, bio, uprobe (text, JSON, Prometheus)" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 
@@ -29,6 +30,8 @@ static void usage(FILE *out)
 	fprintf(out, "\nRun 'vigil COMMAND --help' for a command's options and examples.\n"
 		     "Examples:\n"
 		     "  sudo vigil profile -o cpu.svg 10\n"
+		     "  sudo vigil offcpu -p 1234 -o waits.svg 10\n"
+		     "  sudo vigil lat syscall -p 1234 -d 5\n"
 		     "  sudo vigil doctor\n");
 }
 

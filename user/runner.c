@@ -29,12 +29,19 @@ __u64 realtime_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-int runner__init(struct runner *r, const char *cmd, const struct common_opts *c)
+int runner__init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols)
 {
 	memset(r, 0, sizeof(*r));
 	r->cmd = cmd;
 	r->c = c;
 	libbpf_set_print(log_libbpf);
+	r->sess = session__new(c->duration);
+	if (!r->sess) {
+		pr_err("setting up the event loop failed: %s", strerror(errno));
+		return 1;
+	}
+	if (!symbols)
+		return 0;
 	r->sym = symbolizer__new(NULL);
 	if (!r->sym) {
 		pr_err("symbolizer: %s", strerror(errno));
@@ -45,11 +52,6 @@ int runner__init(struct runner *r, const char *cmd, const struct common_opts *c)
 
 		/* Parse kallsyms now rather than after the capture stops. */
 		symbolizer__kernel(r->sym, 0, &sf);
-	}
-	r->sess = session__new(c->duration);
-	if (!r->sess) {
-		pr_err("setting up the event loop failed: %s", strerror(errno));
-		return 1;
 	}
 	return 0;
 }
@@ -196,7 +198,7 @@ int runner__output(struct runner *r, const struct profile *p, const struct expor
 			profile__nr_stacks(p), (t_out - r->t_stop) * 1e3);
 	else
 		pr_debug("output %.0f ms after stop", (t_out - r->t_stop) * 1e3);
-	if (log_verbose()) {
+	if (log_verbose() && r->sym) {
 		struct symbolizer_stats st;
 
 		symbolizer__stats(r->sym, &st);

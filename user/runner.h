@@ -45,8 +45,8 @@ struct runner {
 	__u64 notices;
 };
 
-/* 0 or 1 after an error message. */
-int runner__init(struct runner *r, const char *cmd, const struct common_opts *c);
+/* 0 or 1 after an error message. Without symbols (vigil lat), no symbolizer is made. */
+int runner__init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols);
 /* If c->command: fork it (held) and add its pid to obj's pid_filter. 0 or 1. */
 int runner__spawn(struct runner *r, struct bpf_object *obj);
 /* Side-band records, plus obj's ring buffer map "events" of process notices when given. 0 or 1. */

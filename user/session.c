@@ -30,6 +30,7 @@ struct session {
 	int epfd, sigfd, deadline_fd, tick_fd;
 	sigset_t old_mask;
 	struct timespec start;
+	double duration; /* armed when the loop first runs, so set-up time does not count */
 	struct watch watches[MAX_FDS];
 	int nr_watches;
 	int (*on_tick)(void *ctx);
@@ -92,9 +93,9 @@ struct session *session__new(double duration_s)
 		goto err;
 	}
 	if (duration_s > 0) {
+		s->duration = duration_s;
 		s->deadline_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		if (s->deadline_fd < 0 || arm_timer(s->deadline_fd, duration_s, false) ||
-		    epoll_add(s->epfd, s->deadline_fd, EV_DEADLINE))
+		if (s->deadline_fd < 0 || epoll_add(s->epfd, s->deadline_fd, EV_DEADLINE))
 			goto err;
 	}
 	return s;
@@ -300,6 +301,15 @@ enum session_end session__run(struct session *s)
 	enum session_end end;
 	__u64 expirations;
 
+	if (s->duration > 0) {
+		int err = arm_timer(s->deadline_fd, s->duration, false);
+
+		s->duration = 0; /* once */
+		if (err) {
+			pr_err("arming the deadline failed: %s", strerror(-err));
+			return SESSION_ERROR;
+		}
+	}
 	/* COMMAND may have exited before the loop started. */
 	reap_child(s, WNOHANG);
 	if (s->child > 0 && s->child_status != -1)

@@ -23,7 +23,7 @@ enum session_end {
 	SESSION_ERROR, /* a callback failed */
 };
 
-/* duration_s = 0: no deadline. NULL + errno. */
+/* duration_s = 0: no deadline. The deadline counts from the first session__run(). NULL + errno. */
 struct session *session__new(double duration_s);
 void session__free(struct session *s);
 

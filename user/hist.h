@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Latency histograms in userspace (struct vg_hist from include/vigil/hist.h): merging per-CPU copies,
+ * percentiles, and the text, JSON and Prometheus renderings used by vigil lat. Pure functions of their
+ * arguments; thread-safe.
+ */
+#ifndef VIGIL_USER_HIST_H
+#define VIGIL_USER_HIST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "vigil/hist.h"
+
+/* dst += src (counts, sums, buckets; max of maxima). */
+void hist_merge(struct vg_hist *dst, const struct vg_hist *src);
+/*
+ * The value at quantile q (0..1) in ns, interpolated linearly inside its bucket and capped at max_ns,
+ * so the error is below one bucket's width (12.5%). 0 for an empty histogram.
+ */
+__u64 hist_quantile(const struct vg_hist *h, double q);
+double hist_mean_ns(const struct vg_hist *h);
+
+/* A display unit: "nsecs"/1, "usecs"/1000, "msecs"/1000000. */
+struct hist_unit {
+	const char *name;
+	__u64 ns;
+};
+/* "ns", "us", "ms" -> unit; NULL when unknown. */
+const struct hist_unit *hist_unit_by_name(const char *s);
+
+/* bcc's log2 layout ("     usecs : count distribution" with star bars), in unit. */
+void hist_print_log2(FILE *out, const struct vg_hist *h, const struct hist_unit *u);
+/* "1.23 ms" style: three significant digits with the unit that fits. */
+const char *hist_fmt_ns(double ns, char *buf, size_t len);
+
+/* One labelled histogram, as vigil lat reports them. */
+#define HIST_MAX_LABELS 5
+struct hist_entry {
+	char name[96]; /* "clock_nanosleep", "vda write", "runq pid=12 (sshd)" */
+	struct {
+		const char *key;
+		char value[64];
+		bool numeric; /* a number in JSON (pid, cpu), a string otherwise */
+	} labels[HIST_MAX_LABELS];
+	int nlabels;
+	struct vg_hist h;
+};
+void hist_entry_label(struct hist_entry *e, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void hist_entry_label_num(struct hist_entry *e, const char *key, __u64 v);
+
+/*
+ * Prometheus text format 0.0.4: one histogram family `metric` (seconds, cumulative le buckets at
+ * powers of two of nanoseconds, +Inf, _sum, _count) over the entries' labels, and when errors_metric
+ * is not NULL, a counter family of their errors. Returns 0 or -EIO.
+ */
+int hist_write_prom(FILE *out, const char *metric, const char *help, const char *errors_metric,
+		    const struct hist_entry *e, size_t n);
+
+/* Syscall name <-> number for this architecture (x86_64). */
+const char *syscall_name(__u32 nr, char *buf, size_t len);
+/* -1 when unknown. Accepts "read" and "sys_read". */
+int syscall_number(const char *name);
+/* Closest known names to an unknown one, for "did you mean" hints: up to n, in buf. */
+void syscall_suggest(const char *name, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * User-function probe targets: "BINARY_OR_LIB:FUNCTION" resolved to a file and a function that exists
+ * in it, with clear errors (file not found, library not found, function not found with near matches),
+ * then attached as a uprobe/uretprobe pair.
+ */
+#ifndef VIGIL_UPROBE_H
+#define VIGIL_UPROBE_H
+
+#include <limits.h>
+#include <linux/types.h>
+
+struct bpf_program;
+struct bpf_link;
+
+struct uprobe_target {
+	char path[PATH_MAX]; /* the ELF file to probe */
+	char short_name[64]; /* its basename, for display */
+	char func[256]; /* the function */
+};
+
+/*
+ * Resolve spec. A part before ':' with a '/' is a path; otherwise a library or program name ("libc",
+ * "libc.so.6", "python3"), looked up in pid's mappings (when pid != 0), the dynamic linker's cache
+ * and PATH. Checks that FUNCTION is a function symbol of the file. 0, or 1 after a one-line error.
+ */
+int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t);
+
+/* Attach entry as a uprobe and ret as a uretprobe on t (pid -1: every process). 0, or 1 after an
+ * error line. links[0..1] receive the links (the caller destroys them). */
+int uprobe_target_attach(const struct uprobe_target *t, struct bpf_program *entry,
+			 struct bpf_program *ret, int pid, struct bpf_link *links[2]);
+
+/* Library-name matching, for tests: does the file basename match a short name like "libc"? */
+int uprobe_lib_matches(const char *basename, const char *name);
+
+#endif
