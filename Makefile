@@ -135,7 +135,7 @@ run: deps
 	./vigil profile -o vigil-profile.svg --top 15 10
 
 LINT_SRCS = $(wildcard user/*.c user/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
-	tests/unit/*.h tests/workloads/*.c tests/fuzz/*.c)
+	tests/unit/*.h tests/workloads/*.c tests/workloads/*.h tests/fuzz/*.c tests/bench/*.c)
 lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 	@echo "  LINT    clang-format + cppcheck"
 	$(Q)clang-format --dry-run --Werror $(LINT_SRCS)
@@ -145,7 +145,11 @@ lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 format:
 	$(Q)clang-format -i $(LINT_SRCS)
 
-bench: vigil $(WORKLOADS)
+$(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/libvigil.a $(OUTPUT)/probe.skel.h
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libvigil.a $(LDLIBS) -o $@
+
+bench: vigil $(WORKLOADS) $(OUTPUT)/bench/floor
 	$(Q)scripts/install-deps.sh --test
 	$(Q)scripts/bench.sh
 

@@ -2,12 +2,16 @@
 """Vigil benchmarks (make bench). Not a test: these VMs are noisy, so every comparison is made side by
 side in one run, configurations interleaved round by round, and medians reported.
 
-Sections (run all, or name some: bench.py profile stats latency):
+Sections (run all, or name some: bench.py profile stats latency syscall sched):
   profile  slowdown of a fixed CPU-bound job on all CPUs, alone and under: vigil profile -F 999 -a,
-           perf record -e cpu-clock -F 999 -a -g, bpftrace profile:hz:999 with stacks, and an empty
-           BPF perf_event program at 999 Hz (bpftrace 'profile:hz:999 {}': the floor)
+           perf record -e cpu-clock -F 999 -a -g, bpftrace profile:hz:999 with stacks, and a
+           near-empty BPF perf_event program at 999 Hz (tests/bench/floor.c: the floor)
   stats    BPF run time per sample (kernel.bpf_stats_enabled) for vigil, bpftrace and the floor
   latency  stop-to-written-output for a 30 s system-wide capture vs perf script + folding; sizes
+  syscall  4,000,000 geteuid() alone and under vigil lat syscall, syscount -L, and a bpftrace
+           raw_syscalls histogram one-liner (all system-wide)
+  sched    a pipe ping-pong (context switches) alone and under vigil lat runq, runqlat,
+           vigil offcpu, and a near-empty tp_btf sched_switch program (the floor)
 Results go to stdout and to .output/bench/results.json.
 """
 import json
@@ -23,6 +27,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VIGIL = os.path.join(ROOT, "vigil")
 W = os.path.join(ROOT, ".output", "workloads")
 OUT = os.path.join(ROOT, ".output", "bench")
+FLOOR = os.path.join(OUT, "floor")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 JOB_ITERS = os.environ.get("BENCH_JOB", "2000")
 CAPTURE_S = int(os.environ.get("BENCH_CAPTURE_S", "30"))
@@ -34,16 +39,20 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def bpf_prog_ids(prog_type="perf_event"):
+def bpf_prog_ids(prog_type=None):
     r = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True)
-    return {p["id"]: p for p in json.loads(r.stdout or "[]") if p.get("type") == prog_type}
+    return {p["id"]: p for p in json.loads(r.stdout or "[]")
+            if prog_type is None or p.get("type") == prog_type}
 
 
 class Tool:
-    """A profiler running in the background; ready when its perf_event BPF program is attached."""
+    """A tracer running in the background; ready once a new BPF program is loaded (then a moment
+    for every CPU's event or every hook to be attached), or after 1.5 s for perf."""
 
     def __init__(self, name, argv, bpf=True):
         self.name, self.argv, self.bpf = name, argv, bpf
+        # Vigil probes kernel features with short-lived programs first: wait for its own.
+        self.prefix = "vg_" if name == "vigil" else ""
         self.p = None
 
     def start(self):
@@ -54,7 +63,8 @@ class Tool:
         while time.time() < end:
             if self.p.poll() is not None:
                 raise RuntimeError(f"{self.name} exited early: {self.p.stderr.read()[-500:]}")
-            if self.bpf and set(bpf_prog_ids()) - before:
+            new = [p for i, p in bpf_prog_ids().items() if i not in before]
+            if self.bpf and any(p.get("name", "").startswith(self.prefix) for p in new):
                 break
             if not self.bpf and time.time() > end - 18.5:
                 break
@@ -81,8 +91,7 @@ def configs():
     tmp = OUT
     return {
         "alone": None,
-        "floor (empty BPF perf_event 999 Hz)": lambda: Tool("floor", ["bpftrace", "-e",
-                                                                      "profile:hz:999 { }"]),
+        "floor (empty BPF perf_event 999 Hz)": lambda: Tool("floor", [FLOOR, "perf", "999"]),
         "vigil profile -F 999": lambda: Tool("vigil", [VIGIL, "profile", "-F", "999", "-o",
                                                        os.path.join(tmp, "bench.folded")]),
         "perf record -F 999 -a -g": lambda: Tool("perf", ["perf", "record", "-e", "cpu-clock",
@@ -239,14 +248,76 @@ def bench_latency():
     results["latency"] = res
 
 
+def slowdown_table(title, job, cfgs, rounds):
+    """Run job alone and under each tool, interleaved round by round; print median slowdowns."""
+    names = list(cfgs)
+    times = {n: [] for n in names}
+    for rnd in range(rounds):
+        order = names[rnd % len(names):] + names[:rnd % len(names)]
+        for n in order:
+            tool = cfgs[n]() if cfgs[n] else None
+            if tool:
+                tool.start()
+            t = job()
+            if tool:
+                tool.stop()
+            times[n].append(t)
+        log(f"  round {rnd + 1}: " + ", ".join(f"{n.split()[0]}={times[n][-1]:.3f}" for n in names))
+    base = statistics.median(times["alone"])
+    res = {}
+    print(f"\n== {title} (median of {rounds}, alone {base:.3f} s) ==")
+    for n in names:
+        med = statistics.median(times[n])
+        res[n] = {"median_s": med, "ratio": med / base, "runs": times[n]}
+        print(f"  {n:<40} {med:8.3f} s  {med / base:6.3f}x")
+    return res
+
+
+def timed(argv):
+    def job():
+        r = subprocess.run(argv, capture_output=True, text=True, check=True)
+        return float(r.stdout.strip().splitlines()[-1])
+    return job
+
+
+def bench_syscall():
+    bt = ("tracepoint:raw_syscalls:sys_enter { @s[tid] = nsecs; } "
+          "tracepoint:raw_syscalls:sys_exit /@s[tid]/ { @h[args->id] = hist(nsecs - @s[tid]); "
+          "delete(@s[tid]); }")
+    cfgs = {
+        "alone": None,
+        "vigil lat syscall": lambda: Tool("vigil", [VIGIL, "lat", "syscall"]),
+        "syscount -L": lambda: Tool("syscount", ["syscount", "-L"]),
+        "bpftrace raw_syscalls hist": lambda: Tool("bpftrace", ["bpftrace", "-e", bt]),
+    }
+    log(f"syscall: {ROUNDS} rounds of 4,000,000 geteuid()")
+    results["syscall"] = slowdown_table("4,000,000 geteuid() calls", timed(
+        [os.path.join(W, "geteuid_loop"), "4000000"]), cfgs, ROUNDS)
+
+
+def bench_sched():
+    cfgs = {
+        "alone": None,
+        "floor (empty tp_btf sched_switch)": lambda: Tool("floor", [FLOOR, "tp_btf"]),
+        "vigil lat runq": lambda: Tool("vigil", [VIGIL, "lat", "runq"]),
+        "runqlat": lambda: Tool("runqlat", ["runqlat"]),
+        "vigil offcpu": lambda: Tool("vigil", [VIGIL, "offcpu", "-o",
+                                                os.path.join(OUT, "offcpu.folded")]),
+    }
+    log(f"sched: {ROUNDS} rounds of pingpong 200000")
+    results["sched"] = slowdown_table("pipe ping-pong, 200,000 round trips", timed(
+        [os.path.join(W, "pingpong"), "200000"]), cfgs, ROUNDS)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if os.geteuid() != 0:
         log("bench needs root")
         return 2
-    which = sys.argv[1:] or ["profile", "stats", "latency"]
+    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched"]
     for w in which:
-        {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency}[w]()
+        {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
+         "syscall": bench_syscall, "sched": bench_sched}[w]()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     return 0

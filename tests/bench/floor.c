@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * floor MODE [HZ]: hold a near-empty BPF program (bpf/probe.bpf.c: one atomic add) attached until
+ * SIGINT, as the benchmark floor of an attach point. MODE: perf (cpu-clock on every CPU at HZ),
+ * tp_btf or raw_tp (sched_switch). Prints "ready" once attached.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "probe.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "perf";
+	struct perf_attach *pa = NULL;
+	struct bpf_link *link = NULL;
+	struct bpf_program *p, *want;
+	struct probe_bpf *skel = probe_bpf__open();
+
+	if (!skel)
+		return 1;
+	want = !strcmp(mode, "perf")	 ? skel->progs.probe_perf_event :
+	       !strcmp(mode, "tp_btf") ? skel->progs.probe_tp_btf :
+					 skel->progs.probe_raw_tp;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == want);
+	if (probe_bpf__load(skel))
+		return 1;
+	if (!strcmp(mode, "perf"))
+		pa = perf_attach__new(want, SAMPLE_CPU_CLOCK, argc > 2 ? atoi(argv[2]) : 999);
+	else
+		link = bpf_program__attach(want);
+	if (!pa && !link) {
+		perror("attach");
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop)
+		pause();
+	perf_attach__free(pa);
+	bpf_link__destroy(link);
+	probe_bpf__destroy(skel);
+	return 0;
+}
