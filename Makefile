@@ -14,7 +14,7 @@ CC        ?= gcc
 ARCH      := x86
 
 CFLAGS    ?= -O2 -g
-WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers
+WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 CPPFLAGS  += -D_GNU_SOURCE -Iinclude -iquote user -I$(OUTPUT)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS)
 LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lpthread -lm
@@ -35,7 +35,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/asan-%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/unit/fixtures/*.c)
-FIXTURE_BINS := $(patsubst tests/unit/fixtures/%.c,$(OUTPUT)/tests/fixtures/%,$(FIXTURE_SRCS))
+FIXTURE_BINS := $(patsubst tests/unit/fixtures/%.c,$(OUTPUT)/tests/fixtures/%,\
+	$(filter-out %/libfixture.c,$(FIXTURE_SRCS))) $(OUTPUT)/tests/fixtures/libfixture.so
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -105,12 +106,22 @@ $(OUTPUT)/tests/fixtures/%: tests/unit/fixtures/%.c | $(OUTPUT)/tests/fixtures
 	$(Q)$(CC) -O0 -g -fPIE -pie -Wl,--build-id=sha1 $< -o $@
 $(OUTPUT)/tests/fixtures/libfixture.so: tests/unit/fixtures/libfixture.c | $(OUTPUT)/tests/fixtures
 	$(Q)$(CC) -O0 -g -fPIC -shared -Wl,--build-id=sha1 $< -o $@
-# Workloads keep frame pointers so user stacks unwind without DWARF.
+# Workloads keep frame pointers, leaf functions included, so user stacks unwind without DWARF. Built
+# with clang: gcc 12 drops the frame of leaf functions even with -mno-omit-leaf-frame-pointer.
 $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) | $(OUTPUT)/workloads
-	$(Q)$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Werror $< -o $@ -lm -lpthread
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) | $(OUTPUT)/fuzz $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
-	$(Q)clang -std=c11 -g -O1 $(CPPFLAGS) -fsanitize=fuzzer,address,undefined $< \
-		$(LIB_SRCS) $(PROTO_C) $(LDLIBS) -o $@
+	$(Q)$(CLANG) -std=gnu11 -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
+		-Wall -Werror $< -o $@ -lm -lpthread
+# Fuzz targets: the library built again with coverage instrumentation, linked as an archive so only
+# what a target uses is pulled in.
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzzobj/%.o,$(LIB_SRCS))
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
+$(OUTPUT)/fuzzobj/%.o: user/%.c $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h $(wildcard user/*.h)
+	$(Q)mkdir -p $(OUTPUT)/fuzzobj
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+$(OUTPUT)/libvigil-fuzz.a: $(FUZZ_OBJS) $(OUTPUT)/obj/profile.pb-c.o
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/libvigil-fuzz.a | $(OUTPUT)/fuzz
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(OUTPUT)/libvigil-fuzz.a $(LDLIBS) -o $@
 
 unit: $(UNIT_BINS) $(FIXTURE_BINS)
 	$(Q)scripts/run-unit.sh $(UNIT_BINS)
@@ -119,7 +130,12 @@ unit-asan: $(ASAN_BINS) $(FIXTURE_BINS)
 integration: vigil $(WORKLOADS)
 	$(Q)python3 tests/integration/run.py $(T)
 fuzz: $(FUZZ_BINS)
-	$(Q)for f in $(FUZZ_BINS); do $$f -max_total_time=$${FUZZ_SECONDS:-20} -corpus_dir tests/fuzz/corpus >/dev/null 2>&1 || exit 1; done
+	$(Q)for f in $(FUZZ_BINS); do \
+		mkdir -p $(OUTPUT)/fuzz/corpus-$$(basename $$f); \
+		echo "  FUZZ    $$(basename $$f) ($${FUZZ_SECONDS:-20} s)"; \
+		$$f -max_total_time=$${FUZZ_SECONDS:-20} $(OUTPUT)/fuzz/corpus-$$(basename $$f) \
+			>$(OUTPUT)/fuzz/$$(basename $$f).log 2>&1 || { tail -30 $(OUTPUT)/fuzz/$$(basename $$f).log; exit 1; }; \
+	done
 
 # The README's second command: everything, from a fresh machine.
 test: test-deps
@@ -141,6 +157,7 @@ lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 	$(Q)clang-format --dry-run --Werror $(LINT_SRCS)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D__x86_64__ \
+		--include=scripts/cppcheck-macros.h \
 		-Iinclude -Iuser user tests/workloads
 format:
 	$(Q)clang-format -i $(LINT_SRCS)

@@ -190,7 +190,7 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 
 static bool is_common_key(int key)
 {
-	return strchr("pLcUKofdjv", key) != NULL || key == OPT_FORMAT;
+	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) || key == OPT_FORMAT;
 }
 
 int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_opts *c, void *opts)

@@ -17,7 +17,8 @@ static const struct {
 	{ "profile", cmd_profile,
 	  "sample on-CPU stacks: top table, flame graph, pprof, speedscope" },
 	{ "offcpu", cmd_offcpu, "off-CPU time by blocked stack, wakers, or --wall (on + off CPU)" },
-	{ "lat", cmd_lat, "latency histograms: syscall, runq, bio, uprobe (text, JSON, Prometheus)" },
+	{ "lat", cmd_lat,
+	  "latency histograms: syscall, runq, bio, uprobe (text, JSON, Prometheus)" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 

@@ -53,7 +53,8 @@ def vigil(*args, timeout=120, input=None, env=None, user=None):
     """Run vigil; returns CompletedProcess with text stdout/stderr."""
     argv = [VIGIL] + [str(a) for a in args]
     if user:
-        argv = ["setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups",
+        # nobody/nogroup are 65534 on Debian; numeric ids avoid group-name differences.
+        argv = ["setpriv", "--reuid=" + str(user), "--regid=" + str(user), "--clear-groups",
                 "--inh-caps=-all"] + argv
     e = dict(os.environ)
     if env:

@@ -51,11 +51,15 @@ def main():
             status, detail = "FAIL", traceback.format_exc()
         finally:
             ctx.cleanup()
-        leaked = set(lib.bpf_progs()) - set(progs_before)
+        # Programs are freed asynchronously once their last reference closes: give them a moment.
+        lib.wait_for(lambda: not (set(lib.bpf_progs()) - set(progs_before)), 3)
+        now = lib.bpf_progs()
+        leaked = {i: now[i] for i in set(now) - set(progs_before)}
         leaked_links = lib.bpf_links() - links_before
         if status != "FAIL" and (leaked or leaked_links):
             status = "FAIL"
-            detail = f"left loaded after the test: programs {sorted(leaked)}, links {sorted(leaked_links)}"
+            detail = (f"left loaded after the test: programs {sorted(leaked.items())}, "
+                      f"links {sorted(leaked_links)}")
         dt = time.time() - t0
         print(f"  {status:<7} {full} ({dt:.1f} s){(': ' + detail.splitlines()[0]) if status == 'SKIP' else ''}",
               flush=True)

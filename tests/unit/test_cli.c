@@ -46,11 +46,15 @@ static const struct cli_spec spec = {
 	.positional = t_positional,
 };
 
-#define PARSE(...)                                                                                \
-	({                                                                                        \
-		char *argv_[] = { "t", __VA_ARGS__, NULL };                                       \
-		memset(&o, 0, sizeof(o));                                                         \
-		cli_parse(&spec, (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, &c, &o);     \
+/* The parser keeps pointers into argv (the command after "--"): argv must outlive c. */
+static char *argv_[16];
+
+#define PARSE(...)                                                                      \
+	({                                                                              \
+		char *a_[] = { "t", __VA_ARGS__, NULL };                                \
+		memcpy(argv_, a_, sizeof(a_));                                          \
+		memset(&o, 0, sizeof(o));                                               \
+		cli_parse(&spec, (int)(sizeof(a_) / sizeof(a_[0])) - 1, argv_, &c, &o); \
 	})
 
 static void test_common_options(void **state)

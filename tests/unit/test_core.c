@@ -68,8 +68,10 @@ static void test_hashmap_strings(void **state)
 
 static struct profile *small_profile(void)
 {
-	struct profile_meta meta = { .value_type = "cpu", .value_unit = "nanoseconds",
-				     .period = 10, .weight_unit = "samples" };
+	struct profile_meta meta = { .value_type = "cpu",
+				     .value_unit = "nanoseconds",
+				     .period = 10,
+				     .weight_unit = "samples" };
 
 	return profile__new(&meta);
 }
@@ -77,9 +79,12 @@ static struct profile *small_profile(void)
 static void test_profile_dedup(void **state)
 {
 	struct profile *p = small_profile();
-	struct profile_mapping m = { .start = 0x1000, .limit = 0x2000, .path = "/bin/x",
-				     .build_id = "ab" };
-	struct profile_frame f = { .name = "main", .module = "x", .addr = 0x1100, .kind = FRAME_USER };
+	struct profile_mapping m = {
+		.start = 0x1000, .limit = 0x2000, .path = "/bin/x", .build_id = "ab"
+	};
+	struct profile_frame f = {
+		.name = "main", .module = "x", .addr = 0x1100, .kind = FRAME_USER
+	};
 	__u32 m1, m2, f1, f2, f3;
 
 	(void)state;

@@ -120,8 +120,12 @@ static void test_log2_text_matches_bcc_layout(void **state)
 	out = render(hist_print_log2, h, "us");
 	assert_non_null(strstr(out, "     usecs               : count    distribution\n"));
 	assert_non_null(strstr(out, "         0 -> 1          : 0        |"));
-	assert_non_null(strstr(out, "         2 -> 3          : 10       |****************************************|"));
-	assert_non_null(strstr(out, "     16384 -> 32767      : 5        |********************                    |"));
+	assert_non_null(strstr(
+		out,
+		"         2 -> 3          : 10       |****************************************|"));
+	assert_non_null(strstr(
+		out,
+		"     16384 -> 32767      : 5        |********************                    |"));
 	free(out);
 	free(h);
 }
@@ -141,14 +145,16 @@ static void test_prom_text(void **state)
 	add(&e[0].h, 3000);
 	add(&e[1].h, 100);
 	e[1].h.errors = 1;
-	assert_int_equal(hist_write_prom(f, "vigil_test_seconds", "Test.", "vigil_test_errors_total",
-					 e, 2),
-			 0);
+	assert_int_equal(
+		hist_write_prom(f, "vigil_test_seconds", "Test.", "vigil_test_errors_total", e, 2),
+		0);
 	fclose(f);
 	assert_non_null(strstr(buf, "# TYPE vigil_test_seconds histogram\n"));
 	/* Cumulative buckets at powers of two of ns, in seconds: 1500 ns <= 2048 ns. */
-	assert_non_null(strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"2.048e-06\"} 1\n"));
-	assert_non_null(strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"4.096e-06\"} 2\n"));
+	assert_non_null(
+		strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"2.048e-06\"} 1\n"));
+	assert_non_null(
+		strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"4.096e-06\"} 2\n"));
 	assert_non_null(strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"+Inf\"} 2\n"));
 	assert_non_null(strstr(buf, "vigil_test_seconds_sum{syscall=\"read\"} 0.000004500\n"));
 	assert_non_null(strstr(buf, "vigil_test_seconds_count{syscall=\"read\"} 2\n"));
