@@ -29,7 +29,7 @@ fi
 
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 	libprotobuf-c-dev protobuf-c-compiler)
-test_pkgs=(libcmocka-dev binutils linux-perf bpftrace libbpf-tools golang-go graphviz chromium
+test_pkgs=(libcmocka-dev binutils linux-perf bpftrace libbpf-tools golang-go graphviz chromium prometheus python3
 	nodejs npm clang-format cppcheck util-linux procps)
 
 pkgs=("${build_pkgs[@]}")

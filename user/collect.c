@@ -228,6 +228,22 @@ static __u32 resolve_addr(struct stack_resolver *r, bool kernel, __u32 pid, __u6
 	return profile__add_frame(r->p, &f);
 }
 
+/*
+ * Kernel stacks taken inside a tracepoint program start (leaf side) with the BPF machinery itself:
+ * the JIT image of the program (no kallsyms name unless bpf_jit_kallsyms, and loaded after vigil read
+ * kallsyms anyway) and the bpf_trace_run / __bpf_trace trampolines. They are not the traced code.
+ */
+static bool is_bpf_frame(struct stack_resolver *r, __u64 addr)
+{
+	struct sym_frame sf = { 0 };
+
+	if (symbolizer__kernel(r->sym, addr, &sf))
+		return addr >= 0xffffffffa0000000ull; /* modules and BPF JIT images live up there */
+	return sf.name &&
+	       (!strncmp(sf.name, "bpf_trace_run", 13) || !strncmp(sf.name, "__bpf_trace_", 12) ||
+		!strncmp(sf.name, "bpf_prog_", 9));
+}
+
 /* Resolve (once) one stack id into root-first frames. */
 static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u32 pid, __s32 id)
 {
@@ -250,10 +266,18 @@ static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u
 		if (!res->frames[0])
 			goto fail;
 	} else {
+		__u32 skip = 0;
+
 		memset(r->ips, 0, sizeof(r->ips));
 		if (bpf_map_lookup_elem(r->stack_fd, &id, r->ips) == 0)
 			while (depth < VG_MAX_STACK_DEPTH && r->ips[depth])
 				depth++;
+		while (kernel && skip < depth && skip < 4 && is_bpf_frame(r, r->ips[skip]))
+			skip++;
+		if (skip) {
+			memmove(r->ips, r->ips + skip, (depth - skip) * sizeof(r->ips[0]));
+			depth -= skip;
+		}
 		res = malloc(sizeof(*res) + (depth ? depth : 1) * sizeof(__u32));
 		if (!res)
 			return NULL;

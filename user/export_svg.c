@@ -151,15 +151,15 @@ static void colour(const char *name, __u8 kind, char *buf, size_t len)
 	int r, g, b;
 
 	switch (kind) {
-	case FRAME_KERNEL: /* orange */
-		r = 205 + (int)(50 * v1);
-		g = 120 + (int)(60 * v1);
-		b = (int)(40 * v2);
+	case FRAME_KERNEL: /* orange, as in flamegraph.pl's mixed-mode palettes */
+		r = 230 + (int)(25 * v1);
+		g = 135 + (int)(55 * v2);
+		b = (int)(40 * v3);
 		break;
-	case FRAME_USER: /* warm: red to yellow */
-		r = 205 + (int)(50 * v3);
-		g = (int)(230 * v1);
-		b = (int)(55 * v2);
+	case FRAME_USER: /* red: green stays below the kernel's so the two never meet */
+		r = 200 + (int)(55 * v3);
+		g = (int)(95 * v1);
+		b = (int)(60 * v2);
 		break;
 	case MERGE_KIND_PROCESS: /* aqua */
 		r = 50 + (int)(60 * v1);

@@ -32,11 +32,10 @@ int main(int argc, char **argv)
 
 	if (!skel)
 		return 1;
-	want = !strcmp(mode, "perf")	 ? skel->progs.probe_perf_event :
+	want = !strcmp(mode, "perf")   ? skel->progs.probe_perf_event :
 	       !strcmp(mode, "tp_btf") ? skel->progs.probe_tp_btf :
 					 skel->progs.probe_raw_tp;
-	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, p == want);
+	bpf_object__for_each_program(p, skel->obj) bpf_program__set_autoload(p, p == want);
 	if (probe_bpf__load(skel))
 		return 1;
 	if (!strcmp(mode, "perf"))

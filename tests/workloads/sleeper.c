@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 
 #include "workload.h"
 
@@ -18,12 +19,24 @@ __attribute__((noinline)) void sleeper_work(double ms)
 		BURN_LOOP(2000);
 }
 
+/*
+ * The syscall is made here, not through libc: libc's wrappers keep no frame pointer, so a
+ * frame-pointer unwind from inside them skips their caller and this function would vanish from the
+ * stack (perf shows the same). With the syscall inline, the user IP is in sleeper_sleep itself.
+ */
 __attribute__((noinline)) void sleeper_sleep(double ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000),
 			       (long)((ms - 1000 * (time_t)(ms / 1000)) * 1e6) };
+	register long rem __asm__("r10") = 0; /* the 4th argument: no remainder wanted */
+	long ret;
 
-	nanosleep(&ts, NULL);
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"((long)SYS_clock_nanosleep), "D"((long)CLOCK_MONOTONIC), "S"(0L),
+			   "d"(&ts), "r"(rem)
+			 : "rcx", "r11", "memory");
+	(void)ret;
 }
 
 int main(int argc, char **argv)

@@ -16,12 +16,12 @@ static inline uint64_t now_ns(clockid_t clk)
 
 /* Spin on arithmetic for about `iters` rounds; the volatile sink keeps the loop alive. */
 static volatile uint64_t workload_sink;
-#define BURN_LOOP(iters)                                                                          \
-	do {                                                                                      \
-		uint64_t x_ = workload_sink + 1;                                                  \
-		for (uint64_t i_ = 0; i_ < (iters); i_++)                                         \
-			x_ = x_ * 6364136223846793005ull + 1442695040888963407ull;                \
-		workload_sink = x_;                                                               \
+#define BURN_LOOP(iters)                                                           \
+	do {                                                                       \
+		uint64_t x_ = workload_sink + 1;                                   \
+		for (uint64_t i_ = 0; i_ < (iters); i_++)                          \
+			x_ = x_ * 6364136223846793005ull + 1442695040888963407ull; \
+		workload_sink = x_;                                                \
 	} while (0)
 
 #endif
