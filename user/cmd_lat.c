@@ -494,7 +494,8 @@ static int print_now(struct lat_run *lr, bool interval)
 				lr->entries[k++] = lr->entries[i];
 		lr->nr = k;
 	}
-	qsort(lr->entries, lr->nr, sizeof(*lr->entries), cmp_count);
+	if (lr->nr > 1)
+		qsort(lr->entries, lr->nr, sizeof(*lr->entries), cmp_count);
 	if (lr->opts->out == OUT_JSON)
 		print_json(lr, seconds);
 	else if (lr->opts->out == OUT_PROM)

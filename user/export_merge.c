@@ -194,7 +194,8 @@ int merged__build(struct merged *m, const struct profile *p, const struct export
 		}
 		m->nr_stacks++;
 	}
-	qsort_r(m->stacks, m->nr_stacks, sizeof(*m->stacks), cmp_stacks, m->names);
+	if (m->nr_stacks > 1)
+		qsort_r(m->stacks, m->nr_stacks, sizeof(*m->stacks), cmp_stacks, m->names);
 	err = 0;
 out:
 	free(buf);

@@ -134,7 +134,8 @@ int export_top(const struct profile *p, FILE *out, unsigned int n)
 		}
 		f->self += w;
 	}
-	qsort(t.fns, t.n, sizeof(*t.fns), cmp_self);
+	if (t.n > 1)
+		qsort(t.fns, t.n, sizeof(*t.fns), cmp_self);
 	fprintf(out, "%7s %7s %12s  %-48s %s\n", "SELF%", "TOTAL%", unit, "FUNCTION", "MODULE");
 	for (size_t i = 0; i < t.n && (!n || i < n); i++) {
 		const struct fn *f = &t.fns[i];

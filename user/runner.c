@@ -188,6 +188,11 @@ int runner__output(struct runner *r, const struct profile *p, const struct expor
 		}
 	}
 	t_out = mono_s();
+	if (!profile__nr_stacks(p))
+		pr_warn("no %s collected: the target %s, or the filters excluded everything",
+			profile__meta(p)->count_type,
+			!strcmp(profile__meta(p)->count_type, "samples") ? "did not run on a CPU" :
+									   "did not block");
 	if ((!c->output && !c->folded_stdout) || force_top) {
 		export_top(p, stdout, top_n);
 		fflush(stdout);

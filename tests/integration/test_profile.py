@@ -188,7 +188,7 @@ def test_pprof_accepted_by_go_tool_pprof(ctx):
     assert head and "hot_alpha" in lines[head[0] + 1], f"-top does not lead with hot_alpha:\n{top.stdout}"
     # .pprof extension: same format.
     out2 = ctx.path("cpu.pprof")
-    check_rc(vigil("profile", "-F", "99", "-o", out2, "1"))
+    check_rc(vigil("profile", "-F", "99", "-o", out2, "--", workload("split"), "50", "0.5"))
     with open(out2, "rb") as f:
         assert f.read(2) == b"\x1f\x8b", ".pprof should be gzip-compressed pprof"
 
@@ -226,7 +226,7 @@ def test_speedscope_loads_in_chromium(ctx):
     assert res.returncode == 0, f"check_speedscope.js: {res.stdout[-1500:]}{res.stderr[-1500:]}"
     # speedscope also reads the folded output.
     folded = ctx.path("cpu.folded")
-    check_rc(vigil("profile", "-F", "99", "-o", folded, "1"))
+    check_rc(vigil("profile", "-F", "199", "-o", folded, "--", workload("split"), "50", "1"))
     res = node("check_speedscope.js", folded)
     assert res.returncode == 0, f"folded in speedscope: {res.stdout[-1500:]}{res.stderr[-1500:]}"
 
@@ -285,6 +285,15 @@ def test_not_root_exits_2(ctx):
 def test_no_btf_exits_2(ctx):
     r = vigil("profile", "1", env={"VIGIL_KERNEL_BTF": "/nonexistent/vmlinux"})
     one_line_error(r, 2, r"kernel has no BTF .*CONFIG_DEBUG_INFO_BTF")
+
+
+def test_empty_capture_says_so(ctx):
+    """Nothing sampled (a sleeping process): a valid empty output and a notice, exit 0."""
+    out = ctx.path("empty.folded")
+    r = vigil("profile", "-o", out, "--", "sleep", "0.3")
+    check_rc(r)
+    assert open(out).read() == ""
+    assert "no samples" in r.stderr, r.stderr
 
 
 def test_help_and_examples(ctx):
