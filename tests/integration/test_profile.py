@@ -336,3 +336,49 @@ def test_doctor(ctx):
     assert feats["raw_tp"]["available"] and feats["uprobe"]["available"]
     assert os.path.isdir("/sys/kernel/tracing/events")
     assert doc["tracepoint_attach"] in ("tp_btf", "raw_tp")
+
+
+def test_jit_symbols_from_perf_map(ctx):
+    """Code generated at run time is named from /tmp/perf-PID.map."""
+    p = ctx.spawn([workload("jit"), "3"])
+    pid = p.stdout.readline().strip()
+    r = vigil("profile", "-p", pid, "-F", "199", "-f", "1")
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    total = sum(c for _, c in stacks)
+    jit = sum(c for f, c in stacks if f[-1] == "jit_hot_loop")
+    assert total > 50 and jit >= 0.9 * total, f"{jit}/{total} samples in jit_hot_loop: {stacks[:4]}"
+
+
+def test_process_in_its_own_mount_namespace(ctx):
+    """A binary visible only inside the process's mount namespace resolves through /proc/PID/root."""
+    import tempfile
+    hidden = tempfile.mkdtemp(prefix="vigil-ns-")
+    script = (f"mount -t tmpfs none {hidden} && cp {workload('spin')} {hidden}/ctspin && "
+              f"exec {hidden}/ctspin 3")
+    p = ctx.spawn(["unshare", "--mount", "--propagation", "private", "sh", "-c", script])
+    pid = p.stdout.readline().strip()
+    assert pid.isdigit(), p.stderr.read()
+    try:
+        # From here (the host's namespace) the path is an empty directory.
+        assert not os.path.exists(os.path.join(hidden, "ctspin"))
+        r = vigil("profile", "-p", pid, "-F", "199", "-f", "1")
+        check_rc(r)
+        stacks = parse_folded(r.stdout)
+        total = sum(c for _, c in stacks)
+        hot = _samples_with(stacks, "spin_hot")
+        assert total > 50 and hot >= 0.9 * total, f"{hot}/{total} in spin_hot: {stacks[:4]}"
+    finally:
+        ctx.cleanup()
+        os.rmdir(hidden)
+
+
+def test_cycles_falls_back_to_cpu_clock(ctx):
+    r = vigil("profile", "-e", "cycles", "-F", "199", "-f", "--", workload("split"), "60", "1")
+    check_rc(r)
+    doc = json.loads(vigil("doctor", "-j").stdout)
+    cycles = {f["name"]: f["available"] for f in doc["features"]}["perf_cycles"]
+    if not cycles:
+        assert "hardware cycles not available" in r.stderr and "cpu-clock" in r.stderr, r.stderr
+    stacks = parse_folded("\n".join(l for l in r.stdout.splitlines() if "alpha_pct" not in l))
+    assert _samples_with(stacks, "hot_alpha") > 50
