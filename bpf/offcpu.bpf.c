@@ -106,7 +106,7 @@ static __always_inline void current_key(void *ctx, struct vg_offcpu_key *key, __
 	key->tid = (__u32)id;
 	key->kind = kind;
 	BPF_CORE_READ_STR_INTO(&key->comm, task, group_leader, comm);
-	key->ustack_id = user_stacks && !kthread ? get_stack(ctx, &stacks, true) : VG_STACK_NONE;
+	key->ustack = user_stacks && !kthread ? get_user_stack(ctx, &stacks) : VG_USTACK_NONE;
 	key->kstack_id =
 		kernel_stacks && in_kernel ? get_stack(ctx, &stacks, false) : VG_STACK_NONE;
 }
@@ -202,8 +202,8 @@ static __always_inline int handle_waking(void *ctx, __u32 tid)
 	task = (struct task_struct *)bpf_get_current_task();
 	s->key.waker_pid = id >> 32;
 	BPF_CORE_READ_STR_INTO(&s->key.waker_comm, task, group_leader, comm);
-	s->key.waker_ustack_id =
-		user_stacks && !is_kthread(task) ? get_stack(ctx, &stacks, true) : VG_STACK_NONE;
+	s->key.waker_ustack =
+		user_stacks && !is_kthread(task) ? get_user_stack(ctx, &stacks) : VG_USTACK_NONE;
 	s->key.waker_kstack_id = kernel_stacks ? get_stack(ctx, &stacks, false) : VG_STACK_NONE;
 	return 0;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Feature probes: one trivial program per attach type. user/features.c loads and attaches each alone
+ * Feature probes, and benchmark floors (tests/bench/floor.c): one trivial program per attach type. user/features.c loads and attaches each alone
  * (autoload off for the rest) to learn what this kernel really allows; loading is not enough (kprobe
  * programs load on kernels without CONFIG_KPROBES, tp_btf fails only at load under some lockdowns).
  */
@@ -54,6 +54,21 @@ int probe_uprobe(struct pt_regs *ctx)
 
 SEC("perf_event")
 int probe_perf_event(struct bpf_perf_event_data *ctx)
+{
+	__sync_fetch_and_add(&hits, 1);
+	return 0;
+}
+
+/* Benchmark floor of syscall tracing: empty programs on both syscall tracepoints. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(probe_sys_enter, struct pt_regs *regs, long id)
+{
+	__sync_fetch_and_add(&hits, 1);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(probe_sys_exit, struct pt_regs *regs, long ret)
 {
 	__sync_fetch_and_add(&hits, 1);
 	return 0;

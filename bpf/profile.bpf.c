@@ -86,7 +86,7 @@ static __always_inline int handle_sample(struct bpf_perf_event_data *ctx)
 	key.pid = pid;
 	key.tid = tid;
 	BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
-	key.ustack_id = user_stacks && !kthread ? get_stack(ctx, &stacks, true) : VG_STACK_NONE;
+	key.ustack = user_stacks && !kthread ? get_user_stack(ctx, &stacks) : VG_USTACK_NONE;
 	key.kstack_id = kernel_stacks && !in_user_mode(ctx) ? get_stack(ctx, &stacks, false) :
 							      VG_STACK_NONE;
 	add_to(&counts, &key, 1);

@@ -40,6 +40,7 @@ struct offcpu_opts {
 	bool top_given;
 	unsigned long stack_storage;
 	bool per_thread;
+	const char *unwind;
 	double duration_pos;
 };
 
@@ -50,7 +51,8 @@ enum {
 	OPT_ATTACH,
 	OPT_TOP,
 	OPT_STACK_STORAGE,
-	OPT_PER_THREAD
+	OPT_PER_THREAD,
+	OPT_UNWIND
 };
 
 static const char offcpu_help[] =
@@ -81,6 +83,8 @@ static const char offcpu_help[] =
 	"      --top N                top N stacks' functions by self time (default 15)\n"
 	"      --per-thread           one root per thread (comm-TID)\n"
 	"      --attach TYPE          tp_btf, raw_tp or tracepoint (default: the best that works)\n"
+	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
+	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
 	"      --stack-storage-size N stack map entries (default 16384)\n"
 	"  -d, --duration SECONDS     how long to collect (same as DURATION)\n"
 	"  -v, --verbose              loader diagnostics\n"
@@ -144,6 +148,9 @@ static int offcpu_option(int key, const char *arg, void *o)
 	case OPT_PER_THREAD:
 		opts->per_thread = true;
 		return 0;
+	case OPT_UNWIND:
+		opts->unwind = arg;
+		return 0;
 	}
 	return cli_error("offcpu", "unknown option (see 'vigil offcpu --help')");
 }
@@ -171,6 +178,7 @@ static const struct option offcpu_longs[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ 0 },
 };
 
@@ -212,7 +220,7 @@ static int add_key(struct builder *b, const struct vg_offcpu_key *k, __u64 ns, _
 	memcpy(comm, k->comm, VG_COMM_LEN);
 	comm[VG_COMM_LEN] = '\0';
 	s.comm = comm;
-	if (stack_resolver__frames(b->res, k->pid, k->ustack_id, k->kstack_id, &f, &m))
+	if (stack_resolver__frames(b->res, k->pid, k->ustack, k->kstack_id, &f, &m))
 		return -ENOMEM;
 	append(frames, &n, f, m, false);
 	if (b->opts->wall && k->kind == VG_OFFCPU_BLOCKED)
@@ -220,7 +228,7 @@ static int add_key(struct builder *b, const struct vg_offcpu_key *k, __u64 ns, _
 	if (b->opts->wakers && k->waker_pid) {
 		/* offwaketime's layout: the waker's stack leaf first, then its name. */
 		frames[n++] = b->sep_frame;
-		if (stack_resolver__frames(b->res, k->waker_pid, k->waker_ustack_id,
+		if (stack_resolver__frames(b->res, k->waker_pid, k->waker_ustack,
 					   k->waker_kstack_id, &f, &m))
 			return -ENOMEM;
 		append(frames, &n, f, m, true);
@@ -350,7 +358,8 @@ static struct profile *build_profile(struct offcpu_bpf *skel, struct symbolizer 
 	b.p = profile__new(meta);
 	if (!b.p)
 		return NULL;
-	b.res = stack_resolver__new(sym, b.p, bpf_map__fd(skel->maps.stacks));
+	b.res = stack_resolver__new(sym, b.p, bpf_map__fd(skel->maps.stacks),
+				    bpf_map__fd(skel->maps.ustacks));
 	if (!b.res)
 		goto fail;
 	b.off_cpu_frame = stack_resolver__special(b.res, "[off-cpu]");
@@ -411,6 +420,7 @@ int cmd_offcpu(int argc, char **argv)
 	struct common_opts c;
 	__u64 cnt[VG_CNT_NR] = { 0 }, stop_ktime;
 	enum tp_attach tpa;
+	bool own_unwind = false;
 	char title[256], what[160];
 	int err, ret = 1;
 
@@ -442,6 +452,8 @@ int cmd_offcpu(int argc, char **argv)
 	ret = features__check_basics();
 	if (!ret)
 		ret = tp_attach_resolve("offcpu", opts.attach, &tpa);
+	if (!ret)
+		ret = features__user_unwind("offcpu", opts.unwind, &own_unwind);
 	if (!ret && opts.wall && !features__has(FEAT_PERF_CPU_CLOCK)) {
 		pr_err("--wall needs cpu-clock perf events: %s",
 		       features__why(FEAT_PERF_CPU_CLOCK));
@@ -467,8 +479,10 @@ int cmd_offcpu(int argc, char **argv)
 	skel->rodata->wakers = opts.wakers;
 	skel->rodata->wall = opts.wall;
 	skel->rodata->sample_period_ns = 1000000000ull / opts.freq;
+	skel->rodata->fp_unwind = own_unwind;
 	filter_cfg__set_rodata(&fcfg, skel->rodata);
 	bpf_map__set_max_entries(skel->maps.stacks, opts.stack_storage);
+	bpf_map__set_max_entries(skel->maps.ustacks, opts.stack_storage);
 	bpf_map__set_max_entries(skel->maps.counts, opts.stack_storage * 4);
 	switch_progs = (struct tp_progs){ skel->progs.vg_offcpu_switch_btf,
 					  skel->progs.vg_offcpu_switch_raw,

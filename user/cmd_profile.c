@@ -37,10 +37,11 @@ struct profile_opts {
 	unsigned long stack_storage;
 	enum sample_event event;
 	bool per_thread;
+	const char *unwind;
 	double duration_pos;
 };
 
-enum { OPT_TOP = 2000, OPT_STACK_STORAGE, OPT_EVENT, OPT_PER_THREAD };
+enum { OPT_TOP = 2000, OPT_STACK_STORAGE, OPT_EVENT, OPT_PER_THREAD, OPT_UNWIND };
 
 static const char profile_help[] =
 	"Usage: vigil profile [OPTIONS] [DURATION] [-- COMMAND [ARGS...]]\n"
@@ -65,6 +66,8 @@ static const char profile_help[] =
 	"                             anyway when neither -o nor -f is given)\n"
 	"      --per-thread           folded/SVG: one root per thread (comm-TID) instead of per process\n"
 	"  -e, --event EVENT          cpu-clock (default) or cycles (hardware; falls back to cpu-clock)\n"
+	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
+	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
 	"      --stack-storage-size N stack map entries (default 16384); raise it when stacks are lost\n"
 	"  -d, --duration SECONDS     how long to sample (same as DURATION)\n"
 	"  -v, --verbose              loader and libbpf diagnostics on stderr (-vv: more)\n"
@@ -113,6 +116,9 @@ static int profile_option(int key, const char *arg, void *o)
 	case OPT_PER_THREAD:
 		opts->per_thread = true;
 		return 0;
+	case OPT_UNWIND:
+		opts->unwind = arg;
+		return 0;
 	}
 	return cli_error("profile", "unknown option (see 'vigil profile --help')");
 }
@@ -136,6 +142,7 @@ static const struct option profile_longs[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ 0 },
 };
 
@@ -168,7 +175,8 @@ static struct profile *build_profile(struct profile_bpf *skel, struct symbolizer
 		pr_err("reading sample counts failed: %s", strerror((int)-n));
 		goto fail;
 	}
-	res = stack_resolver__new(sym, p, bpf_map__fd(skel->maps.stacks));
+	res = stack_resolver__new(sym, p, bpf_map__fd(skel->maps.stacks),
+				  bpf_map__fd(skel->maps.ustacks));
 	if (!res)
 		goto fail;
 	for (long i = 0; i < n; i++) {
@@ -180,7 +188,7 @@ static struct profile *build_profile(struct profile_bpf *skel, struct symbolizer
 		comm[VG_COMM_LEN] = '\0';
 		s.comm = comm;
 		s.value = vals[i] * meta->period;
-		if (stack_resolver__frames(res, k->pid, k->ustack_id, k->kstack_id, &s.frames,
+		if (stack_resolver__frames(res, k->pid, k->ustack, k->kstack_id, &s.frames,
 					   &s.nframes) ||
 		    profile__add_stack(p, &s)) {
 			pr_err("building the profile failed: out of memory");
@@ -213,6 +221,7 @@ int cmd_profile(int argc, char **argv)
 	struct common_opts c;
 	__u64 cnt[VG_CNT_NR] = { 0 };
 	enum tp_attach tpa = TP_ATTACH_NONE;
+	bool own_unwind = false;
 	char title[256], what[128];
 	int err, ret = 1;
 
@@ -236,6 +245,8 @@ int cmd_profile(int argc, char **argv)
 	}
 	if (!ret && fcfg.follow)
 		ret = tp_attach_resolve("profile", NULL, &tpa);
+	if (!ret)
+		ret = features__user_unwind("profile", opts.unwind, &own_unwind);
 	if (ret)
 		goto out;
 	ret = 1;
@@ -256,8 +267,10 @@ int cmd_profile(int argc, char **argv)
 	skel->rodata->user_stacks = !c.kernel_only;
 	skel->rodata->kernel_stacks = !c.user_only;
 	skel->rodata->include_idle = opts.idle;
+	skel->rodata->fp_unwind = own_unwind;
 	filter_cfg__set_rodata(&fcfg, skel->rodata);
 	bpf_map__set_max_entries(skel->maps.stacks, opts.stack_storage);
+	bpf_map__set_max_entries(skel->maps.ustacks, opts.stack_storage);
 	bpf_map__set_max_entries(skel->maps.counts, opts.stack_storage * 4);
 	fork_progs =
 		(struct tp_progs){ skel->progs.vg_profile_fork_btf, skel->progs.vg_profile_fork_raw,

@@ -109,23 +109,42 @@ int read_percpu_counters(int map_fd, __u64 *out, __u32 n)
 }
 
 struct resolved {
+	__u32 pid; /* 0 for kernel stacks */
+	__u64 ref; /* kernel: stack id; user: VG_USTACK_* reference */
+	bool kernel;
 	__u32 n;
 	__u32 frames[];
 };
 
+static uint64_t resolved_hash(const void *key, void *ctx)
+{
+	const struct resolved *k = key;
+	uint64_t parts[3] = { k->pid, k->ref, k->kernel };
+
+	(void)ctx;
+	return hash_bytes(parts, sizeof(parts), 11);
+}
+
+static bool resolved_equal(const void *a, const void *b, void *ctx)
+{
+	const struct resolved *x = a, *y = b;
+
+	(void)ctx;
+	return x->pid == y->pid && x->ref == y->ref && x->kernel == y->kernel;
+}
+
 struct stack_resolver {
 	struct symbolizer *sym;
 	struct profile *p;
-	int stack_fd;
-	struct hashmap *kernel; /* (uintptr)(id + 1) -> struct resolved * */
-	struct hashmap *user; /* (uintptr)key_of(pid, id) -> struct resolved * */
+	int stack_fd, ustack_fd;
+	struct hashmap *cache; /* struct resolved (by pid, ref, kernel) -> itself */
 	__u32 *scratch; /* the combined frames handed out by stack_resolver__frames */
 	__u64 ips[VG_MAX_STACK_DEPTH];
 	char name[512];
 };
 
 struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profile *p,
-					   int stack_map_fd)
+					   int stack_map_fd, int ustack_map_fd)
 {
 	struct stack_resolver *r = calloc(1, sizeof(*r));
 
@@ -134,10 +153,10 @@ struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profil
 	r->sym = sym;
 	r->p = p;
 	r->stack_fd = stack_map_fd;
-	r->kernel = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
-	r->user = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
+	r->ustack_fd = ustack_map_fd;
+	r->cache = hashmap__new(resolved_hash, resolved_equal, NULL);
 	r->scratch = malloc(2 * (VG_MAX_STACK_DEPTH + 1) * sizeof(*r->scratch));
-	if (!r->kernel || !r->user || !r->scratch) {
+	if (!r->cache || !r->scratch) {
 		stack_resolver__free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -157,12 +176,9 @@ void stack_resolver__free(struct stack_resolver *r)
 {
 	if (!r)
 		return;
-	if (r->kernel)
-		hashmap__for_each(r->kernel, free_resolved, NULL);
-	if (r->user)
-		hashmap__for_each(r->user, free_resolved, NULL);
-	hashmap__free(r->kernel);
-	hashmap__free(r->user);
+	if (r->cache)
+		hashmap__for_each(r->cache, free_resolved, NULL);
+	hashmap__free(r->cache);
 	free(r->scratch);
 	free(r);
 }
@@ -244,45 +260,67 @@ static bool is_bpf_frame(struct stack_resolver *r, __u64 addr)
 		!strncmp(sf.name, "bpf_prog_", 9));
 }
 
-/* Resolve (once) one stack id into root-first frames. */
-static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u32 pid, __s32 id)
+/* Read a stack's addresses (leaf first) into r->ips; returns the depth, 0 when it is gone. */
+static __u32 read_ips(struct stack_resolver *r, bool kernel, __u64 ref)
 {
-	struct hashmap *cache = kernel ? r->kernel : r->user;
-	__u64 key = kernel ? (__u64)id + 1 : ((__u64)pid << 32 | (__u32)id);
-	struct resolved *res;
+	__u32 depth = 0, id = (__u32)ref;
+	int err;
+
+	memset(r->ips, 0, sizeof(r->ips));
+	if (!kernel && (ref & VG_USTACK_HASHED))
+		err = r->ustack_fd >= 0 ? bpf_map_lookup_elem(r->ustack_fd, &ref, r->ips) : -1;
+	else
+		err = bpf_map_lookup_elem(r->stack_fd, &id, r->ips);
+	if (err)
+		return 0;
+	while (depth < VG_MAX_STACK_DEPTH && r->ips[depth])
+		depth++;
+	return depth;
+}
+
+/* A lost stack's reason, from a kernel VG_STACK_LOST_* id or a user VG_USTACK_LOST_* reference. */
+static const char *lost_reason_of(bool kernel, __u64 ref)
+{
+	if (kernel)
+		return lost_reason((__s32)ref);
+	return lost_reason(ref == VG_USTACK_LOST_COLLISION ? VG_STACK_LOST_COLLISION :
+			   ref == VG_USTACK_LOST_FULL	   ? VG_STACK_LOST_FULL :
+							     VG_STACK_LOST_WALK);
+}
+
+/* Resolve (once) one stack into root-first frames. */
+static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u32 pid, __u64 ref)
+{
+	struct resolved probe = { .pid = kernel ? 0 : pid, .ref = ref, .kernel = kernel }, *res;
+	bool lost = kernel ? (__s32)ref < 0 : !(ref & (VG_USTACK_HASHED | VG_USTACK_MAPID));
+	__u32 depth = 0, skip = 0;
 	uintptr_t v;
-	__u32 depth = 0;
 
-	if (hashmap__get(cache, (const void *)(uintptr_t)key, &v))
+	if (hashmap__get(r->cache, &probe, &v))
 		return (struct resolved *)v;
-	if (id < 0) {
-		res = malloc(sizeof(*res) + sizeof(__u32));
-		if (!res)
-			return NULL;
-		snprintf(r->name, sizeof(r->name), "[%s stack lost: %s]",
-			 kernel ? "kernel" : "user", lost_reason(id));
-		res->n = 1;
-		res->frames[0] = stack_resolver__special(r, r->name);
-		if (!res->frames[0])
-			goto fail;
-	} else {
-		__u32 skip = 0;
-
-		memset(r->ips, 0, sizeof(r->ips));
-		if (bpf_map_lookup_elem(r->stack_fd, &id, r->ips) == 0)
-			while (depth < VG_MAX_STACK_DEPTH && r->ips[depth])
-				depth++;
+	if (!lost) {
+		depth = read_ips(r, kernel, ref);
 		while (kernel && skip < depth && skip < 4 && is_bpf_frame(r, r->ips[skip]))
 			skip++;
 		if (skip) {
 			memmove(r->ips, r->ips + skip, (depth - skip) * sizeof(r->ips[0]));
 			depth -= skip;
 		}
-		res = malloc(sizeof(*res) + (depth ? depth : 1) * sizeof(__u32));
-		if (!res)
-			return NULL;
+	}
+	res = malloc(sizeof(*res) + (depth ? depth : 1) * sizeof(__u32));
+	if (!res)
+		return NULL;
+	*res = probe;
+	if (lost) {
+		snprintf(r->name, sizeof(r->name), "[%s stack lost: %s]",
+			 kernel ? "kernel" : "user", lost_reason_of(kernel, ref));
+		res->n = 1;
+		res->frames[0] = stack_resolver__special(r, r->name);
+		if (!res->frames[0])
+			goto fail;
+	} else {
 		res->n = depth;
-		/* The map holds leaf first; the model wants root first. */
+		/* The maps hold leaf first; the model wants root first. */
 		for (__u32 i = 0; i < depth; i++) {
 			res->frames[depth - 1 - i] =
 				resolve_addr(r, kernel, pid, r->ips[i], i == 0);
@@ -290,7 +328,7 @@ static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u
 				goto fail;
 		}
 	}
-	if (hashmap__set(cache, (const void *)(uintptr_t)key, (uintptr_t)res))
+	if (hashmap__set(r->cache, res, (uintptr_t)res))
 		goto fail;
 	return res;
 fail:
@@ -298,15 +336,15 @@ fail:
 	return NULL;
 }
 
-int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __s32 ustack_id, __s32 kstack_id,
+int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __s32 kstack_id,
 			   const __u32 **frames, __u32 *nframes)
 {
 	struct resolved *u = NULL, *k = NULL;
 	__u32 n = 0;
 
-	if (ustack_id != VG_STACK_NONE && !(u = resolve_stack(r, false, pid, ustack_id)))
+	if (ustack != VG_USTACK_NONE && !(u = resolve_stack(r, false, pid, ustack)))
 		return -ENOMEM;
-	if (kstack_id != VG_STACK_NONE && !(k = resolve_stack(r, true, 0, kstack_id)))
+	if (kstack_id != VG_STACK_NONE && !(k = resolve_stack(r, true, 0, (__u64)(__s64)kstack_id)))
 		return -ENOMEM;
 	if (u) {
 		memcpy(r->scratch, u->frames, u->n * sizeof(__u32));

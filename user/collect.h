@@ -28,17 +28,21 @@ int read_percpu_counters(int map_fd, __u64 *out, __u32 n);
 
 struct stack_resolver;
 
-/* NULL + errno. */
+/*
+ * stack_map_fd: the collector's BPF stack map (kernel stacks, and user stacks the kernel walked);
+ * ustack_map_fd: its "ustacks" hash map (user stacks Vigil's own unwinder walked). NULL + errno.
+ */
 struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profile *p,
-					   int stack_map_fd);
+					   int stack_map_fd, int ustack_map_fd);
 void stack_resolver__free(struct stack_resolver *r);
 
 /*
  * The frames of one sample, root first: user frames then kernel frames, both resolved and added to the
- * profile. A negative id other than VG_STACK_NONE adds one "[user stack lost: ...]" frame. The returned
- * array belongs to the resolver (valid until it is freed). 0 or -errno.
+ * profile. ustack is a VG_USTACK_* reference; kstack_id a stack map id or VG_STACK_*. A lost stack
+ * adds one "[user stack lost: ...]" (or kernel) frame. The returned array belongs to the resolver
+ * (valid until the next call). 0 or -errno.
  */
-int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __s32 ustack_id, __s32 kstack_id,
+int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __s32 kstack_id,
 			   const __u32 **frames, __u32 *nframes);
 
 /* Add a FRAME_SPECIAL frame (e.g. "--" or "[off-cpu]") to the profile; returns its id or 0. */

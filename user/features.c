@@ -240,6 +240,14 @@ static bool probe(enum feature f)
 		return probe_prog(f, "probe_uprobe");
 	case FEAT_KALLSYMS:
 		return probe_kallsyms();
+	case FEAT_USER_UNWIND:
+		r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_task_pt_regs, NULL);
+		if (r == 1)
+			r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT,
+						    BPF_FUNC_get_current_task_btf, NULL);
+		if (r != 1)
+			set_why(f, "helper probe", r < 0 ? r : -EOPNOTSUPP);
+		return r == 1;
 	case FEAT_NR:
 		break;
 	}
@@ -298,6 +306,30 @@ const char *tp_attach_name(enum tp_attach a)
 		break;
 	}
 	return "none";
+}
+
+int features__user_unwind(const char *cmd, const char *forced, bool *own)
+{
+	if (!forced) {
+		*own = features__has(FEAT_USER_UNWIND);
+		return 0;
+	}
+	if (!strcmp(forced, "kernel")) {
+		*own = false;
+		return 0;
+	}
+	if (strcmp(forced, "fp")) {
+		fprintf(stderr, "vigil %s: unknown unwinder '%s' (known: fp, kernel)\n", cmd,
+			forced);
+		return 1;
+	}
+	if (!features__has(FEAT_USER_UNWIND)) {
+		pr_err("the fp unwinder does not work on this kernel: %s",
+		       features__why(FEAT_USER_UNWIND));
+		return 2;
+	}
+	*own = true;
+	return 0;
 }
 
 static bool have_cap(const struct __user_cap_data_struct *d, int cap)

@@ -25,6 +25,7 @@ enum feature {
 	FEAT_TRACEPOINT, /* classic tracepoint/ (needs tracefs) */
 	FEAT_UPROBE, /* uprobe/uretprobe */
 	FEAT_KALLSYMS, /* /proc/kallsyms with real addresses */
+	FEAT_USER_UNWIND, /* bpf_task_pt_regs: Vigil's own user-stack walker */
 	FEAT_NR
 };
 
@@ -48,6 +49,13 @@ enum tp_attach features_choose_tp(const bool has[FEAT_NR]);
 /* The same choice for this kernel. */
 enum tp_attach features__tp_attach(void);
 const char *tp_attach_name(enum tp_attach a);
+
+/*
+ * Which user-stack walker to use: forced ("fp" = Vigil's, "kernel" = bpf_get_stackid's, from
+ * --unwind) or Vigil's when the kernel allows it. Sets *own. 0; 1 after an error line for an unknown
+ * name; 2 after one when "fp" was forced but cannot work here.
+ */
+int features__user_unwind(const char *cmd, const char *forced, bool *own);
 
 /*
  * Privileges and BTF, checked before any work: 0, or 2 (the exit code) after printing what is missing

@@ -17,6 +17,26 @@
 #define VG_STACK_LOST_WALK (-4) /* the unwinder returned nothing (-EFAULT) */
 
 /*
+ * User stacks are referenced from aggregation keys by a __u64:
+ *   VG_USTACK_NONE            not collected (-K, kernel thread)
+ *   VG_USTACK_LOST_*          lost, for the reason given
+ *   VG_USTACK_HASHED | h      walked by Vigil's own frame-pointer unwinder: the key of the stack in
+ *                             the "ustacks" hash map (64-bit hash of its addresses)
+ *   VG_USTACK_MAPID | id      walked by the kernel (bpf_get_stackid): id in the "stacks" stack map
+ */
+#define VG_USTACK_NONE 0ULL
+#define VG_USTACK_LOST_COLLISION 1ULL
+#define VG_USTACK_LOST_FULL 2ULL
+#define VG_USTACK_LOST_WALK 3ULL
+#define VG_USTACK_HASHED (1ULL << 63)
+#define VG_USTACK_MAPID (1ULL << 62)
+
+/* A user stack in the "ustacks" map: return addresses, leaf first, ended by 0 when shorter. */
+struct vg_ustack {
+	__u64 ips[VG_MAX_STACK_DEPTH];
+};
+
+/*
  * Per-CPU counters (a BPF_MAP_TYPE_PERCPU_ARRAY of __u64, summed by userspace). Each collector counts
  * what it saw and every way it lost data, so nothing is dropped silently.
  */

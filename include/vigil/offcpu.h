@@ -16,16 +16,16 @@
 struct vg_offcpu_key {
 	__u32 pid;
 	__u32 tid;
-	__s32 ustack_id;
 	__s32 kstack_id;
-	__u8 comm[VG_COMM_LEN];
 	__u32 kind; /* VG_OFFCPU_* */
+	__u64 ustack; /* VG_USTACK_* reference (common.h) */
+	__u8 comm[VG_COMM_LEN];
 	__u32 waker_pid; /* --wakers: the last task that woke it; 0 = unknown */
-	__s32 waker_ustack_id;
 	__s32 waker_kstack_id;
+	__u64 waker_ustack;
 	__u8 waker_comm[VG_COMM_LEN];
 };
-#define VG_OFFCPU_KEY_SIZE 64
+#define VG_OFFCPU_KEY_SIZE 72
 
 struct vg_offcpu_val {
 	__u64 total_ns; /* off-CPU time, or samples x period for VG_OFFCPU_ONCPU */

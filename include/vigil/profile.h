@@ -12,11 +12,12 @@
 struct vg_sample_key {
 	__u32 pid; /* tgid */
 	__u32 tid;
-	__s32 ustack_id; /* stack map id; VG_STACK_NONE or VG_STACK_LOST_* when absent */
-	__s32 kstack_id;
+	__s32 kstack_id; /* stack map id; VG_STACK_NONE or VG_STACK_LOST_* when absent */
+	__u32 pad;
+	__u64 ustack; /* VG_USTACK_* reference (common.h) */
 	__u8 comm[VG_COMM_LEN]; /* process (group leader) name */
 };
 
-#define VG_PROFILE_SAMPLE_KEY_SIZE 32
+#define VG_PROFILE_SAMPLE_KEY_SIZE 40
 
 #endif

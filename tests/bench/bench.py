@@ -94,6 +94,9 @@ def configs():
         "floor (empty BPF perf_event 999 Hz)": lambda: Tool("floor", [FLOOR, "perf", "999"]),
         "vigil profile -F 999": lambda: Tool("vigil", [VIGIL, "profile", "-F", "999", "-o",
                                                        os.path.join(tmp, "bench.folded")]),
+        "vigil profile -F 999 --unwind kernel": lambda: Tool("vigil", [
+            VIGIL, "profile", "-F", "999", "--unwind", "kernel", "-o",
+            os.path.join(tmp, "bench-k.folded")]),
         "perf record -F 999 -a -g": lambda: Tool("perf", ["perf", "record", "-e", "cpu-clock",
                                                           "-F", "999", "-a", "-g", "-q", "-o",
                                                           os.path.join(tmp, "bench.perf.data")],
@@ -152,6 +155,7 @@ def bench_stats():
         open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
         cfgs = configs()
         for key, label in (("vigil profile -F 999", "vigil"),
+                           ("vigil profile -F 999 --unwind kernel", "vigil --unwind kernel"),
                            ("bpftrace profile:hz:999 stacks", "bpftrace (stacks)"),
                            ("floor (empty BPF perf_event 999 Hz)", "floor (empty)")):
             tool = cfgs[key]()
@@ -286,6 +290,7 @@ def bench_syscall():
           "delete(@s[tid]); }")
     cfgs = {
         "alone": None,
+        "floor (empty tp_btf sys_enter+exit)": lambda: Tool("floor", [FLOOR, "sys"]),
         "vigil lat syscall": lambda: Tool("vigil", [VIGIL, "lat", "syscall"]),
         "syscount -L": lambda: Tool("syscount", ["syscount", "-L"]),
         "bpftrace raw_syscalls hist": lambda: Tool("bpftrace", ["bpftrace", "-e", bt]),
@@ -303,6 +308,8 @@ def bench_sched():
         "runqlat": lambda: Tool("runqlat", ["runqlat"]),
         "vigil offcpu": lambda: Tool("vigil", [VIGIL, "offcpu", "-o",
                                                 os.path.join(OUT, "offcpu.folded")]),
+        "vigil offcpu --unwind kernel": lambda: Tool("vigil", [
+            VIGIL, "offcpu", "--unwind", "kernel", "-o", os.path.join(OUT, "offcpu-k.folded")]),
     }
     log(f"sched: {ROUNDS} rounds of pingpong 200000")
     results["sched"] = slowdown_table("pipe ping-pong, 200,000 round trips", timed(

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * floor MODE [HZ]: hold a near-empty BPF program (bpf/probe.bpf.c: one atomic add) attached until
+ * floor MODE [HZ]: hold near-empty BPF programs (bpf/probe.bpf.c: one atomic add) attached until
  * SIGINT, as the benchmark floor of an attach point. MODE: perf (cpu-clock on every CPU at HZ),
- * tp_btf or raw_tp (sched_switch). Prints "ready" once attached.
+ * tp_btf or raw_tp (sched_switch), sys (tp_btf sys_enter + sys_exit). Prints "ready" once attached.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -26,8 +26,8 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "perf";
 	struct perf_attach *pa = NULL;
-	struct bpf_link *link = NULL;
-	struct bpf_program *p, *want;
+	struct bpf_link *link = NULL, *link2 = NULL;
+	struct bpf_program *p, *want, *want2 = NULL;
 	struct probe_bpf *skel = probe_bpf__open();
 
 	if (!skel)
@@ -42,7 +42,9 @@ int main(int argc, char **argv)
 		pa = perf_attach__new(want, SAMPLE_CPU_CLOCK, argc > 2 ? atoi(argv[2]) : 999);
 	else
 		link = bpf_program__attach(want);
-	if (!pa && !link) {
+	if (want2)
+		link2 = bpf_program__attach(want2);
+	if ((!pa && !link) || (want2 && !link2)) {
 		perror("attach");
 		return 1;
 	}
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
 		pause();
 	perf_attach__free(pa);
 	bpf_link__destroy(link);
+	bpf_link__destroy(link2);
 	probe_bpf__destroy(skel);
 	return 0;
 }

@@ -53,6 +53,14 @@ def test_offcpu_attributes_sleep_time_every_flavour(ctx):
     assert ran >= 2, f"only {ran} attach flavours available here"
 
 
+def test_offcpu_kernel_unwinder(ctx):
+    """The kernel's user-stack walker (the fallback) attributes the sleep the same way."""
+    r = vigil("offcpu", "--unwind", "kernel", "-f", "--", workload("sleeper"), "1", "20", "0",
+              timeout=30)
+    check_rc(r)
+    assert _sleep_share(_folded(r.stdout)) > 0.9e6
+
+
 def test_offcpu_outputs_and_units(ctx):
     out = ctx.path("off.pb.gz")
     r = vigil("offcpu", "-o", out, "--", workload("sleeper"), "1", "20", "0", timeout=30)
