@@ -51,6 +51,8 @@ static const struct {
 			  "no uprobes: vigil lat uprobe and user-function tracing cannot run" },
 	[FEAT_KALLSYMS] = { "kallsyms",
 			    "kernel addresses hidden: kernel frames print as [kernel]+0xADDR" },
+	[FEAT_USER_UNWIND] = { "user_unwind",
+			       "no bpf_task_pt_regs: user stacks use the kernel's walker (about 4 us more per stack in VMs)" },
 };
 
 const char *features__name(enum feature f)

@@ -331,7 +331,7 @@ def test_doctor(ctx):
     r = vigil("doctor")
     check_rc(r)
     for name in ("btf", "ringbuf", "perf_cpu_clock", "raw_tp", "tp_btf", "fentry", "kprobe",
-                 "tracefs", "tracepoint", "uprobe", "perf_cycles", "kallsyms"):
+                 "tracefs", "tracepoint", "uprobe", "perf_cycles", "kallsyms", "user_unwind"):
         assert re.search(rf"^{name}\s+(yes|no)", r.stdout, re.M), f"doctor lacks {name}:\n{r.stdout}"
     r = vigil("doctor", "-j")
     check_rc(r)
