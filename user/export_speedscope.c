@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * speedscope file format (https://www.speedscope.app/file-format-schema.json): one "sampled" profile
- * per process (or thread with per_thread), heaviest first; samples are frame indices root first. The
- * weights are the stacks' values in nanoseconds when the profile's values are nanoseconds (CPU time,
- * off-CPU time), else their weights with unit "none".
+ * per process name (or "comm-tid" with per_thread), heaviest first, so speedscope opens on the
+ * busiest; samples are frame indices root first, one per distinct stack. The weights are the stacks'
+ * values in nanoseconds when the profile's values are nanoseconds (CPU time, off-CPU time), so
+ * speedscope shows times; otherwise their weights with unit "none". startValue 0, endValue the
+ * profile's total weight.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +34,9 @@ int export_speedscope(const struct profile *p, FILE *out, const struct export_op
 	bool ns = !strcmp(meta->value_unit, "nanoseconds");
 	struct group *groups = NULL;
 	long *group_of = NULL; /* name index -> group, -1 for none */
-	size_t ngroups = 0;
+	long *frame_of = NULL; /* name index -> shared.frames index, -1 for none */
+	__u32 *frame_names = NULL; /* shared.frames index -> name index */
+	size_t ngroups = 0, nframes = 0;
 	struct merged m;
 	struct json *j;
 	int err = merged__build(&m, p, o);
@@ -42,23 +46,36 @@ int export_speedscope(const struct profile *p, FILE *out, const struct export_op
 	j = json__new(out, false);
 	groups = calloc(m.nr_names ? m.nr_names : 1, sizeof(*groups));
 	group_of = malloc((m.nr_names ? m.nr_names : 1) * sizeof(*group_of));
-	if (!j || !groups || !group_of) {
+	frame_of = malloc((m.nr_names ? m.nr_names : 1) * sizeof(*frame_of));
+	frame_names = malloc((m.nr_names ? m.nr_names : 1) * sizeof(*frame_names));
+	if (!j || !groups || !group_of || !frame_of || !frame_names) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* Group stacks by their root (process) name. */
+	/*
+	 * Group stacks by their root (process) name; the root is the profile's name, not a frame.
+	 * Frames are numbered in order of first use, so only frames some sample uses are listed.
+	 */
 	for (size_t i = 0; i < m.nr_names; i++)
-		group_of[i] = -1;
+		group_of[i] = frame_of[i] = -1;
 	for (size_t i = 0; i < m.nr_stacks; i++) {
-		__u32 root = m.stacks[i].names[0];
+		const struct merged_stack *s = &m.stacks[i];
+		__u32 root = s->names[0];
 
 		if (group_of[root] < 0) {
 			group_of[root] = (long)ngroups;
 			groups[ngroups++].root = root;
 		}
-		groups[group_of[root]].weight += ns ? m.stacks[i].value : m.stacks[i].weight;
+		groups[group_of[root]].weight += ns ? s->value : s->weight;
+		for (__u32 k = 1; k < s->n; k++) {
+			if (frame_of[s->names[k]] >= 0)
+				continue;
+			frame_of[s->names[k]] = (long)nframes;
+			frame_names[nframes++] = s->names[k];
+		}
 	}
-	qsort(groups, ngroups, sizeof(*groups), cmp_group);
+	if (ngroups > 1)
+		qsort(groups, ngroups, sizeof(*groups), cmp_group);
 
 	json__begin_object(j);
 	json__kv_str(j, "$schema", "https://www.speedscope.app/file-format-schema.json");
@@ -69,11 +86,13 @@ int export_speedscope(const struct profile *p, FILE *out, const struct export_op
 	json__begin_object(j);
 	json__key(j, "frames");
 	json__begin_array(j);
-	for (size_t i = 0; i < m.nr_names; i++) {
+	for (size_t i = 0; i < nframes; i++) {
+		__u32 n = frame_names[i];
+
 		json__begin_object(j);
-		json__kv_str(j, "name", m.names[i]);
-		if (m.modules[i][0])
-			json__kv_str(j, "file", m.modules[i]);
+		json__kv_str(j, "name", m.names[n]);
+		if (m.modules[n][0])
+			json__kv_str(j, "file", m.modules[n]);
 		json__end_object(j);
 	}
 	json__end_array(j);
@@ -96,7 +115,7 @@ int export_speedscope(const struct profile *p, FILE *out, const struct export_op
 				continue;
 			json__begin_array(j);
 			for (__u32 k = 1; k < s->n; k++)
-				json__u64(j, s->names[k]);
+				json__u64(j, (__u64)frame_of[s->names[k]]);
 			json__end_array(j);
 		}
 		json__end_array(j);
@@ -116,6 +135,8 @@ out:
 	json__free(j);
 	free(groups);
 	free(group_of);
+	free(frame_of);
+	free(frame_names);
 	merged__release(&m);
 	return err;
 }

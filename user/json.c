@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The streaming JSON writer: a stack of open containers is all the state it needs. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -12,16 +13,23 @@
 struct json {
 	FILE *out;
 	bool pretty;
+	bool after_key; /* a key was written: the next thing is its value */
+	bool done; /* a complete top-level value was written */
+	bool misused; /* see json.h: json__finish() reports -EINVAL */
 	int depth;
-	bool first[MAX_DEPTH]; /* no element written yet at this level */
-	bool after_key;
-	bool unbalanced;
+	char open[MAX_DEPTH + 1]; /* '{' or '[' per open level; open[0] is the top level */
+	bool first[MAX_DEPTH + 1]; /* nothing written yet at this level */
 };
 
 struct json *json__new(FILE *out, bool pretty)
 {
-	struct json *j = calloc(1, sizeof(*j));
+	struct json *j;
 
+	if (!out) {
+		errno = EINVAL;
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
 	j->out = out;
@@ -37,9 +45,13 @@ void json__free(struct json *j)
 
 int json__finish(struct json *j)
 {
-	if (j->depth || j->unbalanced)
-		return -EINVAL;
-	return fflush(j->out) || ferror(j->out) ? -EIO : 0;
+	if (!j)
+		return -ENOMEM;
+	if (j->depth || j->after_key || !j->done)
+		j->misused = true;
+	if (fflush(j->out) || ferror(j->out))
+		return -EIO;
+	return j->misused ? -EINVAL : 0;
 }
 
 static void newline(struct json *j)
@@ -51,37 +63,58 @@ static void newline(struct json *j)
 		fputs("  ", j->out);
 }
 
-/* Before any value or key: the comma and the indentation. */
+/* Before a value: the comma and the indentation, and the checks that a value may come here. */
 static void before_value(struct json *j)
 {
 	if (j->after_key) {
 		j->after_key = false;
 		return;
 	}
+	if (j->depth == 0) {
+		if (j->done)
+			j->misused = true; /* a second top-level value */
+		return;
+	}
+	if (j->open[j->depth] == '{')
+		j->misused = true; /* a value without a key */
 	if (!j->first[j->depth])
 		fputc(',', j->out);
-	if (j->depth)
-		newline(j);
+	newline(j);
 	j->first[j->depth] = false;
+}
+
+/* After a complete value: at the top level, the document is complete. */
+static void after_value(struct json *j)
+{
+	if (j->depth == 0)
+		j->done = true;
 }
 
 static void begin(struct json *j, char c)
 {
+	if (!j)
+		return;
 	before_value(j);
 	fputc(c, j->out);
-	if (j->depth + 1 >= MAX_DEPTH) {
-		j->unbalanced = true;
+	if (j->depth == MAX_DEPTH) {
+		/* Too deep to track: keep writing but report it; the matching end closes nothing. */
+		j->misused = true;
 		return;
 	}
-	j->first[++j->depth] = true;
+	j->depth++;
+	j->open[j->depth] = c;
+	j->first[j->depth] = true;
 }
 
-static void end(struct json *j, char c)
+static void end(struct json *j, char open, char c)
 {
 	bool empty;
 
-	if (!j->depth) {
-		j->unbalanced = true;
+	if (!j)
+		return;
+	if (!j->depth || j->open[j->depth] != open || j->after_key) {
+		j->misused = true;
+		fputc(c, j->out);
 		return;
 	}
 	empty = j->first[j->depth];
@@ -89,6 +122,7 @@ static void end(struct json *j, char c)
 	if (!empty)
 		newline(j);
 	fputc(c, j->out);
+	after_value(j);
 }
 
 void json__begin_object(struct json *j)
@@ -98,7 +132,7 @@ void json__begin_object(struct json *j)
 
 void json__end_object(struct json *j)
 {
-	end(j, '}');
+	end(j, '{', '}');
 }
 
 void json__begin_array(struct json *j)
@@ -108,16 +142,18 @@ void json__begin_array(struct json *j)
 
 void json__end_array(struct json *j)
 {
-	end(j, ']');
+	end(j, '[', ']');
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 when it is not one. */
-static int utf8_len(const unsigned char *s)
+int json_utf8_len(const char *str)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	unsigned char c = s[0];
-	int n;
 	__u32 cp;
+	int n;
 
+	if (!c)
+		return 0;
 	if (c < 0x80)
 		return 1;
 	if ((c & 0xe0) == 0xc0) {
@@ -132,12 +168,12 @@ static int utf8_len(const unsigned char *s)
 	} else {
 		return 0;
 	}
+	/* A NUL ends the loop too: it is not a continuation byte. */
 	for (int i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	/* Overlong forms, surrogates and values past U+10FFFF are not valid UTF-8. */
 	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
@@ -146,14 +182,15 @@ static int utf8_len(const unsigned char *s)
 
 void json_write_string(FILE *out, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	const char *s = str ? str : "";
 
 	fputc('"', out);
 	while (*s) {
-		int n = utf8_len(s);
+		unsigned char c = (unsigned char)*s;
+		int n = json_utf8_len(s);
 
 		if (!n) {
-			fputs("\xef\xbf\xbd", out); /* U+FFFD */
+			fputs("\xef\xbf\xbd", out); /* U+FFFD REPLACEMENT CHARACTER */
 			s++;
 			continue;
 		}
@@ -162,7 +199,7 @@ void json_write_string(FILE *out, const char *str)
 			s += n;
 			continue;
 		}
-		switch (*s) {
+		switch (c) {
 		case '"':
 			fputs("\\\"", out);
 			break;
@@ -179,10 +216,10 @@ void json_write_string(FILE *out, const char *str)
 			fputs("\\t", out);
 			break;
 		default:
-			if (*s < 0x20 || *s == 0x7f)
-				fprintf(out, "\\u%04x", *s);
+			if (c < 0x20 || c == 0x7f)
+				fprintf(out, "\\u%04x", c);
 			else
-				fputc(*s, out);
+				fputc(c, out);
 		}
 		s++;
 	}
@@ -191,7 +228,15 @@ void json_write_string(FILE *out, const char *str)
 
 void json__key(struct json *j, const char *key)
 {
-	before_value(j);
+	if (!j)
+		return;
+	if (!j->depth || j->open[j->depth] != '{' || j->after_key)
+		j->misused = true;
+	if (!j->first[j->depth])
+		fputc(',', j->out);
+	if (j->depth)
+		newline(j);
+	j->first[j->depth] = false;
 	json_write_string(j->out, key);
 	fputs(j->pretty ? ": " : ":", j->out);
 	j->after_key = true;
@@ -199,41 +244,74 @@ void json__key(struct json *j, const char *key)
 
 void json__str(struct json *j, const char *s)
 {
+	if (!j)
+		return;
+	if (!s) {
+		json__null(j);
+		return;
+	}
 	before_value(j);
 	json_write_string(j->out, s);
+	after_value(j);
 }
 
 void json__u64(struct json *j, __u64 v)
 {
+	if (!j)
+		return;
 	before_value(j);
 	fprintf(j->out, "%" PRIu64, (uint64_t)v);
+	after_value(j);
 }
 
 void json__i64(struct json *j, __s64 v)
 {
+	if (!j)
+		return;
 	before_value(j);
 	fprintf(j->out, "%" PRId64, (int64_t)v);
+	after_value(j);
 }
 
 void json__double(struct json *j, double v)
 {
+	char buf[40];
+
+	if (!j)
+		return;
 	before_value(j);
-	if (!isfinite(v))
+	if (!isfinite(v)) {
 		fputs("null", j->out);
-	else
-		fprintf(j->out, "%.15g", v);
+	} else {
+		/* 15 digits read back exactly for most values and look tidy; 17 always do. */
+		snprintf(buf, sizeof(buf), "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, sizeof(buf), "%.17g", v);
+		/* A locale with a decimal comma must not leak into JSON. */
+		for (char *c = buf; *c; c++)
+			if (*c == ',')
+				*c = '.';
+		fputs(buf, j->out);
+	}
+	after_value(j);
 }
 
 void json__bool(struct json *j, bool v)
 {
+	if (!j)
+		return;
 	before_value(j);
 	fputs(v ? "true" : "false", j->out);
+	after_value(j);
 }
 
 void json__null(struct json *j)
 {
+	if (!j)
+		return;
 	before_value(j);
 	fputs("null", j->out);
+	after_value(j);
 }
 
 void json__kv_str(struct json *j, const char *key, const char *v)
