@@ -47,7 +47,7 @@ Q := $(if $(V),,@)
 # BPF objects and generated sources are intermediates worth keeping between builds.
 .SECONDARY:
 
-.PHONY: all deps test-deps run test unit unit-asan integration browser lint format bench fuzz install clean
+.PHONY: all deps test-deps run test unit unit-asan integration lint format bench fuzz install clean
 all: vigil
 
 deps:

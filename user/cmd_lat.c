@@ -169,6 +169,7 @@ struct lat_run {
 	struct hist_entry *entries;
 	size_t nr, cap;
 	unsigned long printed;
+	__u64 events; /* events in the totals last read (VG_CNT_EVENTS for the loss report) */
 	int ncpu;
 	double t_last;
 	char uprobe_name[96];
@@ -312,6 +313,9 @@ static int read_totals(struct lat_run *lr)
 /* Turn totals into "since the last print" and remember the totals. */
 static int to_interval(struct lat_run *lr)
 {
+	lr->events = 0;
+	for (size_t i = 0; i < lr->nr; i++)
+		lr->events += lr->entries[i].h.count;
 	for (size_t i = 0; i < lr->nr; i++) {
 		struct hist_entry *e = &lr->entries[i];
 		struct vg_hist *p;
@@ -478,8 +482,13 @@ static int print_now(struct lat_run *lr, bool interval)
 	double now = mono_s(), seconds = now - lr->t_last;
 	int err = read_totals(lr);
 
-	if (!err && interval)
+	if (!err && interval) {
 		err = to_interval(lr);
+	} else if (!err) {
+		lr->events = 0;
+		for (size_t i = 0; i < lr->nr; i++)
+			lr->events += lr->entries[i].h.count;
+	}
 	if (err) {
 		pr_err("reading histograms failed: %s", strerror(-err));
 		return err;
@@ -757,6 +766,7 @@ int cmd_lat(int argc, char **argv)
 	if (!(opts.count && lr.printed >= opts.count) && print_now(&lr, opts.interval > 0))
 		goto out;
 	read_percpu_counters(bpf_map__fd(lr.skel->maps.counters), cnt, VG_CNT_NR);
+	cnt[VG_CNT_EVENTS] = lr.events; /* the histograms count them; the BPF side does not */
 	runner__report_losses(&run, cnt, "events");
 	ret = 0;
 out:

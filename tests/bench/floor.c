@@ -34,8 +34,12 @@ int main(int argc, char **argv)
 		return 1;
 	want = !strcmp(mode, "perf")   ? skel->progs.probe_perf_event :
 	       !strcmp(mode, "tp_btf") ? skel->progs.probe_tp_btf :
+	       !strcmp(mode, "sys")    ? skel->progs.probe_sys_enter :
 					 skel->progs.probe_raw_tp;
-	bpf_object__for_each_program(p, skel->obj) bpf_program__set_autoload(p, p == want);
+	if (!strcmp(mode, "sys"))
+		want2 = skel->progs.probe_sys_exit;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == want || p == want2);
 	if (probe_bpf__load(skel))
 		return 1;
 	if (!strcmp(mode, "perf"))
