@@ -58,23 +58,7 @@ static __always_inline void count(__u32 idx)
 		(*c)++;
 }
 
-/* True when the task (tgid, tid) passes every configured filter. Runs in the current task's context
- * (the cgroup test looks at the current task). */
-static __always_inline bool pass_filters(__u32 tgid, __u32 tid)
-{
-	if (!tid && !include_idle)
-		return false;
-	if (filter_pid && !bpf_map_lookup_elem(&pid_filter, &tgid))
-		return false;
-	if (filter_tid && !bpf_map_lookup_elem(&tid_filter, &tid))
-		return false;
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
-		return false;
-	return true;
-}
-
-/* Same filters for a task other than the current one (e.g. the task being switched in). The cgroup
- * filter cannot be evaluated for another task here, so callers use it only from its own context. */
+/* The pid and tid filters, for any task (e.g. the one being switched in, or woken). */
 static __always_inline bool pass_pid_filters(__u32 tgid, __u32 tid)
 {
 	if (!tid && !include_idle)
@@ -84,6 +68,14 @@ static __always_inline bool pass_pid_filters(__u32 tgid, __u32 tid)
 	if (filter_tid && !bpf_map_lookup_elem(&tid_filter, &tid))
 		return false;
 	return true;
+}
+
+/* Every filter, for the current task (the cgroup test can only look at the current task). */
+static __always_inline bool pass_filters(__u32 tgid, __u32 tid)
+{
+	if (!pass_pid_filters(tgid, tid))
+		return false;
+	return !filter_cgroup || bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1;
 }
 
 /* A child of a followed process joins the pid filter (-- COMMAND follows all descendants). */

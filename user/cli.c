@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "log.h"
 
-enum { OPT_FORMAT = 1000, OPT_HELP };
+enum { OPT_FORMAT = 1000, OPT_HELP, OPT_TOP, OPT_STACK_STORAGE, OPT_PER_THREAD, OPT_UNWIND };
 
 int cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -117,7 +117,7 @@ void cli_free_common(struct common_opts *c)
 static const struct {
 	unsigned int bit;
 	const char *shorts;
-	struct option longs[3];
+	struct option longs[4];
 } common_table[] = {
 	{ CLI_PID, "p:", { { "pid", required_argument, NULL, 'p' } } },
 	{ CLI_TID, "L:", { { "tid", required_argument, NULL, 'L' } } },
@@ -133,6 +133,12 @@ static const struct {
 	    { "folded", no_argument, NULL, 'f' } } },
 	{ CLI_DURATION, "d:", { { "duration", required_argument, NULL, 'd' } } },
 	{ CLI_JSON, "j", { { "json", no_argument, NULL, 'j' } } },
+	{ CLI_STACK_OPTS,
+	  "",
+	  { { "top", required_argument, NULL, OPT_TOP },
+	    { "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
+	    { "per-thread", no_argument, NULL, OPT_PER_THREAD },
+	    { "unwind", required_argument, NULL, OPT_UNWIND } } },
 };
 
 #define MAX_LONGS 64
@@ -184,13 +190,46 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 	case 'v':
 		c->verbose++;
 		return 0;
+	case OPT_TOP:
+		if (cli_parse_ulong(arg, 1, 1000000, &c->top))
+			return cli_error(cmd, "invalid --top '%s' (want a count >= 1)", arg);
+		c->top_given = true;
+		return 0;
+	case OPT_STACK_STORAGE:
+		if (cli_parse_ulong(arg, 64, 1 << 22, &c->stack_storage))
+			return cli_error(
+				cmd, "invalid --stack-storage-size '%s' (want 64..4194304)", arg);
+		return 0;
+	case OPT_PER_THREAD:
+		c->per_thread = true;
+		return 0;
+	case OPT_UNWIND:
+		c->unwind = arg;
+		return 0;
 	}
 	return cli_error(cmd, "internal error: unhandled option %d", key);
 }
 
 static bool is_common_key(int key)
 {
-	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) || key == OPT_FORMAT;
+	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) ||
+	       (key >= OPT_FORMAT && key <= OPT_UNWIND && key != OPT_HELP);
+}
+
+/* CLI_DURATION_ARG: the one positional argument is the duration. */
+static int duration_arg(const char *cmd, int argc, char **argv, struct common_opts *c)
+{
+	double d;
+
+	if (argc > 1)
+		return cli_error(cmd, "unexpected argument '%s' (see 'vigil %s --help')", argv[1],
+				 cmd);
+	if (cli_parse_seconds(argv[0], &d))
+		return cli_error(cmd, "invalid duration '%s' (want seconds > 0)", argv[0]);
+	if (c->duration > 0)
+		return cli_error(cmd, "give the duration once (-d or DURATION)");
+	c->duration = d;
+	return 0;
 }
 
 int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_opts *c, void *opts)
@@ -201,6 +240,8 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_
 	int sep = -1, err = 1;
 
 	memset(c, 0, sizeof(*c));
+	c->top = 15;
+	c->stack_storage = 16384;
 	/* "--" ends the options; what follows is the command to launch. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
@@ -221,7 +262,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_
 		if (!(spec->common & common_table[i].bit))
 			continue;
 		strcat(shorts, common_table[i].shorts);
-		for (size_t j = 0; j < 3 && common_table[i].longs[j].name; j++)
+		for (size_t j = 0; j < 4 && common_table[i].longs[j].name; j++)
 			longs[nl++] = common_table[i].longs[j];
 	}
 	if (spec->short_opts)
@@ -267,7 +308,10 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_
 		if (!spec->option || spec->option(key, optarg, opts))
 			goto fail;
 	}
-	if (optind < argc) {
+	if (optind < argc && !spec->positional && (spec->common & CLI_DURATION_ARG)) {
+		if (duration_arg(spec->name, argc - optind, argv + optind, c))
+			goto fail;
+	} else if (optind < argc) {
 		if (!spec->positional) {
 			cli_error(spec->name, "unexpected argument '%s' (see 'vigil %s --help')",
 				  argv[optind], spec->name);

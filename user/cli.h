@@ -26,6 +26,8 @@
 #define CLI_DURATION (1u << 5) /* -d SECONDS */
 #define CLI_COMMAND (1u << 6) /* -- COMMAND ARGS... */
 #define CLI_JSON (1u << 7) /* -j / --json */
+#define CLI_STACK_OPTS (1u << 8) /* --top, --per-thread, --unwind, --stack-storage-size */
+#define CLI_DURATION_ARG (1u << 9) /* a positional DURATION (same as -d) */
 
 struct common_opts {
 	__u32 *pids;
@@ -42,6 +44,12 @@ struct common_opts {
 	char **command; /* NULL-terminated argv after "--", or NULL */
 	int verbose;
 	bool json;
+	/* CLI_STACK_OPTS, for the stack collectors */
+	unsigned long top; /* --top N: rows of the top table (default 15) */
+	bool top_given; /* --top was given: show the table even with -o / -f */
+	bool per_thread; /* --per-thread */
+	const char *unwind; /* --unwind fp|kernel, NULL = best available */
+	unsigned long stack_storage; /* --stack-storage-size (default 16384) */
 };
 
 struct cli_spec {

@@ -36,24 +36,9 @@ struct offcpu_opts {
 	bool wakers, wall;
 	unsigned long freq;
 	const char *attach;
-	unsigned long top;
-	bool top_given;
-	unsigned long stack_storage;
-	bool per_thread;
-	const char *unwind;
-	double duration_pos;
 };
 
-enum {
-	OPT_STATE = 3000,
-	OPT_WAKERS,
-	OPT_WALL,
-	OPT_ATTACH,
-	OPT_TOP,
-	OPT_STACK_STORAGE,
-	OPT_PER_THREAD,
-	OPT_UNWIND
-};
+enum { OPT_STATE = 3000, OPT_WAKERS, OPT_WALL, OPT_ATTACH };
 
 static const char offcpu_help[] =
 	"Usage: vigil offcpu [OPTIONS] [DURATION] [-- COMMAND [ARGS...]]\n"
@@ -134,37 +119,8 @@ static int offcpu_option(int key, const char *arg, void *o)
 	case OPT_ATTACH:
 		opts->attach = arg;
 		return 0;
-	case OPT_TOP:
-		if (cli_parse_ulong(arg, 1, 1000000, &opts->top))
-			return cli_error("offcpu", "invalid --top '%s' (want a count >= 1)", arg);
-		opts->top_given = true;
-		return 0;
-	case OPT_STACK_STORAGE:
-		if (cli_parse_ulong(arg, 64, 1 << 22, &opts->stack_storage))
-			return cli_error("offcpu",
-					 "invalid --stack-storage-size '%s' (want 64..4194304)",
-					 arg);
-		return 0;
-	case OPT_PER_THREAD:
-		opts->per_thread = true;
-		return 0;
-	case OPT_UNWIND:
-		opts->unwind = arg;
-		return 0;
 	}
 	return cli_error("offcpu", "unknown option (see 'vigil offcpu --help')");
-}
-
-static int offcpu_positional(int argc, char **argv, void *o)
-{
-	struct offcpu_opts *opts = o;
-
-	if (argc > 1)
-		return cli_error("offcpu", "unexpected argument '%s' (see 'vigil offcpu --help')",
-				 argv[1]);
-	if (cli_parse_seconds(argv[0], &opts->duration_pos))
-		return cli_error("offcpu", "invalid duration '%s' (want seconds > 0)", argv[0]);
-	return 0;
 }
 
 static const struct option offcpu_longs[] = {
@@ -175,10 +131,6 @@ static const struct option offcpu_longs[] = {
 	{ "wakers", no_argument, NULL, OPT_WAKERS },
 	{ "wall", no_argument, NULL, OPT_WALL },
 	{ "attach", required_argument, NULL, OPT_ATTACH },
-	{ "top", required_argument, NULL, OPT_TOP },
-	{ "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
-	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
-	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ 0 },
 };
 
@@ -186,11 +138,10 @@ static const struct cli_spec offcpu_spec = {
 	.name = "offcpu",
 	.help = offcpu_help,
 	.common = CLI_PID | CLI_TID | CLI_CGROUP | CLI_STACKS | CLI_OUTPUT | CLI_DURATION |
-		  CLI_COMMAND,
+		  CLI_COMMAND | CLI_STACK_OPTS | CLI_DURATION_ARG,
 	.short_opts = "m:M:F:",
 	.longs = offcpu_longs,
 	.option = offcpu_option,
-	.positional = offcpu_positional,
 };
 
 /* What the model needs to turn keys into stacks. */
@@ -408,7 +359,7 @@ static __u64 ktime_ns(void)
 
 int cmd_offcpu(int argc, char **argv)
 {
-	struct offcpu_opts opts = { .min_us = 0, .freq = 199, .stack_storage = 16384 };
+	struct offcpu_opts opts = { .min_us = 0, .freq = 199 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
 	struct tp_progs switch_progs, waking_progs, fork_progs;
 	struct bpf_link *links[3] = { NULL };
@@ -427,13 +378,6 @@ int cmd_offcpu(int argc, char **argv)
 	err = cli_parse(&offcpu_spec, argc, argv, &c, &opts);
 	if (err)
 		return err < 0 ? 0 : err;
-	if (opts.duration_pos > 0) {
-		if (c.duration > 0) {
-			ret = cli_error("offcpu", "give the duration once (-d or DURATION)");
-			goto out;
-		}
-		c.duration = opts.duration_pos;
-	}
 	if (opts.max_given && opts.min_us > opts.max_us) {
 		ret = cli_error("offcpu", "-m %lu is more than -M %lu", opts.min_us, opts.max_us);
 		goto out;
@@ -453,7 +397,7 @@ int cmd_offcpu(int argc, char **argv)
 	if (!ret)
 		ret = tp_attach_resolve("offcpu", opts.attach, &tpa);
 	if (!ret)
-		ret = features__user_unwind("offcpu", opts.unwind, &own_unwind);
+		ret = features__user_unwind("offcpu", c.unwind, &own_unwind);
 	if (!ret && opts.wall && !features__has(FEAT_PERF_CPU_CLOCK)) {
 		pr_err("--wall needs cpu-clock perf events: %s",
 		       features__why(FEAT_PERF_CPU_CLOCK));
@@ -481,9 +425,9 @@ int cmd_offcpu(int argc, char **argv)
 	skel->rodata->sample_period_ns = 1000000000ull / opts.freq;
 	skel->rodata->fp_unwind = own_unwind;
 	filter_cfg__set_rodata(&fcfg, skel->rodata);
-	bpf_map__set_max_entries(skel->maps.stacks, opts.stack_storage);
-	bpf_map__set_max_entries(skel->maps.ustacks, opts.stack_storage);
-	bpf_map__set_max_entries(skel->maps.counts, opts.stack_storage * 4);
+	bpf_map__set_max_entries(skel->maps.stacks, c.stack_storage);
+	bpf_map__set_max_entries(skel->maps.ustacks, c.stack_storage);
+	bpf_map__set_max_entries(skel->maps.counts, c.stack_storage * 4);
 	switch_progs = (struct tp_progs){ skel->progs.vg_offcpu_switch_btf,
 					  skel->progs.vg_offcpu_switch_raw,
 					  skel->progs.vg_offcpu_switch_tp };
@@ -563,10 +507,9 @@ int cmd_offcpu(int argc, char **argv)
 	if (!prof)
 		goto out;
 	{
-		struct export_opts eo = { .annotate_kernel = true, .per_thread = opts.per_thread };
+		struct export_opts eo = { .annotate_kernel = true, .per_thread = c.per_thread };
 
-		if (runner__output(&run, prof, &eo, opts.top_given ? (unsigned int)opts.top : 15,
-				   opts.top_given))
+		if (runner__output(&run, prof, &eo, (unsigned int)c.top, c.top_given))
 			goto out;
 	}
 	runner__report_losses(&run, cnt, "off-CPU periods");

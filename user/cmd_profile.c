@@ -32,16 +32,8 @@ _Static_assert(sizeof(struct vg_sample_key) == VG_PROFILE_SAMPLE_KEY_SIZE, "samp
 struct profile_opts {
 	unsigned long freq;
 	bool idle;
-	unsigned long top;
-	bool top_given;
-	unsigned long stack_storage;
 	enum sample_event event;
-	bool per_thread;
-	const char *unwind;
-	double duration_pos;
 };
-
-enum { OPT_TOP = 2000, OPT_STACK_STORAGE, OPT_EVENT, OPT_PER_THREAD, OPT_UNWIND };
 
 static const char profile_help[] =
 	"Usage: vigil profile [OPTIONS] [DURATION] [-- COMMAND [ARGS...]]\n"
@@ -102,47 +94,14 @@ static int profile_option(int key, const char *arg, void *o)
 			return cli_error("profile", "unknown event '%s' (known: cpu-clock, cycles)",
 					 arg);
 		return 0;
-	case OPT_TOP:
-		if (cli_parse_ulong(arg, 1, 1000000, &opts->top))
-			return cli_error("profile", "invalid --top '%s' (want a count >= 1)", arg);
-		opts->top_given = true;
-		return 0;
-	case OPT_STACK_STORAGE:
-		if (cli_parse_ulong(arg, 64, 1 << 22, &opts->stack_storage))
-			return cli_error("profile",
-					 "invalid --stack-storage-size '%s' (want 64..4194304)",
-					 arg);
-		return 0;
-	case OPT_PER_THREAD:
-		opts->per_thread = true;
-		return 0;
-	case OPT_UNWIND:
-		opts->unwind = arg;
-		return 0;
 	}
 	return cli_error("profile", "unknown option (see 'vigil profile --help')");
-}
-
-static int profile_positional(int argc, char **argv, void *o)
-{
-	struct profile_opts *opts = o;
-
-	if (argc > 1)
-		return cli_error("profile", "unexpected argument '%s' (see 'vigil profile --help')",
-				 argv[1]);
-	if (cli_parse_seconds(argv[0], &opts->duration_pos))
-		return cli_error("profile", "invalid duration '%s' (want seconds > 0)", argv[0]);
-	return 0;
 }
 
 static const struct option profile_longs[] = {
 	{ "frequency", required_argument, NULL, 'F' },
 	{ "include-idle", no_argument, NULL, 'I' },
 	{ "event", required_argument, NULL, 'e' },
-	{ "top", required_argument, NULL, OPT_TOP },
-	{ "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
-	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
-	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ 0 },
 };
 
@@ -150,11 +109,10 @@ static const struct cli_spec profile_spec = {
 	.name = "profile",
 	.help = profile_help,
 	.common = CLI_PID | CLI_TID | CLI_CGROUP | CLI_STACKS | CLI_OUTPUT | CLI_DURATION |
-		  CLI_COMMAND,
+		  CLI_COMMAND | CLI_STACK_OPTS | CLI_DURATION_ARG,
 	.short_opts = "F:Ie:",
 	.longs = profile_longs,
 	.option = profile_option,
-	.positional = profile_positional,
 };
 
 /* Counts map → profile. */
@@ -209,7 +167,7 @@ fail:
 
 int cmd_profile(int argc, char **argv)
 {
-	struct profile_opts opts = { .freq = 99, .stack_storage = 16384 };
+	struct profile_opts opts = { .freq = 99 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
 	struct tp_progs fork_progs;
 	struct profile_bpf *skel = NULL;
@@ -228,13 +186,6 @@ int cmd_profile(int argc, char **argv)
 	err = cli_parse(&profile_spec, argc, argv, &c, &opts);
 	if (err)
 		return err < 0 ? 0 : err;
-	if (opts.duration_pos > 0) {
-		if (c.duration > 0) {
-			cli_free_common(&c);
-			return cli_error("profile", "give the duration once (-d or DURATION)");
-		}
-		c.duration = opts.duration_pos;
-	}
 	if (cli_validate_common("profile", &c) || filter_cfg__init(&fcfg, "profile", &c))
 		goto out;
 	ret = features__check_basics();
@@ -246,7 +197,7 @@ int cmd_profile(int argc, char **argv)
 	if (!ret && fcfg.follow)
 		ret = tp_attach_resolve("profile", NULL, &tpa);
 	if (!ret)
-		ret = features__user_unwind("profile", opts.unwind, &own_unwind);
+		ret = features__user_unwind("profile", c.unwind, &own_unwind);
 	if (ret)
 		goto out;
 	ret = 1;
@@ -269,9 +220,9 @@ int cmd_profile(int argc, char **argv)
 	skel->rodata->include_idle = opts.idle;
 	skel->rodata->fp_unwind = own_unwind;
 	filter_cfg__set_rodata(&fcfg, skel->rodata);
-	bpf_map__set_max_entries(skel->maps.stacks, opts.stack_storage);
-	bpf_map__set_max_entries(skel->maps.ustacks, opts.stack_storage);
-	bpf_map__set_max_entries(skel->maps.counts, opts.stack_storage * 4);
+	bpf_map__set_max_entries(skel->maps.stacks, c.stack_storage);
+	bpf_map__set_max_entries(skel->maps.ustacks, c.stack_storage);
+	bpf_map__set_max_entries(skel->maps.counts, c.stack_storage * 4);
 	fork_progs =
 		(struct tp_progs){ skel->progs.vg_profile_fork_btf, skel->progs.vg_profile_fork_raw,
 				   skel->progs.vg_profile_fork_tp };
@@ -335,10 +286,9 @@ int cmd_profile(int argc, char **argv)
 	if (!prof)
 		goto out;
 	{
-		struct export_opts eo = { .annotate_kernel = true, .per_thread = opts.per_thread };
+		struct export_opts eo = { .annotate_kernel = true, .per_thread = c.per_thread };
 
-		if (runner__output(&run, prof, &eo, opts.top_given ? (unsigned int)opts.top : 15,
-				   opts.top_given))
+		if (runner__output(&run, prof, &eo, (unsigned int)c.top, c.top_given))
 			goto out;
 	}
 	runner__report_losses(&run, cnt, "samples");

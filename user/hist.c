@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hist.h"
+#include "suggest.h"
 #include "syscall_names.h"
 
 void hist_merge(struct vg_hist *dst, const struct vg_hist *src)
@@ -291,54 +292,13 @@ int syscall_number(const char *name)
 	return -1;
 }
 
-/* Levenshtein distance, capped: names are short. */
-static int distance(const char *a, const char *b)
-{
-	int la = (int)strlen(a), lb = (int)strlen(b), prev[64], cur[64];
-
-	if (la > 63 || lb > 63)
-		return 99;
-	for (int j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (int i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (int j = 1; j <= lb; j++) {
-			int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			int del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, sizeof(int) * (lb + 1));
-	}
-	return prev[lb];
-}
-
 void syscall_suggest(const char *name, char *buf, size_t len)
 {
-	const char *best[3] = { NULL };
-	int bestd[3] = { 99, 99, 99 };
-	size_t off = 0;
+	struct suggest sg;
 
-	for (size_t i = 0; i < NR_SYSCALLS; i++) {
-		const char *s = syscall_names_table[i];
-		int d;
-
-		if (!s)
-			continue;
-		d = strstr(s, name) ? 1 : distance(name, s);
-		for (int k = 0; k < 3; k++)
-			if (d < bestd[k]) {
-				for (int m = 2; m > k; m--) {
-					bestd[m] = bestd[m - 1];
-					best[m] = best[m - 1];
-				}
-				bestd[k] = d;
-				best[k] = s;
-				break;
-			}
-	}
-	buf[0] = '\0';
-	for (int k = 0; k < 3 && best[k] && bestd[k] <= 3; k++)
-		off += snprintf(buf + off, len > off ? len - off : 0, "%s%s", k ? ", " : "",
-				best[k]);
+	suggest__init(&sg, name);
+	for (size_t i = 0; i < NR_SYSCALLS; i++)
+		if (syscall_names_table[i])
+			suggest__add(&sg, syscall_names_table[i]);
+	suggest__format(&sg, 3, buf, len);
 }

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "elf.h"
 #include "log.h"
+#include "suggest.h"
 #include "uprobe.h"
 
 int uprobe_lib_matches(const char *base, const char *name)
@@ -113,45 +114,20 @@ static int find_in_path(const char *name, char *out, size_t len)
 	return found;
 }
 
-/* Up to three function names close to func (substring, then small edit distance). */
-static void suggest(const struct elf_file *ef, const char *func, char *buf, size_t len)
+/* Up to three function names close to func, for the error message. */
+static void suggest_functions(const struct elf_file *ef, const char *func, char *buf, size_t len)
 {
-	const char *best[3] = { NULL };
-	size_t bestd[3] = { 99, 99, 99 }, n = elf_file__nr_symbols(ef), flen = strlen(func),
-	       off = 0;
+	size_t n = elf_file__nr_symbols(ef);
+	struct suggest sg;
 
+	suggest__init(&sg, func);
 	for (size_t i = 0; i < n; i++) {
 		struct elf_symbol s;
-		size_t d, sl;
 
-		if (elf_file__symbol(ef, i, &s))
-			continue;
-		sl = strlen(s.name);
-		if (strstr(s.name, func) || (sl >= 3 && strstr(func, s.name))) {
-			d = 1 + (sl > flen ? sl - flen : flen - sl) / 4;
-		} else {
-			/* Common prefix and length difference: a cheap stand-in for edit distance. */
-			size_t p = 0;
-
-			while (s.name[p] && s.name[p] == func[p])
-				p++;
-			d = (flen > p ? flen - p : 0) + (sl > p ? sl - p : 0);
-		}
-		for (int k = 0; k < 3; k++)
-			if (d < bestd[k]) {
-				for (int m = 2; m > k; m--) {
-					bestd[m] = bestd[m - 1];
-					best[m] = best[m - 1];
-				}
-				bestd[k] = d;
-				best[k] = s.name;
-				break;
-			}
+		if (!elf_file__symbol(ef, i, &s))
+			suggest__add(&sg, s.name);
 	}
-	buf[0] = '\0';
-	for (int k = 0; k < 3 && best[k] && bestd[k] <= 4; k++)
-		off += snprintf(buf + off, len > off ? len - off : 0, "%s%s", k ? ", " : "",
-				best[k]);
+	suggest__format(&sg, 4, buf, len);
 }
 
 int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t)
@@ -193,7 +169,7 @@ int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t)
 		return cli_error("lat", "cannot read '%s' as ELF: %s", t->path,
 				 errno == ENOEXEC ? "not an ELF file" : strerror(errno));
 	if (elf_file__find(ef, t->func, &sym)) {
-		suggest(ef, t->func, hint, sizeof(hint));
+		suggest_functions(ef, t->func, hint, sizeof(hint));
 		ret = cli_error("lat", "no function '%s' in %s%s%s%s", t->func, t->path,
 				*hint ? " (did you mean: " : "", hint, *hint ? ")" : "");
 	}

@@ -108,32 +108,14 @@ def configs():
 
 def bench_profile():
     cfgs = configs()
-    names = list(cfgs)
-    times = {n: [] for n in names}
-    log(f"profile: {ROUNDS} rounds x {len(names)} configurations, job = cpubound {JOB_ITERS} "
+    log(f"profile: {ROUNDS} rounds x {len(cfgs)} configurations, job = cpubound {JOB_ITERS} "
         f"on {os.cpu_count()} CPUs")
-    for rnd in range(ROUNDS):
-        order = names[rnd % len(names):] + names[:rnd % len(names)]
-        for n in order:
-            tool = cfgs[n]() if cfgs[n] else None
-            if tool:
-                tool.start()
-            t = run_job()
-            if tool:
-                tool.stop()
-            times[n].append(t)
-        log(f"  round {rnd + 1}: " + ", ".join(f"{n.split()[0]}={times[n][-1]:.3f}" for n in names))
-    base = statistics.median(times["alone"])
-    res = {}
-    print(f"\n== CPU-bound job slowdown (median of {ROUNDS}, job alone {base:.3f} s) ==")
-    for n in names:
-        med = statistics.median(times[n])
-        slow = (med / base - 1) * 100
-        res[n] = {"median_s": med, "slowdown_pct": slow, "runs": times[n]}
-        print(f"  {n:<36} {med:8.3f} s  {slow:+6.2f} %")
-    v = res["vigil profile -F 999"]["slowdown_pct"]
-    fl = res["floor (empty BPF perf_event 999 Hz)"]["slowdown_pct"]
-    pf = res["perf record -F 999 -a -g"]["slowdown_pct"]
+    res = slowdown_table(f"CPU-bound job slowdown, cpubound {JOB_ITERS} on {os.cpu_count()} CPUs",
+                         run_job, cfgs, ROUNDS)
+    pct = {n: (r["ratio"] - 1) * 100 for n, r in res.items()}
+    v, fl = pct["vigil profile -F 999"], pct["floor (empty BPF perf_event 999 Hz)"]
+    pf = pct["perf record -F 999 -a -g"]
+    print(f"  slowdowns: vigil {v:+.2f} %, floor {fl:+.2f} %, perf {pf:+.2f} %")
     print(f"  vigil - floor = {v - fl:+.2f} points (target <= 0.5); vigil - perf = {v - pf:+.2f} "
           f"points (target <= 0)")
     results["profile"] = res

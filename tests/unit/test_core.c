@@ -13,6 +13,7 @@
 #include "features.h"
 #include "hashmap.h"
 #include "stacks.h"
+#include "suggest.h"
 
 static void test_hashmap_basic(void **state)
 {
@@ -210,6 +211,34 @@ static void test_parse_cpu_list(void **state)
 	assert_int_equal(parse_cpu_list("0-99999999", &cpus), -EINVAL);
 }
 
+static void test_suggest(void **state)
+{
+	static const char *const names[] = { "malloc", "calloc",   "realloc",
+					     "free",   "mallinfo", "posix_memalign" };
+	struct suggest sg;
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(suggest_distance("kitten", "sitting"), 3);
+	assert_int_equal(suggest_distance("", "abc"), 3);
+	assert_int_equal(suggest_distance("same", "same"), 0);
+	suggest__init(&sg, "mallok");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		suggest__add(&sg, names[i]);
+	suggest__format(&sg, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "malloc, calloc, realloc");
+	/* Containing the wanted name counts as close, whatever the length. */
+	suggest__init(&sg, "memalign");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		suggest__add(&sg, names[i]);
+	suggest__format(&sg, 1, buf, sizeof(buf));
+	assert_string_equal(buf, "posix_memalign");
+	suggest__init(&sg, "zzzzzzzz");
+	suggest__add(&sg, "free");
+	suggest__format(&sg, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_choose_tp_all_combinations),
 		cmocka_unit_test(test_features_metadata),
 		cmocka_unit_test(test_parse_cpu_list),
+		cmocka_unit_test(test_suggest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
