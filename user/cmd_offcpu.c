@@ -497,8 +497,7 @@ int cmd_offcpu(int argc, char **argv)
 	meta.value_unit = "nanoseconds";
 	meta.weight_unit = "us";
 	meta.weight_div = 1000;
-	meta.start_ns = run.start_ns;
-	meta.duration_ns = (__u64)((run.t_stop - run.t_start) * 1e9);
+	runner__timing(&run, &meta.start_ns, &meta.duration_ns);
 	snprintf(title, sizeof(title), "vigil offcpu%s%s%s (%.1f s)", opts.wall ? " --wall" : "",
 		 c.command ? " -- " : "", c.command ? c.command[0] : "", run.t_stop - run.t_start);
 	meta.title = title;
@@ -506,12 +505,8 @@ int cmd_offcpu(int argc, char **argv)
 			     stop_ktime - skel->bss->capture_start_ns);
 	if (!prof)
 		goto out;
-	{
-		struct export_opts eo = { .annotate_kernel = true, .per_thread = c.per_thread };
-
-		if (runner__output(&run, prof, &eo, (unsigned int)c.top, c.top_given))
-			goto out;
-	}
+	if (runner__output(&run, prof))
+		goto out;
 	runner__report_losses(&run, cnt, "off-CPU periods");
 	ret = 0;
 out:

@@ -277,20 +277,15 @@ int cmd_profile(int argc, char **argv)
 	meta.value_unit = "nanoseconds";
 	meta.weight_unit = "samples";
 	meta.period = 1000000000ull / opts.freq;
-	meta.start_ns = run.start_ns;
-	meta.duration_ns = (__u64)((run.t_stop - run.t_start) * 1e9);
+	runner__timing(&run, &meta.start_ns, &meta.duration_ns);
 	snprintf(title, sizeof(title), "vigil profile -F %lu%s%s (%.1f s)", opts.freq,
 		 c.command ? " -- " : "", c.command ? c.command[0] : "", run.t_stop - run.t_start);
 	meta.title = title;
 	prof = build_profile(skel, run.sym, &meta);
 	if (!prof)
 		goto out;
-	{
-		struct export_opts eo = { .annotate_kernel = true, .per_thread = c.per_thread };
-
-		if (runner__output(&run, prof, &eo, (unsigned int)c.top, c.top_given))
-			goto out;
-	}
+	if (runner__output(&run, prof))
+		goto out;
 	runner__report_losses(&run, cnt, "samples");
 	ret = 0;
 out:

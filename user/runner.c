@@ -165,10 +165,17 @@ void runner__finish(struct runner *r)
 	}
 }
 
-int runner__output(struct runner *r, const struct profile *p, const struct export_opts *eo,
-		   unsigned int top_n, bool force_top)
+void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns)
+{
+	*start_ns = r->start_ns;
+	*duration_ns = (__u64)((r->t_stop - r->t_start) * 1e9);
+}
+
+int runner__output(struct runner *r, const struct profile *p)
 {
 	const struct common_opts *c = r->c;
+	struct export_opts o = { .annotate_kernel = true, .per_thread = c->per_thread };
+	const struct export_opts *eo = &o;
 	double t_out;
 	int err;
 
@@ -193,8 +200,8 @@ int runner__output(struct runner *r, const struct profile *p, const struct expor
 			profile__meta(p)->count_type,
 			!strcmp(profile__meta(p)->count_type, "samples") ? "did not run on a CPU" :
 									   "did not block");
-	if ((!c->output && !c->folded_stdout) || force_top) {
-		export_top(p, stdout, top_n);
+	if ((!c->output && !c->folded_stdout) || c->top_given) {
+		export_top(p, stdout, (unsigned int)c->top);
 		fflush(stdout);
 	}
 	if (c->output)

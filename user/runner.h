@@ -57,13 +57,14 @@ int runner__start(struct runner *r, const char *what);
 enum session_end runner__run(struct runner *r);
 /* After the caller detached its sources: drain pending notices, report COMMAND's status. */
 void runner__finish(struct runner *r);
+/* The run's start time and duration, for the profile's metadata. */
+void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns);
 /*
- * Write the profile as the options say, then report how long after stop it was written.
- * top_n: rows of the top table when shown (it is shown when neither -o nor -f is given, or when
- * force_top). 0 or 1.
+ * Write the profile as the common options say (-o, -f, --per-thread; kernel frames suffixed _[k]),
+ * and the top table (--top N rows; shown when neither -o nor -f is given, or when --top is), then
+ * report how long after stop it was written. 0 or 1.
  */
-int runner__output(struct runner *r, const struct profile *p, const struct export_opts *eo,
-		   unsigned int top_n, bool force_top);
+int runner__output(struct runner *r, const struct profile *p);
 /* One warning line when counters show losses; hint names the flag that helps. */
 void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], const char *unit);
 void runner__release(struct runner *r);
