@@ -131,3 +131,12 @@ def node(*args, timeout=180):
 
 def have(cmd):
     return subprocess.run(["sh", "-c", f"command -v {cmd}"], capture_output=True).returncode == 0
+
+
+def tracefs_for_comparators():
+    """Third-party comparators (syscount, runqlat, bpftrace) attach classic tracepoints and
+    fail when tracefs is not mounted, as on a fresh host. Vigil mounts it itself; a
+    comparator started before Vigil needs it mounted first."""
+    path = "/sys/kernel/tracing"
+    if subprocess.run(["mountpoint", "-q", path]).returncode != 0:
+        subprocess.run(["mount", "-t", "tracefs", "tracefs", path], check=True)

@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 
-from lib import Skip, check_rc, have, one_line_error, vigil, workload
+from lib import Skip, check_rc, have, one_line_error, tracefs_for_comparators, vigil, workload
 
 
 def _hists(stdout):
@@ -42,6 +42,7 @@ def _syscount_counts(text):
 def test_syscall_counts_match_syscount(ctx):
     if not have("syscount"):
         raise Skip("libbpf-tools not installed")
+    tracefs_for_comparators()
     p = ctx.spawn([workload("syscalls"), "1.5", "200000"])
     pid = p.stdout.readline().strip()
     sc = ctx.spawn(["syscount", "-p", pid, "-d", "4", "-T", "50"])
@@ -72,6 +73,7 @@ def _runqlat_mean_us(text):
 def test_runq_mean_matches_runqlat(ctx):
     if not have("runqlat"):
         raise Skip("libbpf-tools not installed")
+    tracefs_for_comparators()
     hogs = [ctx.spawn([workload("spin"), "8"]) for _ in range(6)]
     time.sleep(0.5)
     rq = ctx.spawn(["runqlat", "4", "1"])
