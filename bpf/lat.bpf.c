@@ -22,12 +22,14 @@ const volatile bool per_cpu = false; /* -C */
 const volatile bool filter_syscalls = false; /* -e */
 const volatile bool use_task_storage = true;
 
+/* Histograms without -P/-C, per CPU and indexed (syscall number; 0 for runq): the hot paths
+ * of the two highest-rate modes then need no hash lookup and no atomic add. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VG_LAT_MAX_SYSCALLS);
 	__type(key, __u32);
 	__type(value, struct vg_hist);
-} sys_hists SEC(".maps");
+} flat_hists SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -208,7 +210,7 @@ static __always_inline int sys_exit(long ret)
 	if (!per_process && !per_cpu) {
 		__u32 n = (__u32)nr;
 
-		h = bpf_map_lookup_elem(&sys_hists, &n);
+		h = bpf_map_lookup_elem(&flat_hists, &n);
 		if (h)
 			hist_add(h, delta, ret < 0, false);
 		return 0;
@@ -262,61 +264,98 @@ int vg_lat_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- run queue: from wake-up (or preemption) to running ---- */
 
-static __always_inline void runq_enqueue(__u32 tid, __u32 tgid, struct task_struct *t)
+/* The wake-up (or preemption) time of a queued task. With tp_btf the task pointers are trusted
+ * and the time lives in task storage (no hash update and delete per switch); raw_tp and classic
+ * tracepoints, and kernels without task storage, use the tid hash. ts 0: not queued. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct runq_start);
+} runq_task_start SEC(".maps");
+
+/* btf: the same task as t where the program has a trusted pointer to it (tp_btf), else NULL. */
+static __always_inline void runq_enqueue(__u32 tid, __u32 tgid, struct task_struct *t,
+					 struct task_struct *btf)
 {
-	struct runq_start s = {};
+	struct runq_start tmp = {}, *s;
 
 	if (!tid || !pass_pid_filters(tgid, tid))
 		return;
-	s.ts = bpf_ktime_get_ns();
-	s.pid = tgid;
+	if (use_task_storage && btf) {
+		s = bpf_task_storage_get(&runq_task_start, btf, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!s) {
+			count(VG_CNT_AUX_FULL);
+			return;
+		}
+		s->ts = bpf_ktime_get_ns();
+		s->pid = tgid;
+		if (per_process)
+			BPF_CORE_READ_STR_INTO(&s->comm, btf, group_leader, comm);
+		return;
+	}
+	tmp.ts = bpf_ktime_get_ns();
+	tmp.pid = tgid;
 	if (per_process && t)
-		BPF_CORE_READ_STR_INTO(&s.comm, t, group_leader, comm);
-	if (bpf_map_update_elem(&tid_start, &tid, &s, BPF_ANY))
+		BPF_CORE_READ_STR_INTO(&tmp.comm, t, group_leader, comm);
+	if (bpf_map_update_elem(&tid_start, &tid, &tmp, BPF_ANY))
 		count(VG_CNT_AUX_FULL);
 }
 
 static __always_inline void runq_switch(long prev_state, __u32 prev_tid, __u32 prev_tgid,
-					struct task_struct *prev, __u32 next_tid)
+					struct task_struct *prev, __u32 next_tid,
+					struct task_struct *prev_btf, struct task_struct *next_btf)
 {
+	struct vg_lat_key k = {};
 	struct runq_start *s;
 	struct vg_hist *h;
 	__u64 delta;
+	bool storage = use_task_storage && next_btf;
 
 	/* A preempted task is back on the run queue from now. */
 	if (prev_state == 0 /* TASK_RUNNING */)
-		runq_enqueue(prev_tid, prev_tgid, prev);
-	s = bpf_map_lookup_elem(&tid_start, &next_tid);
-	if (!s)
+		runq_enqueue(prev_tid, prev_tgid, prev, prev_btf);
+	if (storage)
+		s = bpf_task_storage_get(&runq_task_start, next_btf, 0, 0);
+	else
+		s = bpf_map_lookup_elem(&tid_start, &next_tid);
+	if (!s || !s->ts)
 		return;
 	delta = bpf_ktime_get_ns() - s->ts;
-	{
-		struct vg_lat_key k = {};
-
-		if (per_process) {
-			k.pid = s->pid;
-			__builtin_memcpy(k.comm, s->comm, sizeof(k.comm));
-		}
-		if (per_cpu)
-			k.cpu = bpf_get_smp_processor_id();
-		bpf_map_delete_elem(&tid_start, &next_tid);
-		h = hist_for(&k);
-		if (h)
-			hist_add(h, delta, false, true);
+	if (per_process) {
+		k.pid = s->pid;
+		__builtin_memcpy(k.comm, s->comm, sizeof(k.comm));
 	}
+	if (storage)
+		s->ts = 0;
+	else
+		bpf_map_delete_elem(&tid_start, &next_tid);
+	if (!per_process && !per_cpu) {
+		__u32 zero = 0;
+
+		h = bpf_map_lookup_elem(&flat_hists, &zero);
+		if (h)
+			hist_add(h, delta, false, false);
+		return;
+	}
+	if (per_cpu)
+		k.cpu = bpf_get_smp_processor_id();
+	h = hist_for(&k);
+	if (h)
+		hist_add(h, delta, false, true);
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(vg_lat_wakeup_btf, struct task_struct *p)
 {
-	runq_enqueue(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid), p);
+	runq_enqueue(p->pid, p->tgid, p, p);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(vg_lat_wakeup_raw, struct task_struct *p)
 {
-	runq_enqueue(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid), p);
+	runq_enqueue(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid), p, NULL);
 	return 0;
 }
 
@@ -326,21 +365,21 @@ int vg_lat_wakeup_tp(struct trace_event_raw_sched_wakeup_template *ctx)
 	/* No task pointer here: the tid stands in for the process. */
 	__u32 tid = BPF_CORE_READ(ctx, pid);
 
-	runq_enqueue(tid, tid, NULL);
+	runq_enqueue(tid, tid, NULL, NULL);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(vg_lat_wakeup_new_btf, struct task_struct *p)
 {
-	runq_enqueue(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid), p);
+	runq_enqueue(p->pid, p->tgid, p, p);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(vg_lat_wakeup_new_raw, struct task_struct *p)
 {
-	runq_enqueue(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid), p);
+	runq_enqueue(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid), p, NULL);
 	return 0;
 }
 
@@ -349,15 +388,14 @@ int vg_lat_wakeup_new_tp(struct trace_event_raw_sched_wakeup_template *ctx)
 {
 	__u32 tid = BPF_CORE_READ(ctx, pid);
 
-	runq_enqueue(tid, tid, NULL);
+	runq_enqueue(tid, tid, NULL, NULL);
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(vg_lat_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	runq_switch(get_task_state(prev), BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid), prev,
-		    BPF_CORE_READ(next, pid));
+	runq_switch(get_task_state(prev), prev->pid, prev->tgid, prev, next->pid, prev, next);
 	return 0;
 }
 
@@ -365,7 +403,7 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(vg_lat_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	runq_switch(get_task_state(prev), BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid), prev,
-		    BPF_CORE_READ(next, pid));
+		    BPF_CORE_READ(next, pid), NULL, NULL);
 	return 0;
 }
 
@@ -375,7 +413,7 @@ int vg_lat_switch_tp(struct trace_event_raw_sched_switch *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 
 	runq_switch(BPF_CORE_READ(ctx, prev_state), (__u32)id, id >> 32, NULL,
-		    BPF_CORE_READ(ctx, next_pid));
+		    BPF_CORE_READ(ctx, next_pid), NULL, NULL);
 	return 0;
 }
 

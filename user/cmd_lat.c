@@ -262,13 +262,15 @@ static int read_totals(struct lat_run *lr)
 	long n;
 
 	lr->nr = 0;
-	if (lr->opts->mode == LAT_SYSCALL && !lr->opts->per_process && !lr->opts->per_cpu) {
-		int fd = bpf_map__fd(lr->skel->maps.sys_hists);
+	if ((lr->opts->mode == LAT_SYSCALL || lr->opts->mode == LAT_RUNQ) &&
+	    !lr->opts->per_process && !lr->opts->per_cpu) {
+		int fd = bpf_map__fd(lr->skel->maps.flat_hists);
+		__u32 end = lr->opts->mode == LAT_RUNQ ? 1 : VG_LAT_MAX_SYSCALLS;
 
 		vals = calloc(lr->ncpu, sizeof(*vals));
 		if (!vals)
 			return -ENOMEM;
-		for (__u32 nr = 0; nr < VG_LAT_MAX_SYSCALLS; nr++) {
+		for (__u32 nr = 0; nr < end; nr++) {
 			struct vg_lat_key k = { .id = nr };
 			struct vg_hist sum = { 0 };
 			struct hist_entry *e;
@@ -700,8 +702,10 @@ int cmd_lat(int argc, char **argv)
 	lr.skel->rodata->filter_syscalls = nnrs > 0;
 	lr.skel->rodata->use_task_storage = features__has(FEAT_TASK_STORAGE);
 	filter_cfg__set_rodata(&fcfg, lr.skel->rodata);
-	if (!features__has(FEAT_TASK_STORAGE))
+	if (!features__has(FEAT_TASK_STORAGE)) {
 		bpf_map__set_autocreate(lr.skel->maps.sys_task_start, false);
+		bpf_map__set_autocreate(lr.skel->maps.runq_task_start, false);
+	}
 	select_programs(lr.skel, opts.mode, tpa, hooks, &nhooks);
 	err = lat_bpf__load(lr.skel);
 	if (err) {

@@ -11,7 +11,9 @@ Sections (run all, or name some: bench.py profile stats latency syscall sched):
   syscall  4,000,000 geteuid() alone and under vigil lat syscall, syscount -L, and a bpftrace
            raw_syscalls histogram one-liner (all system-wide)
   sched    a pipe ping-pong (context switches) alone and under vigil lat runq, runqlat,
-           vigil offcpu, and a near-empty tp_btf sched_switch program (the floor)
+           vigil offcpu, offcputime, and a near-empty tp_btf sched_switch program (the floor)
+  syscall and sched also run the job once more under each BPF tool with bpf_stats on and
+  print the BPF run time each added: the cost without the machine's noise
 Results go to stdout and to .output/bench/results.json.
 """
 import json
@@ -259,6 +261,40 @@ def slowdown_table(title, job, cfgs, rounds):
     return res
 
 
+def bpf_cost_table(title, job, cfgs):
+    """One more run of the job under each BPF tool with kernel.bpf_stats_enabled: the BPF run time
+    each tool's programs added to the job, a number that machine noise barely moves (the
+    slowdown rounds run without stats, whose two clock reads per program run cost time too)."""
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    res = {}
+    print(f"\n== {title}: BPF run time added to one job (kernel.bpf_stats_enabled) ==")
+    try:
+        open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+        for n, make in cfgs.items():
+            if make is None:
+                continue
+            before = set(bpf_prog_ids())
+            tool = make()
+            if not tool.bpf:
+                continue
+            tool.start()
+            mine = set(bpf_prog_ids()) - before
+            st0 = {i: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
+                   for i, p in bpf_prog_ids().items() if i in mine}
+            job()
+            st1 = {i: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
+                   for i, p in bpf_prog_ids().items() if i in st0}
+            tool.stop()
+            ns = sum(st1[i][0] - st0[i][0] for i in st1)
+            cnt = sum(st1[i][1] - st0[i][1] for i in st1)
+            res[n] = {"run_time_ns": ns, "run_cnt": cnt, "ns_per_run": ns / cnt if cnt else None}
+            per = f"{ns / cnt:6.0f} ns per program run" if cnt else "no program runs"
+            print(f"  {n:<40} {ns / 1e6:8.1f} ms over {cnt:>9} runs, {per}")
+    finally:
+        open("/proc/sys/kernel/bpf_stats_enabled", "w").write(old)
+    return res
+
+
 def timed(argv):
     def job():
         r = subprocess.run(argv, capture_output=True, text=True, check=True)
@@ -278,8 +314,9 @@ def bench_syscall():
         "bpftrace raw_syscalls hist": lambda: Tool("bpftrace", ["bpftrace", "-e", bt]),
     }
     log(f"syscall: {ROUNDS} rounds of 4,000,000 geteuid()")
-    results["syscall"] = slowdown_table("4,000,000 geteuid() calls", timed(
-        [os.path.join(W, "geteuid_loop"), "4000000"]), cfgs, ROUNDS)
+    job = timed([os.path.join(W, "geteuid_loop"), "4000000"])
+    results["syscall"] = slowdown_table("4,000,000 geteuid() calls", job, cfgs, ROUNDS)
+    results["syscall_bpf"] = bpf_cost_table("4,000,000 geteuid() calls", job, cfgs)
 
 
 def bench_sched():
@@ -292,10 +329,12 @@ def bench_sched():
                                                 os.path.join(OUT, "offcpu.folded")]),
         "vigil offcpu --unwind kernel": lambda: Tool("vigil", [
             VIGIL, "offcpu", "--unwind", "kernel", "-o", os.path.join(OUT, "offcpu-k.folded")]),
+        "offcputime": lambda: Tool("offcputime", ["offcputime"]),
     }
     log(f"sched: {ROUNDS} rounds of pingpong 200000")
-    results["sched"] = slowdown_table("pipe ping-pong, 200,000 round trips", timed(
-        [os.path.join(W, "pingpong"), "200000"]), cfgs, ROUNDS)
+    job = timed([os.path.join(W, "pingpong"), "200000"])
+    results["sched"] = slowdown_table("pipe ping-pong, 200,000 round trips", job, cfgs, ROUNDS)
+    results["sched_bpf"] = bpf_cost_table("pipe ping-pong, 200,000 round trips", job, cfgs)
 
 
 def main():

@@ -24,6 +24,12 @@ class Ctx:
     def __init__(self, tmp):
         self.tmp = tmp
         self.procs = []
+        self.measures = []
+
+    def measure(self, text):
+        """Record what a test measured against its bound; the runner prints it under the result,
+        so a test log carries the numbers and not only PASS."""
+        self.measures.append(text)
 
     def path(self, name):
         return os.path.join(self.tmp, name)

@@ -63,6 +63,8 @@ def main():
         dt = time.time() - t0
         print(f"  {status:<7} {full} ({dt:.1f} s){(': ' + detail.splitlines()[0]) if status == 'SKIP' else ''}",
               flush=True)
+        for m in ctx.measures:
+            print(f"          measured: {m}", flush=True)
         if status == "FAIL":
             failed += 1
             print("\n".join("          " + l for l in detail.rstrip().splitlines()[-40:]), flush=True)

@@ -45,6 +45,8 @@ def test_offcpu_attributes_sleep_time_every_flavour(ctx):
         stacks = parse_folded(r.stdout)
         total = sum(us for _, us in stacks)
         sleep = _sleep_share(stacks)
+        ctx.measure(f"{flavour}: {sleep / 1e6:.3f} s in sleeper_sleep+nanosleep stacks of a 3 s "
+                    f"capture (bound +-5%)")
         assert abs(sleep - 3e6) <= 0.05 * 3e6, (
             f"{flavour}: {sleep} us in sleeper_sleep+nanosleep stacks, want 3 s +-5% "
             f"(total {total} us); stacks: {[(';'.join(f[-4:]), c) for f, c in stacks][:5]}")
@@ -135,6 +137,9 @@ def test_wall_half_compute_half_sleep(ctx):
     stacks = parse_folded(re.sub(r"sleeps=.*\n", "", r.stdout))
     total = sum(us for _, us in stacks)
     wall_us = int(m.group(1)) / 1000
+    ctx.measure(f"total weight {total / 1e6:.3f} s vs wall {wall_us / 1e6:.3f} s x 1 thread; "
+                f"compute {100 * sum(us for f, us in stacks if 'sleeper_work' in f) / total:.1f}%, "
+                f"sleep {100 * sum(us for f, us in stacks if 'sleeper_sleep' in f) / total:.1f}%")
     assert abs(total - wall_us) <= 0.05 * wall_us, f"total {total} us vs wall {wall_us} us"
     work = sum(us for f, us in stacks if "sleeper_work" in f)
     sleep = sum(us for f, us in stacks if "sleeper_sleep" in f)

@@ -37,6 +37,8 @@ def _split_ratio(ctx, extra):
     b = _samples_with(stacks, "hot_beta")
     assert a + b > 500, f"too few samples in the hot functions: {a}+{b}"
     got = 100.0 * a / (a + b)
+    ctx.measure(f"hot_alpha share {got:.1f}% in the profile vs {measured:.1f}% measured by the "
+                f"workload ({a + b} samples; bound 3 points)")
     assert abs(got - measured) <= 3.0, f"profile split {got:.1f}% vs measured {measured:.1f}%"
     # Frames are function names: the workload's are resolved, without offsets. The heaviest stack
     # (a sample on a function's first instruction, before its frame exists, skips the caller).
@@ -55,6 +57,8 @@ def test_short_lived_processes_resolve(ctx):
               if f[0] == "slchild"]
     total = sum(c for _, c in stacks)
     named = _samples_with(stacks, "shortlived_hot")
+    ctx.measure(f"{named}/{total} child samples ({100 * named / max(total, 1):.1f}%) name "
+                f"shortlived_hot (bound 95%)")
     assert total >= 300, f"too few samples of the children: {total}"
     assert named >= 0.95 * total, (
         f"only {named}/{total} child samples name shortlived_hot; others: "
