@@ -167,20 +167,17 @@ struct vg_frame_record {
 	__u64 ret; /* the return address into the caller */
 };
 
-static __always_inline __u64 walk_user_stack(void)
+/* Walk the user stack from its innermost instruction and frame pointer. */
+static __always_inline __u64 walk_user_stack_from(__u64 ip, __u64 fp)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct vg_frame_record fr;
 	struct vg_ustack *s;
-	__u64 fp, h = 0xcbf29ce484222325ULL, ip;
+	__u64 h = 0xcbf29ce484222325ULL;
 	__u32 zero = 0, n = 1;
 
 	s = bpf_map_lookup_elem(&ustack_scratch, &zero);
-	if (!s || !regs)
+	if (!s)
 		return VG_USTACK_LOST_WALK;
-	ip = BPF_CORE_READ(regs, ip);
-	fp = BPF_CORE_READ(regs, bp);
 	if (!ip || ip >= VG_USER_TOP) {
 		count(VG_CNT_USTACK_WALK);
 		return VG_USTACK_LOST_WALK;
@@ -211,6 +208,16 @@ static __always_inline __u64 walk_user_stack(void)
 		return VG_USTACK_LOST_FULL;
 	}
 	return h;
+}
+
+/* The current task's user stack from the registers it entered the kernel with. */
+static __always_inline __u64 walk_user_stack(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (!regs)
+		return VG_USTACK_LOST_WALK;
+	return walk_user_stack_from(BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, bp));
 }
 
 /* The current task's user stack, by whichever walker this kernel allows (see above). */
@@ -246,12 +253,17 @@ static __always_inline bool is_kthread(struct task_struct *task)
 	return BPF_CORE_READ(task, flags) & PF_KTHREAD;
 }
 
-/* Add delta to *map[key], creating the entry; counts VG_CNT_MAP_FULL when the map is full. */
-static __always_inline void add_to(void *map, const void *key, __u64 delta)
+/* Add delta to *map[key], creating the entry; counts VG_CNT_MAP_FULL when the map is full.
+ * True when the key was new (or could not be stored). */
+static __always_inline bool add_to(void *map, const void *key, __u64 delta)
 {
 	__u64 *v = bpf_map_lookup_elem(map, key);
 
-	if (!v) {
+	if (v) {
+		__sync_fetch_and_add(v, delta);
+		return false;
+	}
+	{
 		__u64 zero = 0;
 
 		/* -EEXIST (another CPU created it first) is fine; the lookup decides. */
@@ -259,10 +271,11 @@ static __always_inline void add_to(void *map, const void *key, __u64 delta)
 		v = bpf_map_lookup_elem(map, key);
 		if (!v) {
 			count(VG_CNT_MAP_FULL);
-			return;
+			return true;
 		}
 	}
 	__sync_fetch_and_add(v, delta);
+	return true;
 }
 
 #endif

@@ -4,6 +4,8 @@
  * filters, collects the user and kernel stacks into a stack map and adds one to the in-kernel count of
  * its (process, thread, user stack, kernel stack). The first sample of a process also tells userspace
  * through the ring buffer, so it can snapshot the process's mappings while the process is alive.
+ * Per-sample cost matters (every CPU, up to 10 kHz): no per-sample event counter and no
+ * seen-process lookup unless the sample's key is new.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -72,25 +74,40 @@ static __always_inline int handle_sample(struct bpf_perf_event_data *ctx)
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct task_struct *task;
 	struct vg_sample_key key;
-	bool kthread;
+	bool kthread, user_mode;
 
 	if (!pass_filters(pid, tid)) {
 		count(VG_CNT_FILTERED);
 		return 0;
 	}
-	count(VG_CNT_EVENTS);
-	task = (struct task_struct *)bpf_get_current_task();
-	kthread = is_kthread(task);
-
+	/* No event counter here: userspace sums the counts (and the map-full losses). */
 	__builtin_memset(&key, 0, sizeof(key));
 	key.pid = pid;
 	key.tid = tid;
-	BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
-	key.ustack = user_stacks && !kthread ? get_user_stack(ctx, &stacks) : VG_USTACK_NONE;
-	key.kstack_id = kernel_stacks && !in_user_mode(ctx) ? get_stack(ctx, &stacks, false) :
-							      VG_STACK_NONE;
-	add_to(&counts, &key, 1);
-	if (!kthread && pid)
+	if (fp_unwind) {
+		/* Kernels with bpf_task_pt_regs have BTF task pointers: plain loads, no helper calls. */
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		kthread = t->flags & PF_KTHREAD;
+		__builtin_memcpy(&key.comm, t->group_leader->comm, sizeof(key.comm));
+	} else {
+		task = (struct task_struct *)bpf_get_current_task();
+		kthread = is_kthread(task);
+		BPF_CORE_READ_STR_INTO(&key.comm, task, group_leader, comm);
+	}
+	user_mode = in_user_mode(ctx);
+	if (!user_stacks || kthread)
+		key.ustack = VG_USTACK_NONE;
+	else if (fp_unwind && user_mode)
+		/* The sample's registers are the user registers: no pt_regs reads needed. */
+		key.ustack = walk_user_stack_from(PT_REGS_IP(&ctx->regs), PT_REGS_FP(&ctx->regs));
+	else
+		key.ustack = get_user_stack(ctx, &stacks);
+	key.kstack_id =
+		kernel_stacks && !user_mode ? get_stack(ctx, &stacks, false) : VG_STACK_NONE;
+	/* A process's first sample always makes a new key (and so does its first after an exec):
+	 * only then can it be unannounced, which spares the common sample the seen_procs lookup. */
+	if (add_to(&counts, &key, 1) && !kthread && pid)
 		announce(pid, tid);
 	return 0;
 }

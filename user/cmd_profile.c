@@ -117,7 +117,7 @@ static const struct cli_spec profile_spec = {
 
 /* Counts map → profile. */
 static struct profile *build_profile(struct profile_bpf *skel, struct symbolizer *sym,
-				     const struct profile_meta *meta)
+				     const struct profile_meta *meta, __u64 *samples)
 {
 	struct profile *p = profile__new(meta);
 	struct stack_resolver *res = NULL;
@@ -146,6 +146,7 @@ static struct profile *build_profile(struct profile_bpf *skel, struct symbolizer
 		comm[VG_COMM_LEN] = '\0';
 		s.comm = comm;
 		s.value = vals[i] * meta->period;
+		*samples += vals[i];
 		if (stack_resolver__frames(res, k->pid, k->ustack, k->kstack_id, &s.frames,
 					   &s.nframes) ||
 		    profile__add_stack(p, &s)) {
@@ -281,9 +282,10 @@ int cmd_profile(int argc, char **argv)
 	snprintf(title, sizeof(title), "vigil profile -F %lu%s%s (%.1f s)", opts.freq,
 		 c.command ? " -- " : "", c.command ? c.command[0] : "", run.t_stop - run.t_start);
 	meta.title = title;
-	prof = build_profile(skel, run.sym, &meta);
+	prof = build_profile(skel, run.sym, &meta, &cnt[VG_CNT_EVENTS]);
 	if (!prof)
 		goto out;
+	cnt[VG_CNT_EVENTS] += cnt[VG_CNT_MAP_FULL]; /* samples that found the counts map full */
 	if (runner__output(&run, prof))
 		goto out;
 	runner__report_losses(&run, cnt, "samples");
