@@ -17,7 +17,7 @@ CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 CPPFLAGS  += -D_GNU_SOURCE -Iinclude -iquote user -I$(OUTPUT)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -lpthread -lm
+LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -liberty -lpthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -38,7 +38,9 @@ FIXTURE_SRCS := $(wildcard tests/unit/fixtures/*.c)
 FIXTURE_BINS := $(patsubst tests/unit/fixtures/%.c,$(OUTPUT)/tests/fixtures/%,\
 	$(filter-out %/libfixture.c,$(FIXTURE_SRCS))) $(OUTPUT)/tests/fixtures/libfixture.so
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
-WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cpp)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS)) \
+	     $(patsubst tests/workloads/%.cpp,$(OUTPUT)/workloads/%,$(WORKLOAD_CXX_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
@@ -111,6 +113,10 @@ $(OUTPUT)/tests/fixtures/libfixture.so: tests/unit/fixtures/libfixture.c | $(OUT
 $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) | $(OUTPUT)/workloads
 	$(Q)$(CLANG) -std=gnu11 -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
 		-Wall -Werror $< -o $@ -lm -lpthread
+# C++ workloads (real compiler-mangled names for the demangling test).
+$(OUTPUT)/workloads/%: tests/workloads/%.cpp $(wildcard tests/workloads/*.h) | $(OUTPUT)/workloads
+	$(Q)$(CLANG)++ -std=gnu++17 -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+		-fno-inline -Wall -Werror $< -o $@
 # Fuzz targets: the library built again with coverage instrumentation, linked as an archive so only
 # what a target uses is pulled in.
 FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzzobj/%.o,$(LIB_SRCS))
@@ -151,7 +157,7 @@ run: deps
 	./vigil profile -o vigil-profile.svg --top 15 10
 
 LINT_SRCS = $(wildcard user/*.c user/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
-	tests/unit/*.h tests/workloads/*.c tests/workloads/*.h tests/fuzz/*.c tests/bench/*.c)
+	tests/unit/*.h tests/workloads/*.c tests/workloads/*.cpp tests/workloads/*.h tests/fuzz/*.c tests/bench/*.c)
 lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 	@echo "  LINT    clang-format + cppcheck"
 	$(Q)clang-format --dry-run --Werror $(LINT_SRCS)

@@ -27,9 +27,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 2
 fi
 
-build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev
 	libprotobuf-c-dev protobuf-c-compiler)
-test_pkgs=(libcmocka-dev binutils linux-perf bpftrace libbpf-tools golang-go graphviz chromium prometheus python3
+test_pkgs=(libcmocka-dev binutils g++ linux-perf bpftrace libbpf-tools golang-go graphviz chromium prometheus python3
 	nodejs npm clang-format cppcheck util-linux procps)
 
 pkgs=("${build_pkgs[@]}")

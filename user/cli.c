@@ -12,7 +12,15 @@
 #include "cli.h"
 #include "log.h"
 
-enum { OPT_FORMAT = 1000, OPT_HELP, OPT_TOP, OPT_STACK_STORAGE, OPT_PER_THREAD, OPT_UNWIND };
+enum {
+	OPT_FORMAT = 1000,
+	OPT_HELP,
+	OPT_TOP,
+	OPT_STACK_STORAGE,
+	OPT_PER_THREAD,
+	OPT_UNWIND,
+	OPT_NO_DEMANGLE
+};
 
 int cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -117,7 +125,7 @@ void cli_free_common(struct common_opts *c)
 static const struct {
 	unsigned int bit;
 	const char *shorts;
-	struct option longs[4];
+	struct option longs[5];
 } common_table[] = {
 	{ CLI_PID, "p:", { { "pid", required_argument, NULL, 'p' } } },
 	{ CLI_TID, "L:", { { "tid", required_argument, NULL, 'L' } } },
@@ -138,7 +146,8 @@ static const struct {
 	  { { "top", required_argument, NULL, OPT_TOP },
 	    { "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
 	    { "per-thread", no_argument, NULL, OPT_PER_THREAD },
-	    { "unwind", required_argument, NULL, OPT_UNWIND } } },
+	    { "unwind", required_argument, NULL, OPT_UNWIND },
+	    { "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE } } },
 };
 
 #define MAX_LONGS 64
@@ -206,6 +215,9 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 	case OPT_UNWIND:
 		c->unwind = arg;
 		return 0;
+	case OPT_NO_DEMANGLE:
+		c->no_demangle = true;
+		return 0;
 	}
 	return cli_error(cmd, "internal error: unhandled option %d", key);
 }
@@ -213,7 +225,7 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 static bool is_common_key(int key)
 {
 	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) ||
-	       (key >= OPT_FORMAT && key <= OPT_UNWIND && key != OPT_HELP);
+	       (key >= OPT_FORMAT && key <= OPT_NO_DEMANGLE && key != OPT_HELP);
 }
 
 /* CLI_DURATION_ARG: the one positional argument is the duration. */
@@ -262,7 +274,10 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_
 		if (!(spec->common & common_table[i].bit))
 			continue;
 		strcat(shorts, common_table[i].shorts);
-		for (size_t j = 0; j < 4 && common_table[i].longs[j].name; j++)
+		for (size_t j = 0;
+		     j < sizeof(common_table[i].longs) / sizeof(common_table[i].longs[0]) &&
+		     common_table[i].longs[j].name;
+		     j++)
 			longs[nl++] = common_table[i].longs[j];
 	}
 	if (spec->short_opts)

@@ -26,7 +26,8 @@
 #define CLI_DURATION (1u << 5) /* -d SECONDS */
 #define CLI_COMMAND (1u << 6) /* -- COMMAND ARGS... */
 #define CLI_JSON (1u << 7) /* -j / --json */
-#define CLI_STACK_OPTS (1u << 8) /* --top, --per-thread, --unwind, --stack-storage-size */
+#define CLI_STACK_OPTS \
+	(1u << 8) /* --top, --per-thread, --unwind, --stack-storage-size, --no-demangle */
 #define CLI_DURATION_ARG (1u << 9) /* a positional DURATION (same as -d) */
 
 struct common_opts {
@@ -49,6 +50,7 @@ struct common_opts {
 	bool top_given; /* --top was given: show the table even with -o / -f */
 	bool per_thread; /* --per-thread */
 	const char *unwind; /* --unwind fp|kernel, NULL = best available */
+	bool no_demangle; /* --no-demangle: C++ and Rust names as the symbol tables spell them */
 	unsigned long stack_storage; /* --stack-storage-size (default 16384) */
 };
 

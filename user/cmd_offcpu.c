@@ -71,6 +71,7 @@ static const char offcpu_help[] =
 	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
 	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
 	"      --stack-storage-size N stack map entries (default 16384)\n"
+	"      --no-demangle          C++ and Rust function names as mangled in the symbol table\n"
 	"  -d, --duration SECONDS     how long to collect (same as DURATION)\n"
 	"  -v, --verbose              loader diagnostics\n"
 	"\n"

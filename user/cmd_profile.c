@@ -61,6 +61,7 @@ static const char profile_help[] =
 	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
 	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
 	"      --stack-storage-size N stack map entries (default 16384); raise it when stacks are lost\n"
+	"      --no-demangle          C++ and Rust function names as mangled in the symbol table\n"
 	"  -d, --duration SECONDS     how long to sample (same as DURATION)\n"
 	"  -v, --verbose              loader and libbpf diagnostics on stderr (-vv: more)\n"
 	"  -h, --help                 this help\n"

@@ -42,7 +42,11 @@ int runner__init(struct runner *r, const char *cmd, const struct common_opts *c,
 	}
 	if (!symbols)
 		return 0;
-	r->sym = symbolizer__new(NULL);
+	{
+		struct symbolizer_opts so = { .no_demangle = c->no_demangle };
+
+		r->sym = symbolizer__new(&so);
+	}
 	if (!r->sym) {
 		pr_err("symbolizer: %s", strerror(errno));
 		return 1;

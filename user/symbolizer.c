@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <libiberty/demangle.h>
 
 #include "elf.h"
 #include "hashmap.h"
@@ -77,6 +78,8 @@ struct symbolizer {
 	char kernel_build_id[2 * ELF_BUILD_ID_MAX + 1];
 	struct hashmap *procs; /* pid -> struct proc * */
 	struct hashmap *strings; /* interned strings (key == value) */
+	bool demangle;
+	struct hashmap *demangled; /* interned mangled name -> interned display name */
 	struct hashmap *by_build_id; /* hex -> struct elf_file * */
 	struct hashmap *by_inode; /* struct inode_key * -> struct elf_file * (0: not usable ELF) */
 	struct hashmap *by_mapkey; /* struct map_key * -> struct elf_file * (0: not usable ELF) */
@@ -114,6 +117,30 @@ static const char *intern(struct symbolizer *s, const char *str)
 	return copy;
 }
 
+/*
+ * The name a user sees: C++ (_Z...) and Rust (_R... v0, and the legacy _ZN...17h<hash>E) symbols
+ * demangled as perf shows them, with parameter types, so overloads stay apart. Each name is
+ * demangled once; a name that does not demangle is shown as it is.
+ */
+static const char *display_name(struct symbolizer *s, const char *name)
+{
+	const char *key;
+	uintptr_t v;
+	char *d;
+
+	if (!s->demangle || !name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+		return name;
+	if (hashmap__get(s->demangled, name, &v))
+		return (const char *)v;
+	key = intern(s, name);
+	d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	v = (uintptr_t)(d ? intern(s, d) : key);
+	free(d);
+	if (!key || !v || hashmap__set(s->demangled, key, v))
+		return name; /* out of memory: the mangled name still names it */
+	return (const char *)v;
+}
+
 static __u64 now_ns(void)
 {
 	struct timespec ts;
@@ -146,16 +173,18 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		return NULL;
 	s->default_kallsyms = !(opts && opts->kallsyms_path);
 	s->no_kernel = opts && opts->no_kernel;
+	s->demangle = !(opts && opts->no_demangle);
 	s->kallsyms_path = strdup(ks);
 	s->modules_path = modules_path_for(ks);
 	s->proc_root = strdup(opts && opts->proc_root ? opts->proc_root : "/proc");
 	s->procs = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
 	s->strings = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
+	s->demangled = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
 	s->by_build_id = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
 	s->by_inode = hashmap__new(key_hash, key_equal, (void *)sizeof(struct inode_key));
 	s->by_mapkey = hashmap__new(key_hash, key_equal, (void *)sizeof(struct map_key));
-	if (!s->kallsyms_path || !s->proc_root || !s->procs || !s->strings || !s->by_build_id ||
-	    !s->by_inode || !s->by_mapkey) {
+	if (!s->kallsyms_path || !s->proc_root || !s->procs || !s->strings || !s->demangled ||
+	    !s->by_build_id || !s->by_inode || !s->by_mapkey) {
 		symbolizer__free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -210,6 +239,7 @@ void symbolizer__free(struct symbolizer *s)
 		hashmap__for_each(s->by_mapkey, free_key, NULL);
 	hashmap__free(s->procs);
 	hashmap__free(s->strings);
+	hashmap__free(s->demangled);
 	hashmap__free(s->by_build_id);
 	hashmap__free(s->by_inode);
 	hashmap__free(s->by_mapkey);
@@ -911,7 +941,7 @@ int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_fra
 		js = jit_lookup(s, p, addr);
 		if (!js)
 			return -ENOENT;
-		out->name = js->name;
+		out->name = display_name(s, js->name);
 		out->module = p->jit_module;
 		out->path = p->jit_path;
 		out->offset = addr - js->start;
@@ -929,13 +959,13 @@ int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_fra
 	if (m->elf) {
 		if (!elf_file__off_to_vaddr(m->elf, out->offset, &vaddr) &&
 		    !elf_file__lookup(m->elf, vaddr, &es))
-			out->name = es.name;
+			out->name = display_name(s, es.name);
 		return 0;
 	}
 	if (m->kind != SM_FILE || !*m->build_id) {
 		js = jit_lookup(s, p, addr);
 		if (js) {
-			out->name = js->name;
+			out->name = display_name(s, js->name);
 			out->module = p->jit_module;
 			out->path = p->jit_path;
 		}

@@ -29,6 +29,8 @@ struct symbolizer_opts {
 	const char *kallsyms_path; /* default "/proc/kallsyms" (tests pass a fixture) */
 	const char *proc_root; /* default "/proc" (tests pass a fixture directory) */
 	bool no_kernel; /* do not load kernel symbols at all */
+	bool no_demangle; /* user function names as the symbol table spells them (C++ and Rust are
+			   * demangled by default, with parameter types, through libiberty) */
 };
 
 /* opts may be NULL. Kernel symbols are loaded lazily on the first kernel lookup. NULL + errno. */

@@ -148,10 +148,15 @@ def test_user_only_and_kernel_only(ctx):
     check_rc(r)
     frames = [fr for f, _ in parse_folded(r.stdout) for fr in f[1:]]
     assert frames and not any(fr.endswith("_[k]") for fr in frames), "kernel frames with -U"
-    r = vigil("profile", "-K", "-f", "-I", "-F", "199", "1")
+    # A sample of user code has no kernel stack: with -K it is the process name alone. dd spends
+    # most of its time in the kernel, so kernel frames are there to see.
+    ctx.spawn(["dd", "if=/dev/zero", "of=/dev/null", "bs=64k", "count=10000000"])
+    r = vigil("profile", "-K", "-f", "-F", "199", "1")
     check_rc(r)
-    frames = [fr for f, _ in parse_folded(r.stdout) for fr in f[1:]]
+    stacks = parse_folded(r.stdout)
+    frames = [fr for f, _ in stacks for fr in f[1:]]
     assert frames and all(fr.endswith("_[k]") for fr in frames), "user frames with -K"
+    assert any(f[0] == "dd" and len(f) > 1 for f, _ in stacks), "no kernel stack of dd"
 
 
 def test_kernel_frames_follow_user_frames(ctx):
@@ -396,3 +401,22 @@ def test_cycles_falls_back_to_cpu_clock(ctx):
         assert "hardware cycles not available" in r.stderr and "cpu-clock" in r.stderr, r.stderr
     stacks = parse_folded("\n".join(l for l in r.stdout.splitlines() if "alpha_pct" not in l))
     assert _samples_with(stacks, "hot_alpha") > 50
+
+
+def test_cxx_names_demangled(ctx):
+    """A C++ program: frames show demangled names with parameter types (overloads stay apart);
+    --no-demangle shows the symbol table's spelling."""
+    r = vigil("profile", "-F", "499", "-f", "--", workload("cxxhot"), "1.5", timeout=60)
+    check_rc(r)
+    stacks = parse_folded(re.sub(r"acc=\d+\n?", "", r.stdout))
+    by_ul = _samples_with(stacks, "vigil_demo::mix(unsigned long)")
+    by_d = _samples_with(stacks, "vigil_demo::mix(double)")
+    total = sum(c for f, c in stacks if f[0] == "cxxhot")
+    ctx.measure(f"mix(unsigned long) {by_ul}, mix(double) {by_d} of {total} samples")
+    assert by_ul > 100 and by_d > 100, [(";".join(f[-3:]), c) for f, c in stacks][:8]
+    assert any(f[-2:] == ["vigil_demo::Spinner::spin(double)", "vigil_demo::mix(double)"]
+               for f, _ in stacks)
+    r = vigil("profile", "-F", "499", "-f", "--no-demangle", "--", workload("cxxhot"), "0.5",
+              timeout=60)
+    check_rc(r)
+    assert "_ZN10vigil_demo3mixEm" in r.stdout and "vigil_demo::" not in r.stdout, r.stdout[-800:]

@@ -40,7 +40,8 @@ static int t_positional(int argc, char **argv, void *o)
 static const struct cli_spec spec = {
 	.name = "t",
 	.help = "help text\n",
-	.common = CLI_PID | CLI_TID | CLI_STACKS | CLI_OUTPUT | CLI_DURATION | CLI_COMMAND,
+	.common = CLI_PID | CLI_TID | CLI_STACKS | CLI_OUTPUT | CLI_DURATION | CLI_COMMAND |
+		  CLI_STACK_OPTS,
 	.short_opts = "F:",
 	.option = t_option,
 	.positional = t_positional,
@@ -86,6 +87,16 @@ static void test_common_options(void **state)
 	cli_free_common(&c);
 	assert_int_equal(PARSE("-f"), 0);
 	assert_true(c.folded_stdout);
+	cli_free_common(&c);
+
+	/* Every stack-collector option, the last of the group included. */
+	assert_int_equal(PARSE("--top", "5", "--per-thread", "--unwind", "kernel",
+			       "--stack-storage-size", "128", "--no-demangle"),
+			 0);
+	assert_int_equal(c.top, 5);
+	assert_true(c.top_given && c.per_thread && c.no_demangle);
+	assert_string_equal(c.unwind, "kernel");
+	assert_int_equal(c.stack_storage, 128);
 	cli_free_common(&c);
 }
 

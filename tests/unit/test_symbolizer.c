@@ -316,6 +316,44 @@ static void test_fixture_files(void **state)
 	symbolizer__free(s);
 }
 
+/* C++ and Rust symbols are shown demangled (with parameter types), or as spelled with no_demangle;
+ * the mangled names come from nm, so the fixture really carries them. */
+static void test_fixture_demangling(void **state)
+{
+	struct nm_sym syms[] = { { "_ZN5vigil4demo5scaleEPKcl" },
+				 { "_RNvNtCs1234_5vigil4demo7collect" } };
+	static const char *const want[] = { "vigil::demo::scale(char const*, long)",
+					    "vigil::demo::collect" };
+	struct symbolizer_opts raw = { .proc_root = root,
+				       .kallsyms_path = KALLSYMS_FIXTURE,
+				       .no_demangle = true };
+	struct symbolizer *s = fixture_symbolizer(), *r = symbolizer__new(&raw);
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(nm_fill(FIXTURE_EXE, syms, 2), 0);
+	for (size_t i = 0; i < 2; i++) {
+		/* twice: the second lookup comes from the cache and must say the same */
+		expect_user(s, FPID, EXE_BASE + syms[i].addr, want[i], "symfixture",
+			    "/opt/app/symfixture", exe_bid);
+		expect_user(s, FPID, EXE_BASE + syms[i].addr + 1, want[i], "symfixture",
+			    "/opt/app/symfixture", exe_bid);
+		expect_user(r, FPID, EXE_BASE + syms[i].addr, syms[i].name, "symfixture",
+			    "/opt/app/symfixture", exe_bid);
+	}
+	/* Plain C names are not touched, and neither is a name that only looks mangled. */
+	{
+		struct nm_sym plain[] = { { "fixture_alpha" }, { "_Zoo_keeper" } };
+
+		assert_int_equal(nm_fill(FIXTURE_EXE, plain, 2), 0);
+		for (size_t i = 0; i < 2; i++)
+			expect_user(s, FPID, EXE_BASE + plain[i].addr, plain[i].name, "symfixture",
+				    "/opt/app/symfixture", exe_bid);
+	}
+	symbolizer__free(s);
+	symbolizer__free(r);
+}
+
 /* Parses lib_bid into 20 bytes. */
 static void lib_bid_bytes(__u8 *bid)
 {
@@ -691,6 +729,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_files),
+		cmocka_unit_test(test_fixture_demangling),
 		cmocka_unit_test(test_fixture_rebuilt_file),
 		cmocka_unit_test(test_fixture_jit_and_vdso),
 		cmocka_unit_test(test_fixture_kernel),
