@@ -257,22 +257,18 @@ static __always_inline bool is_kthread(struct task_struct *task)
  * True when the key was new (or could not be stored). */
 static __always_inline bool add_to(void *map, const void *key, __u64 delta)
 {
-	__u64 *v = bpf_map_lookup_elem(map, key);
+	__u64 *v = bpf_map_lookup_elem(map, key), zero = 0;
 
 	if (v) {
 		__sync_fetch_and_add(v, delta);
 		return false;
 	}
-	{
-		__u64 zero = 0;
-
-		/* -EEXIST (another CPU created it first) is fine; the lookup decides. */
-		bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(map, key);
-		if (!v) {
-			count(VG_CNT_MAP_FULL);
-			return true;
-		}
+	/* -EEXIST (another CPU created it first) is fine; the lookup decides. */
+	bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v) {
+		count(VG_CNT_MAP_FULL);
+		return true;
 	}
 	__sync_fetch_and_add(v, delta);
 	return true;

@@ -282,6 +282,8 @@ static __always_inline void runq_enqueue(__u32 tid, __u32 tgid, struct task_stru
 
 	if (!tid || !pass_pid_filters(tgid, tid))
 		return;
+	/* Two fills, not one through a pointer to either record: merged, the compiler offsets
+	 * the storage pointer before its NULL check, which the verifier rejects. */
 	if (use_task_storage && btf) {
 		s = bpf_task_storage_get(&runq_task_start, btf, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!s) {

@@ -116,7 +116,7 @@ static const struct cli_spec profile_spec = {
 	.option = profile_option,
 };
 
-/* Counts map → profile. */
+/* Counts map → profile; *samples grows by the number of samples it holds. */
 static struct profile *build_profile(struct profile_bpf *skel, struct symbolizer *sym,
 				     const struct profile_meta *meta, __u64 *samples)
 {
@@ -179,7 +179,7 @@ int cmd_profile(int argc, char **argv)
 	struct profile_meta meta = { 0 };
 	struct runner run = { 0 };
 	struct common_opts c;
-	__u64 cnt[VG_CNT_NR] = { 0 };
+	__u64 cnt[VG_CNT_NR] = { 0 }, samples = 0;
 	enum tp_attach tpa = TP_ATTACH_NONE;
 	bool own_unwind = false;
 	char title[256], what[128];
@@ -283,10 +283,12 @@ int cmd_profile(int argc, char **argv)
 	snprintf(title, sizeof(title), "vigil profile -F %lu%s%s (%.1f s)", opts.freq,
 		 c.command ? " -- " : "", c.command ? c.command[0] : "", run.t_stop - run.t_start);
 	meta.title = title;
-	prof = build_profile(skel, run.sym, &meta, &cnt[VG_CNT_EVENTS]);
+	prof = build_profile(skel, run.sym, &meta, &samples);
 	if (!prof)
 		goto out;
-	cnt[VG_CNT_EVENTS] += cnt[VG_CNT_MAP_FULL]; /* samples that found the counts map full */
+	/* The BPF side keeps no event counter: the samples are the counts, plus those that found
+	 * the counts map full. */
+	cnt[VG_CNT_EVENTS] = samples + cnt[VG_CNT_MAP_FULL];
 	if (runner__output(&run, prof))
 		goto out;
 	runner__report_losses(&run, cnt, "samples");

@@ -6,7 +6,8 @@ Sections (run all, or name some: bench.py profile stats latency syscall sched):
   profile  slowdown of a fixed CPU-bound job on all CPUs, alone and under: vigil profile -F 999 -a,
            perf record -e cpu-clock -F 999 -a -g, bpftrace profile:hz:999 with stacks, and a
            near-empty BPF perf_event program at 999 Hz (tests/bench/floor.c: the floor)
-  stats    BPF run time per sample (kernel.bpf_stats_enabled) for vigil, bpftrace and the floor
+  stats    BPF run time per sample (kernel.bpf_stats_enabled) for vigil, bpftrace and the floor,
+           counting only each tool's own programs while the job runs
   latency  stop-to-written-output for a 30 s system-wide capture vs perf script + folding; sizes
   syscall  4,000,000 geteuid() alone and under vigil lat syscall, syscount -L, and a bpftrace
            raw_syscalls histogram one-liner (all system-wide)
@@ -123,40 +124,17 @@ def bench_profile():
     results["profile"] = res
 
 
-def prog_stats(name_pred):
-    out = {}
-    for pid, p in bpf_prog_ids().items():
-        if name_pred(p.get("name", "")) and p.get("run_cnt"):
-            out[pid] = (p["run_time_ns"], p["run_cnt"])
-    return out
-
-
 def bench_stats():
-    print("\n== BPF run time per sample (kernel.bpf_stats_enabled, 999 Hz, busy CPUs) ==")
-    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
-    res = {}
-    try:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
-        cfgs = configs()
-        for key, label in (("vigil profile -F 999", "vigil"),
-                           ("vigil profile -F 999 --unwind kernel", "vigil --unwind kernel"),
-                           ("bpftrace profile:hz:999 stacks", "bpftrace (stacks)"),
-                           ("floor (empty BPF perf_event 999 Hz)", "floor (empty)")):
-            tool = cfgs[key]()
-            tool.start()
-            run_job()
-            st = prog_stats(lambda n: True)
-            tool.stop()
-            ns = sum(s[0] for s in st.values())
-            cnt = sum(s[1] for s in st.values())
-            per = ns / cnt if cnt else float("nan")
-            res[label] = {"run_time_ns": ns, "run_cnt": cnt, "ns_per_run": per}
-            print(f"  {label:<20} {per:8.0f} ns per sample over {cnt} samples")
-        v = res["vigil"]["ns_per_run"]
-        print(f"  vigil: {v / 1000:.2f} us per sample (target <= 1.5 us)")
-    finally:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write(old)
-    results["stats"] = res
+    cfgs = configs()
+    labels = {"vigil profile -F 999": "vigil",
+              "vigil profile -F 999 --unwind kernel": "vigil --unwind kernel",
+              "bpftrace profile:hz:999 stacks": "bpftrace (stacks)",
+              "floor (empty BPF perf_event 999 Hz)": "floor (empty)"}
+    res = bpf_cost_table(f"cpubound {JOB_ITERS} sampled at 999 Hz", run_job,
+                         {n: cfgs[n] for n in labels})
+    v = res["vigil profile -F 999"]["ns_per_run"]
+    print(f"  vigil: {v / 1000:.2f} us per sample (target <= 1.5 us)")
+    results["stats"] = {labels[n]: r for n, r in res.items()}
 
 
 def background_load(seconds):

@@ -146,3 +146,11 @@ def tracefs_for_comparators():
     path = "/sys/kernel/tracing"
     if subprocess.run(["mountpoint", "-q", path]).returncode != 0:
         subprocess.run(["mount", "-t", "tracefs", "tracefs", path], check=True)
+
+
+def attach_flavours():
+    """The tracepoint attach types this kernel takes, best first, as `vigil doctor -j` reports."""
+    r = vigil("doctor", "-j")
+    check_rc(r)
+    feats = {f["name"]: f["available"] for f in json.loads(r.stdout)["features"]}
+    return [f for f in ("tp_btf", "raw_tp", "tracepoint") if feats.get(f)]

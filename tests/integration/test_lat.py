@@ -5,7 +5,8 @@ import re
 import subprocess
 import time
 
-from lib import Skip, check_rc, have, one_line_error, tracefs_for_comparators, vigil, workload
+from lib import (Skip, attach_flavours, check_rc, have, one_line_error, tracefs_for_comparators,
+                 vigil, workload)
 
 
 def _hists(stdout):
@@ -199,17 +200,10 @@ def test_lat_bad_input(ctx):
         one_line_error(vigil(*args), 1, pat)
 
 
-def _flavours():
-    r = vigil("doctor", "-j")
-    check_rc(r)
-    feats = {f["name"]: f["available"] for f in json.loads(r.stdout)["features"]}
-    return [f for f in ("tp_btf", "raw_tp", "tracepoint") if feats.get(f)]
-
-
 def test_every_attach_flavour_counts_alike(ctx):
     """The fallbacks (raw_tp, classic tracepoints; hash maps where tp_btf uses task storage)
     count the same syscalls and see the same run-queue waits as the default path."""
-    flavours = _flavours()
+    flavours = attach_flavours()
     assert len(flavours) >= 2, flavours
     means = {}
     for fl in flavours:

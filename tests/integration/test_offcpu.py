@@ -1,18 +1,9 @@
 """vigil offcpu on this kernel: every attach flavour that works here, wakers and --wall."""
-import json
 import re
 import subprocess
 
-from lib import (Skip, check_rc, have, one_line_error, parse_folded, strip_k, vigil, workload)
-
-FLAVOURS = ("tp_btf", "raw_tp", "tracepoint")
-
-
-def _available(flavour):
-    r = vigil("doctor", "-j")
-    check_rc(r)
-    feats = {f["name"]: f["available"] for f in json.loads(r.stdout)["features"]}
-    return feats.get(flavour, False)
+from lib import (Skip, attach_flavours, check_rc, have, one_line_error, parse_folded, strip_k,
+                 vigil, workload)
 
 
 def _folded(stdout):
@@ -33,9 +24,7 @@ def _sleep_share(stacks):
 def test_offcpu_attributes_sleep_time_every_flavour(ctx):
     """A thread sleeping 20 ms at a time: the capture's duration goes to its sleep stack (+-5%)."""
     ran = 0
-    for flavour in FLAVOURS:
-        if not _available(flavour):
-            continue
+    for flavour in attach_flavours():
         p = ctx.spawn([workload("sleeper"), "4", "20", "0"])
         # The workload runs 4 s; capture 3 s of it by pid, so the whole capture is steady state.
         import time
