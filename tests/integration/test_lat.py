@@ -2,10 +2,11 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
-from lib import (Skip, attach_flavours, check_rc, have, one_line_error, tracefs_for_comparators,
+from lib import (VIGIL, Skip, attach_flavours, check_rc, have, one_line_error, tracefs_for_comparators,
                  vigil, workload)
 
 
@@ -202,10 +203,11 @@ def test_lat_bad_input(ctx):
 
 def test_every_attach_flavour_counts_alike(ctx):
     """The fallbacks (raw_tp, classic tracepoints; hash maps where tp_btf uses task storage)
-    count the same syscalls and see the same run-queue waits as the default path."""
+    count the same syscalls and see the same run-queue waits as the default path. The run-queue
+    part runs every flavour at once on the same waits: 4 stopped hogs, continued only when all
+    flavours are attached and killed before any stops, so each must see every one of their waits."""
     flavours = attach_flavours()
     assert len(flavours) >= 2, flavours
-    means = {}
     for fl in flavours:
         r = vigil("lat", "syscall", "--attach", fl, "-j", "-e", "getppid,openat", "--",
                   workload("syscalls"), "0", "20000", timeout=30)
@@ -213,15 +215,34 @@ def test_every_attach_flavour_counts_alike(ctx):
         h = _hists(r.stdout)
         assert h["getppid"]["count"] == 20000, (fl, h["getppid"]["count"])
         assert h["openat"]["count"] >= 2000 and h["openat"]["errors"] >= 2000, (fl, h["openat"])
-        hogs = [ctx.spawn([workload("spin"), "2"]) for _ in range(4)]
-        r = vigil("lat", "runq", "--attach", fl, "-j", "-d", "1.5", timeout=30)
-        check_rc(r)
-        for p in hogs:
-            p.wait(timeout=10)
-        q = _hists(r.stdout)["runq"]
-        assert q["count"] >= 50, (fl, q)
-        means[fl] = q["sum_ns"] / q["count"]
-    ctx.measure("run-queue mean with 4 hogs on 2 CPUs: " +
-                ", ".join(f"{fl} {m / 1e6:.2f} ms" for fl, m in means.items()))
-    lo, hi = min(means.values()), max(means.values())
-    assert hi <= 1.5 * lo, means
+
+    hogs = [ctx.spawn([workload("spin"), "0"], stdout=subprocess.DEVNULL) for _ in range(4)]
+    for p in hogs:
+        os.kill(p.pid, signal.SIGSTOP)
+    pids = ",".join(str(p.pid) for p in hogs)
+    tracers = {fl: ctx.spawn([VIGIL, "lat", "runq", "--attach", fl, "-j", "-p", pids])
+               for fl in flavours}
+    for fl, t in tracers.items():
+        line = t.stderr.readline()
+        assert "timing runq latency" in line, (fl, line, t.stderr.read() if t.poll() else "")
+    for p in hogs:
+        os.kill(p.pid, signal.SIGCONT)
+    time.sleep(1.5)
+    for p in hogs:
+        p.kill()
+        p.wait(timeout=10)
+    hists = {}
+    for fl, t in tracers.items():
+        t.send_signal(signal.SIGINT)
+        out, err = t.communicate(timeout=30)
+        assert t.returncode == 0, (fl, t.returncode, err)
+        hists[fl] = _hists(out)["runq"]
+    ctx.measure("4 hogs on 2 CPUs, every flavour at once: " + ", ".join(
+        f"{fl} {q['count']} waits, mean {q['sum_ns'] / q['count'] / 1e6:.2f} ms"
+        for fl, q in hists.items()))
+    counts = [q["count"] for q in hists.values()]
+    sums = [q["sum_ns"] for q in hists.values()]
+    assert min(counts) >= 100, hists
+    # The same waits: the counts equal but for a few at the edges, total wait time within 1%.
+    assert max(counts) - min(counts) <= 2 + min(counts) // 200, counts
+    assert max(sums) <= 1.01 * min(sums), sums
