@@ -26,7 +26,8 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 PROTO_C   := $(OUTPUT)/profile.pb-c.c
 PROTO_H   := $(OUTPUT)/profile.pb-c.h
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ is one folder per concern (user/*/README.md); main.c sits on top of them.
+USER_SRCS := user/main.c $(wildcard user/*/*.c)
 LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
 LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS)) $(OUTPUT)/obj/profile.pb-c.o
 ASAN_OBJS := $(patsubst $(OUTPUT)/obj/%,$(OUTPUT)/asan/%,$(LIB_OBJS))
@@ -79,13 +80,17 @@ $(PROTO_C) $(PROTO_H): proto/profile.proto | $(OUTPUT)
 	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(OUTPUT) $<
 
 # ---- userspace ----
-$(OUTPUT)/obj/%.o: user/%.c $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/obj
+# Objects mirror the folders (.output/obj/cmd/profile.o); -MMD records each object's real headers.
+GEN_HDRS := $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
+$(OUTPUT)/obj/%.o: user/%.c $(GEN_HDRS) | $(OUTPUT)/obj
 	@echo "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 $(OUTPUT)/obj/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/obj
 	$(Q)$(CC) -std=c11 -O2 -g $(CPPFLAGS) -c $< -o $@
-$(OUTPUT)/asan/%.o: user/%.c $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h $(wildcard user/*.h include/vigil/*.h) | $(OUTPUT)/asan
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+$(OUTPUT)/asan/%.o: user/%.c $(GEN_HDRS) | $(OUTPUT)/asan
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 $(OUTPUT)/asan/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/asan
 	$(Q)$(CC) -std=c11 -O1 -g $(CPPFLAGS) $(SAN_FLAGS) -c $< -o $@
 
@@ -100,9 +105,9 @@ vigil: $(OUTPUT)/obj/main.o $(OUTPUT)/libvigil.a
 
 # ---- tests ----
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libvigil.a $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(OUTPUT)/libvigil.a $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit $< $(OUTPUT)/libvigil.a $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/asan-test_%: tests/unit/test_%.c $(OUTPUT)/libvigil-asan.a $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests/unit $< $(OUTPUT)/libvigil-asan.a $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -Itests/unit $< $(OUTPUT)/libvigil-asan.a $(LDLIBS) -lcmocka -o $@
 # ELF fixtures for the symbol tests: built here so `nm` can check them on any machine.
 $(OUTPUT)/tests/fixtures/%: tests/unit/fixtures/%.c | $(OUTPUT)/tests/fixtures
 	$(Q)$(CC) -O0 -g -fPIE -pie -Wl,--build-id=sha1 $< -o $@
@@ -121,9 +126,9 @@ $(OUTPUT)/workloads/%: tests/workloads/%.cpp $(wildcard tests/workloads/*.h) | $
 # what a target uses is pulled in.
 FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzzobj/%.o,$(LIB_SRCS))
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
-$(OUTPUT)/fuzzobj/%.o: user/%.c $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h $(wildcard user/*.h)
-	$(Q)mkdir -p $(OUTPUT)/fuzzobj
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+$(OUTPUT)/fuzzobj/%.o: user/%.c $(GEN_HDRS)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 $(OUTPUT)/libvigil-fuzz.a: $(FUZZ_OBJS) $(OUTPUT)/obj/profile.pb-c.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/libvigil-fuzz.a | $(OUTPUT)/fuzz
@@ -156,7 +161,7 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./vigil profile -o vigil-profile.svg --top 15 10
 
-LINT_SRCS = $(wildcard user/*.c user/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
+LINT_SRCS = $(wildcard user/*.c user/*/*.c user/*/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
 	tests/unit/*.h tests/workloads/*.c tests/workloads/*.cpp tests/workloads/*.h tests/fuzz/*.c tests/bench/*.c)
 lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 	@echo "  LINT    clang-format + cppcheck"
@@ -181,3 +186,5 @@ install: vigil
 
 clean:
 	rm -rf $(OUTPUT) vigil
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

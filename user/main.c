@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "cmd/commands.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.1.0"

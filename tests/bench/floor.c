@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
-#include "attach.h"
+#include "kernel/attach.h"
 #include "probe.skel.h"
 
 static volatile sig_atomic_t stop;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ksyms.h"
+#include "symbols/kallsyms.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cli.h"
-#include "uprobe.h"
+#include "cmd/options.h"
+#include "kernel/uprobe.h"
 
 struct t_opts {
 	unsigned long freq;

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "attach.h"
-#include "features.h"
-#include "hashmap.h"
-#include "stacks.h"
-#include "suggest.h"
+#include "kernel/attach.h"
+#include "kernel/features.h"
+#include "model/hashmap.h"
+#include "model/profile.h"
+#include "util/suggest.h"
 
 static void test_hashmap_basic(void **state)
 {

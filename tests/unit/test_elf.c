@@ -17,7 +17,7 @@
 #include <sys/auxv.h>
 #include <cmocka.h>
 
-#include "elf.h"
+#include "symbols/elf.h"
 
 #define FIXTURE_EXE ".output/tests/fixtures/symfixture"
 #define FIXTURE_LIB ".output/tests/fixtures/libfixture.so"

@@ -17,8 +17,8 @@
 #include <zlib.h>
 #include <cmocka.h>
 
-#include "export.h"
-#include "stacks.h"
+#include "export/export.h"
+#include "model/profile.h"
 #include "profile.pb-c.h"
 
 #define NR_STACKS 100000

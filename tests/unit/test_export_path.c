@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "export.h"
-#include "stacks.h"
+#include "export/export.h"
+#include "model/profile.h"
 
 struct fixture {
 	char dir[64];

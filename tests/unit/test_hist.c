@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "hist.h"
+#include "model/hist.h"
 
 static void test_buckets_cover_and_order(void **state)
 {

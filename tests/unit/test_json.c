@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "json.h"
+#include "export/json.h"
 
 struct doc {
 	char *buf;

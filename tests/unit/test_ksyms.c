@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ksyms.h"
+#include "symbols/kallsyms.h"
 
 #define KALLSYMS_FIXTURE "tests/unit/fixtures/kallsyms.txt"
 #define MODULES_FIXTURE "tests/unit/fixtures/modules.txt"

@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "elf.h"
-#include "symbolizer.h"
+#include "symbols/elf.h"
+#include "symbols/symbolizer.h"
 
 #define FIXTURE_EXE ".output/tests/fixtures/symfixture"
 #define FIXTURE_LIB ".output/tests/fixtures/libfixture.so"

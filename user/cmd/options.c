@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/options.h"
+#include "util/log.h"
+
+enum {
+	OPT_FORMAT = 1000,
+	OPT_HELP,
+	OPT_TOP,
+	OPT_STACK_STORAGE,
+	OPT_PER_THREAD,
+	OPT_UNWIND,
+	OPT_NO_DEMANGLE
+};
+
+int cli_error(const char *cmd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vigil %s: %s\n", cmd, buf);
+	return 1;
+}
+
+int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return -EINVAL;
+	if (v <= 0 || v > 365.0 * 86400)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_id_list(const char *s, __u32 **out, size_t *n)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	__u32 *ids = NULL, *tmp;
+	size_t cnt = 0;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned long v;
+
+		err = cli_parse_ulong(tok, 1, INT_MAX, &v);
+		if (err)
+			goto out;
+		tmp = realloc(ids, (cnt + 1) * sizeof(*ids));
+		if (!tmp) {
+			err = -ENOMEM;
+			goto out;
+		}
+		ids = tmp;
+		ids[cnt++] = (__u32)v;
+	}
+	if (!cnt)
+		err = -EINVAL;
+out:
+	free(copy);
+	if (err) {
+		free(ids);
+		return err;
+	}
+	/* Append to what an earlier -p gave. */
+	tmp = realloc(*out, (*n + cnt) * sizeof(**out));
+	if (!tmp) {
+		free(ids);
+		return -ENOMEM;
+	}
+	memcpy(tmp + *n, ids, cnt * sizeof(*ids));
+	*out = tmp;
+	*n += cnt;
+	free(ids);
+	return 0;
+}
+
+void cli_free_common(struct common_opts *c)
+{
+	free(c->pids);
+	free(c->tids);
+	c->pids = c->tids = NULL;
+	c->nr_pids = c->nr_tids = 0;
+}
+
+static const struct {
+	unsigned int bit;
+	const char *shorts;
+	struct option longs[5];
+} common_table[] = {
+	{ CLI_PID, "p:", { { "pid", required_argument, NULL, 'p' } } },
+	{ CLI_TID, "L:", { { "tid", required_argument, NULL, 'L' } } },
+	{ CLI_CGROUP, "c:", { { "cgroup", required_argument, NULL, 'c' } } },
+	{ CLI_STACKS,
+	  "UK",
+	  { { "user-stacks-only", no_argument, NULL, 'U' },
+	    { "kernel-stacks-only", no_argument, NULL, 'K' } } },
+	{ CLI_OUTPUT,
+	  "o:f",
+	  { { "output", required_argument, NULL, 'o' },
+	    { "format", required_argument, NULL, OPT_FORMAT },
+	    { "folded", no_argument, NULL, 'f' } } },
+	{ CLI_DURATION, "d:", { { "duration", required_argument, NULL, 'd' } } },
+	{ CLI_JSON, "j", { { "json", no_argument, NULL, 'j' } } },
+	{ CLI_STACK_OPTS,
+	  "",
+	  { { "top", required_argument, NULL, OPT_TOP },
+	    { "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
+	    { "per-thread", no_argument, NULL, OPT_PER_THREAD },
+	    { "unwind", required_argument, NULL, OPT_UNWIND },
+	    { "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE } } },
+};
+
+#define MAX_LONGS 64
+
+/* Returns 0, or 1 after an error message. */
+static int common_option(const char *cmd, int key, const char *arg, struct common_opts *c)
+{
+	int err;
+
+	switch (key) {
+	case 'p':
+		err = cli_parse_id_list(arg, &c->pids, &c->nr_pids);
+		if (err)
+			return cli_error(cmd, "invalid PID list '%s' (want PID[,PID...])", arg);
+		return 0;
+	case 'L':
+		err = cli_parse_id_list(arg, &c->tids, &c->nr_tids);
+		if (err)
+			return cli_error(cmd, "invalid TID list '%s' (want TID[,TID...])", arg);
+		return 0;
+	case 'c':
+		c->cgroup = arg;
+		return 0;
+	case 'U':
+		c->user_only = true;
+		return 0;
+	case 'K':
+		c->kernel_only = true;
+		return 0;
+	case 'o':
+		c->output = arg;
+		return 0;
+	case OPT_FORMAT:
+		c->format = export_format_by_name(arg);
+		if (c->format == EXPORT_NONE)
+			return cli_error(cmd, "unknown format '%s' (known: %s)", arg,
+					 export_format_list());
+		return 0;
+	case 'f':
+		c->folded_stdout = true;
+		return 0;
+	case 'd':
+		if (cli_parse_seconds(arg, &c->duration))
+			return cli_error(cmd, "invalid duration '%s' (want seconds > 0)", arg);
+		return 0;
+	case 'j':
+		c->json = true;
+		return 0;
+	case 'v':
+		c->verbose++;
+		return 0;
+	case OPT_TOP:
+		if (cli_parse_ulong(arg, 1, 1000000, &c->top))
+			return cli_error(cmd, "invalid --top '%s' (want a count >= 1)", arg);
+		c->top_given = true;
+		return 0;
+	case OPT_STACK_STORAGE:
+		if (cli_parse_ulong(arg, 64, 1 << 22, &c->stack_storage))
+			return cli_error(
+				cmd, "invalid --stack-storage-size '%s' (want 64..4194304)", arg);
+		return 0;
+	case OPT_PER_THREAD:
+		c->per_thread = true;
+		return 0;
+	case OPT_UNWIND:
+		c->unwind = arg;
+		return 0;
+	case OPT_NO_DEMANGLE:
+		c->no_demangle = true;
+		return 0;
+	}
+	return cli_error(cmd, "internal error: unhandled option %d", key);
+}
+
+static bool is_common_key(int key)
+{
+	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) ||
+	       (key >= OPT_FORMAT && key <= OPT_NO_DEMANGLE && key != OPT_HELP);
+}
+
+/* CLI_DURATION_ARG: the one positional argument is the duration. */
+static int duration_arg(const char *cmd, int argc, char **argv, struct common_opts *c)
+{
+	double d;
+
+	if (argc > 1)
+		return cli_error(cmd, "unexpected argument '%s' (see 'vigil %s --help')", argv[1],
+				 cmd);
+	if (cli_parse_seconds(argv[0], &d))
+		return cli_error(cmd, "invalid duration '%s' (want seconds > 0)", argv[0]);
+	if (c->duration > 0)
+		return cli_error(cmd, "give the duration once (-d or DURATION)");
+	c->duration = d;
+	return 0;
+}
+
+int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_opts *c, void *opts)
+{
+	struct option longs[MAX_LONGS];
+	char shorts[128] = ":hv"; /* leading ':' makes a missing value return ':' */
+	size_t nl = 0;
+	int sep = -1, err = 1;
+
+	memset(c, 0, sizeof(*c));
+	c->top = 15;
+	c->stack_storage = 16384;
+	/* "--" ends the options; what follows is the command to launch. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	if (sep >= 0) {
+		if (!(spec->common & CLI_COMMAND))
+			return cli_error(spec->name, "does not launch a command ('--' given)");
+		if (sep + 1 >= argc)
+			return cli_error(spec->name, "no command after '--'");
+		c->command = &argv[sep + 1];
+		argc = sep;
+	}
+
+	/* GNU permutation stays on, so "vigil profile 5 -F 99" works like "-F 99 5". */
+	for (size_t i = 0; i < sizeof(common_table) / sizeof(common_table[0]); i++) {
+		if (!(spec->common & common_table[i].bit))
+			continue;
+		strcat(shorts, common_table[i].shorts);
+		for (size_t j = 0;
+		     j < sizeof(common_table[i].longs) / sizeof(common_table[i].longs[0]) &&
+		     common_table[i].longs[j].name;
+		     j++)
+			longs[nl++] = common_table[i].longs[j];
+	}
+	if (spec->short_opts)
+		strcat(shorts, spec->short_opts);
+	for (const struct option *o = spec->longs; o && o->name && nl < MAX_LONGS - 3; o++)
+		longs[nl++] = *o;
+	longs[nl++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	longs[nl++] = (struct option){ "verbose", no_argument, NULL, 'v' };
+	longs[nl] = (struct option){ 0 };
+
+	optind = 0; /* full reset: the parser may run more than once (tests) */
+	opterr = 0;
+	for (;;) {
+		int key = getopt_long(argc, argv, shorts, longs, NULL);
+
+		if (key == -1)
+			break;
+		if (key == 'h' || key == OPT_HELP) {
+			fputs(spec->help, stdout);
+			cli_free_common(c);
+			return -1;
+		}
+		if (key == '?') {
+			if (optopt && optopt < 256)
+				cli_error(spec->name,
+					  "unknown option '-%c' (see 'vigil %s --help')", optopt,
+					  spec->name);
+			else
+				cli_error(spec->name, "unknown option '%s' (see 'vigil %s --help')",
+					  argv[optind - 1], spec->name);
+			goto fail;
+		}
+		if (key == ':') {
+			cli_error(spec->name, "option '%s' needs a value", argv[optind - 1]);
+			goto fail;
+		}
+		if (is_common_key(key) &&
+		    (key == 'v' || !spec->short_opts || !strchr(spec->short_opts, key))) {
+			if (common_option(spec->name, key, optarg, c))
+				goto fail;
+			continue;
+		}
+		if (!spec->option || spec->option(key, optarg, opts))
+			goto fail;
+	}
+	if (optind < argc && !spec->positional && (spec->common & CLI_DURATION_ARG)) {
+		if (duration_arg(spec->name, argc - optind, argv + optind, c))
+			goto fail;
+	} else if (optind < argc) {
+		if (!spec->positional) {
+			cli_error(spec->name, "unexpected argument '%s' (see 'vigil %s --help')",
+				  argv[optind], spec->name);
+			goto fail;
+		}
+		if (spec->positional(argc - optind, argv + optind, opts))
+			goto fail;
+	}
+	if (c->user_only && c->kernel_only) {
+		cli_error(spec->name, "-U and -K exclude each other");
+		goto fail;
+	}
+	if (c->output && c->format == EXPORT_NONE) {
+		c->format = export_format_by_path(c->output);
+		if (c->format == EXPORT_NONE) {
+			cli_error(
+				spec->name,
+				"cannot tell the format of '%s' from its extension (known: %s; or use --format)",
+				c->output, export_format_list());
+			goto fail;
+		}
+	}
+	if (c->format != EXPORT_NONE && !c->output && !c->folded_stdout) {
+		cli_error(spec->name, "--format needs -o FILE");
+		goto fail;
+	}
+	if (c->output && c->folded_stdout) {
+		cli_error(spec->name, "-o and -f exclude each other");
+		goto fail;
+	}
+	log_set_verbose(c->verbose);
+	return 0;
+fail:
+	cli_free_common(c);
+	return err;
+}
+
+static bool proc_exists(const char *fmt, __u32 id)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), fmt, id);
+	return stat(path, &st) == 0;
+}
+
+int cli_validate_common(const char *cmd, const struct common_opts *c)
+{
+	int err;
+
+	for (size_t i = 0; i < c->nr_pids; i++)
+		if (!proc_exists("/proc/%u", c->pids[i]))
+			return cli_error(cmd, "no such process: %u", c->pids[i]);
+	for (size_t i = 0; i < c->nr_tids; i++)
+		if (!proc_exists("/proc/%u/task", c->tids[i]))
+			return cli_error(cmd, "no such thread: %u", c->tids[i]);
+	if (c->output) {
+		err = export_check_path(c->output);
+		if (err)
+			return cli_error(cmd, "cannot write '%s': %s", c->output, strerror(-err));
+	}
+	if (c->command) {
+		const char *prog = c->command[0];
+		char *path, *dir, *save = NULL, buf[PATH_MAX];
+		bool found = false;
+
+		if (strchr(prog, '/')) {
+			found = access(prog, X_OK) == 0;
+		} else if ((path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"))) {
+			for (dir = strtok_r(path, ":", &save); dir && !found;
+			     dir = strtok_r(NULL, ":", &save)) {
+				struct stat st;
+
+				snprintf(buf, sizeof(buf), "%s/%s", *dir ? dir : ".", prog);
+				found = access(buf, X_OK) == 0 && stat(buf, &st) == 0 &&
+					S_ISREG(st.st_mode);
+			}
+			free(path);
+		}
+		if (!found)
+			return cli_error(cmd, "cannot execute '%s': %s", prog,
+					 strchr(prog, '/') ? strerror(errno) :
+							     "command not found in PATH");
+	}
+	return 0;
+}

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "collect/readout.h"
+#include "model/hashmap.h"
+#include "util/log.h"
+#include "model/profile.h"
+#include "symbols/symbolizer.h"
+#include "vigil/common.h"
+
+long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), batch, n = 0, cap;
+	char *k = NULL, *v = NULL, *prev = NULL, *cur;
+	void *in = NULL, *out;
+	bool first = true;
+	int err;
+
+	err = bpf_obj_get_info_by_fd(map_fd, &info, &len);
+	if (err)
+		return -errno;
+	cap = info.max_entries ? info.max_entries : 1;
+	k = malloc((size_t)cap * key_size);
+	v = malloc((size_t)cap * value_size);
+	out = malloc(key_size);
+	if (!k || !v || !out) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	/* Batch lookups: a few syscalls for the whole map. */
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+		batch = cap - n;
+		if (!batch)
+			break;
+		err = bpf_map_lookup_batch(map_fd, first ? NULL : in, out, k + n * key_size,
+					   v + n * value_size, &batch, &opts);
+		n += batch;
+		if (err) {
+			err = -errno;
+			break;
+		}
+		first = false;
+		/* Swap the cursors: out is where the next batch starts. */
+		if (!in && !(in = malloc(key_size))) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		memcpy(in, out, key_size);
+	}
+	if (err == -ENOENT || (!err && n == cap))
+		goto done;
+	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
+		goto fail;
+	/* No batch support: walk the keys one by one. */
+	n = 0;
+	prev = NULL;
+	cur = k;
+	while (n < cap && bpf_map_get_next_key(map_fd, prev, cur) == 0) {
+		if (bpf_map_lookup_elem(map_fd, cur, v + n * value_size) == 0) {
+			prev = cur;
+			n++;
+			cur = k + n * key_size;
+		} else if (errno != ENOENT) {
+			err = -errno;
+			goto fail;
+		}
+	}
+done:
+	free(in);
+	free(out);
+	*keys = k;
+	*values = v;
+	return n;
+fail:
+	free(in);
+	free(out);
+	free(k);
+	free(v);
+	return err;
+}
+
+int read_percpu_counters(int map_fd, __u64 *out, __u32 n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+struct resolved {
+	__u32 pid; /* 0 for kernel stacks */
+	__u64 ref; /* kernel: stack id; user: VG_USTACK_* reference */
+	bool kernel;
+	__u32 n;
+	__u32 frames[];
+};
+
+static uint64_t resolved_hash(const void *key, void *ctx)
+{
+	const struct resolved *k = key;
+	uint64_t parts[3] = { k->pid, k->ref, k->kernel };
+
+	(void)ctx;
+	return hash_bytes(parts, sizeof(parts), 11);
+}
+
+static bool resolved_equal(const void *a, const void *b, void *ctx)
+{
+	const struct resolved *x = a, *y = b;
+
+	(void)ctx;
+	return x->pid == y->pid && x->ref == y->ref && x->kernel == y->kernel;
+}
+
+struct stack_resolver {
+	struct symbolizer *sym;
+	struct profile *p;
+	int stack_fd, ustack_fd;
+	struct hashmap *cache; /* struct resolved (by pid, ref, kernel) -> itself */
+	__u32 *scratch; /* the combined frames handed out by stack_resolver__frames */
+	__u64 ips[VG_MAX_STACK_DEPTH];
+	char name[512];
+};
+
+struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profile *p,
+					   int stack_map_fd, int ustack_map_fd)
+{
+	struct stack_resolver *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->sym = sym;
+	r->p = p;
+	r->stack_fd = stack_map_fd;
+	r->ustack_fd = ustack_map_fd;
+	r->cache = hashmap__new(resolved_hash, resolved_equal, NULL);
+	r->scratch = malloc(2 * (VG_MAX_STACK_DEPTH + 1) * sizeof(*r->scratch));
+	if (!r->cache || !r->scratch) {
+		stack_resolver__free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return r;
+}
+
+static int free_resolved(const void *key, uintptr_t value, void *arg)
+{
+	(void)key;
+	(void)arg;
+	free((void *)value);
+	return 0;
+}
+
+void stack_resolver__free(struct stack_resolver *r)
+{
+	if (!r)
+		return;
+	if (r->cache)
+		hashmap__for_each(r->cache, free_resolved, NULL);
+	hashmap__free(r->cache);
+	free(r->scratch);
+	free(r);
+}
+
+__u32 stack_resolver__special(struct stack_resolver *r, const char *name)
+{
+	struct profile_frame f = { .name = name, .module = "", .kind = FRAME_SPECIAL };
+
+	return profile__add_frame(r->p, &f);
+}
+
+static const char *lost_reason(__s32 id)
+{
+	switch (id) {
+	case VG_STACK_LOST_COLLISION:
+		return "stack map collision";
+	case VG_STACK_LOST_FULL:
+		return "stack map full";
+	default:
+		return "unwind failed";
+	}
+}
+
+/* One address to one profile frame. */
+static __u32 resolve_addr(struct stack_resolver *r, bool kernel, __u32 pid, __u64 addr, bool leaf)
+{
+	struct profile_frame f = { .addr = addr, .kind = kernel ? FRAME_KERNEL : FRAME_USER };
+	struct sym_frame sf = { 0 };
+	/* Callers' addresses are return addresses: look up the call instruction's byte instead, so a
+	 * call at the very end of a function is not blamed on the next one. */
+	__u64 look = leaf || !addr ? addr : addr - 1;
+	int err;
+
+	err = kernel ? symbolizer__kernel(r->sym, look, &sf) :
+		       symbolizer__user(r->sym, pid, look, &sf);
+	if (err) {
+		f.kind = FRAME_UNKNOWN;
+		f.module = kernel ? "[kernel]" : "[unknown]";
+		snprintf(r->name, sizeof(r->name), "%s+0x%llx", f.module, (unsigned long long)addr);
+		f.name = r->name;
+		return profile__add_frame(r->p, &f);
+	}
+	f.module = sf.module ? sf.module : (kernel ? "[kernel]" : "[unknown]");
+	if (sf.name) {
+		f.name = sf.name;
+	} else {
+		/* Unnamed code still says where it is: module+0xOFFSET (of addr, not addr-1). */
+		snprintf(r->name, sizeof(r->name), "%s+0x%llx", f.module,
+			 (unsigned long long)(sf.offset + (addr - look)));
+		f.name = r->name;
+	}
+	if (sf.map_limit > sf.map_start) {
+		struct profile_mapping m = {
+			.start = sf.map_start,
+			.limit = sf.map_limit,
+			.offset = sf.map_pgoff,
+			.path = sf.path && *sf.path ? sf.path : f.module,
+			.build_id = sf.build_id ? sf.build_id : "",
+		};
+
+		f.mapping = profile__add_mapping(r->p, &m);
+	}
+	return profile__add_frame(r->p, &f);
+}
+
+/*
+ * Kernel stacks taken inside a tracepoint program start (leaf side) with the BPF machinery itself:
+ * the JIT image of the program (no kallsyms name unless bpf_jit_kallsyms, and loaded after vigil read
+ * kallsyms anyway) and the bpf_trace_run / __bpf_trace trampolines. They are not the traced code.
+ */
+static bool is_bpf_frame(struct stack_resolver *r, __u64 addr)
+{
+	struct sym_frame sf = { 0 };
+
+	if (symbolizer__kernel(r->sym, addr, &sf))
+		return addr >= 0xffffffffa0000000ull; /* modules and BPF JIT images live up there */
+	return sf.name &&
+	       (!strncmp(sf.name, "bpf_trace_run", 13) || !strncmp(sf.name, "__bpf_trace_", 12) ||
+		!strncmp(sf.name, "bpf_prog_", 9));
+}
+
+/* Read a stack's addresses (leaf first) into r->ips; returns the depth, 0 when it is gone. */
+static __u32 read_ips(struct stack_resolver *r, bool kernel, __u64 ref)
+{
+	__u32 depth = 0, id = (__u32)ref;
+	int err;
+
+	memset(r->ips, 0, sizeof(r->ips));
+	if (!kernel && (ref & VG_USTACK_HASHED))
+		err = r->ustack_fd >= 0 ? bpf_map_lookup_elem(r->ustack_fd, &ref, r->ips) : -1;
+	else
+		err = bpf_map_lookup_elem(r->stack_fd, &id, r->ips);
+	if (err)
+		return 0;
+	while (depth < VG_MAX_STACK_DEPTH && r->ips[depth])
+		depth++;
+	return depth;
+}
+
+/* A lost stack's reason, from a kernel VG_STACK_LOST_* id or a user VG_USTACK_LOST_* reference. */
+static const char *lost_reason_of(bool kernel, __u64 ref)
+{
+	if (kernel)
+		return lost_reason((__s32)ref);
+	return lost_reason(ref == VG_USTACK_LOST_COLLISION ? VG_STACK_LOST_COLLISION :
+			   ref == VG_USTACK_LOST_FULL	   ? VG_STACK_LOST_FULL :
+							     VG_STACK_LOST_WALK);
+}
+
+/* Resolve (once) one stack into root-first frames. */
+static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u32 pid, __u64 ref)
+{
+	struct resolved probe = { .pid = kernel ? 0 : pid, .ref = ref, .kernel = kernel }, *res;
+	bool lost = kernel ? (__s32)ref < 0 : !(ref & (VG_USTACK_HASHED | VG_USTACK_MAPID));
+	__u32 depth = 0, skip = 0;
+	uintptr_t v;
+
+	if (hashmap__get(r->cache, &probe, &v))
+		return (struct resolved *)v;
+	if (!lost) {
+		depth = read_ips(r, kernel, ref);
+		while (kernel && skip < depth && skip < 4 && is_bpf_frame(r, r->ips[skip]))
+			skip++;
+		if (skip) {
+			memmove(r->ips, r->ips + skip, (depth - skip) * sizeof(r->ips[0]));
+			depth -= skip;
+		}
+	}
+	res = malloc(sizeof(*res) + (depth ? depth : 1) * sizeof(__u32));
+	if (!res)
+		return NULL;
+	*res = probe;
+	if (lost) {
+		snprintf(r->name, sizeof(r->name), "[%s stack lost: %s]",
+			 kernel ? "kernel" : "user", lost_reason_of(kernel, ref));
+		res->n = 1;
+		res->frames[0] = stack_resolver__special(r, r->name);
+		if (!res->frames[0])
+			goto fail;
+	} else {
+		res->n = depth;
+		/* The maps hold leaf first; the model wants root first. */
+		for (__u32 i = 0; i < depth; i++) {
+			res->frames[depth - 1 - i] =
+				resolve_addr(r, kernel, pid, r->ips[i], i == 0);
+			if (!res->frames[depth - 1 - i])
+				goto fail;
+		}
+	}
+	if (hashmap__set(r->cache, res, (uintptr_t)res))
+		goto fail;
+	return res;
+fail:
+	free(res);
+	return NULL;
+}
+
+int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __s32 kstack_id,
+			   const __u32 **frames, __u32 *nframes)
+{
+	struct resolved *u = NULL, *k = NULL;
+	__u32 n = 0;
+
+	if (ustack != VG_USTACK_NONE && !(u = resolve_stack(r, false, pid, ustack)))
+		return -ENOMEM;
+	if (kstack_id != VG_STACK_NONE && !(k = resolve_stack(r, true, 0, (__u64)(__s64)kstack_id)))
+		return -ENOMEM;
+	if (u) {
+		memcpy(r->scratch, u->frames, u->n * sizeof(__u32));
+		n = u->n;
+	}
+	if (k) {
+		memcpy(r->scratch + n, k->frames, k->n * sizeof(__u32));
+		n += k->n;
+	}
+	*frames = r->scratch;
+	*nframes = n;
+	return 0;
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+
+#include "kernel/filter.h"
+#include "util/log.h"
+#include "collect/runner.h"
+#include "collect/sideband.h"
+#include "model/profile.h"
+#include "symbols/symbolizer.h"
+
+double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__u64 realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int runner__init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols)
+{
+	memset(r, 0, sizeof(*r));
+	r->cmd = cmd;
+	r->c = c;
+	libbpf_set_print(log_libbpf);
+	r->sess = session__new(c->duration);
+	if (!r->sess) {
+		pr_err("setting up the event loop failed: %s", strerror(errno));
+		return 1;
+	}
+	if (!symbols)
+		return 0;
+	{
+		struct symbolizer_opts so = { .no_demangle = c->no_demangle };
+
+		r->sym = symbolizer__new(&so);
+	}
+	if (!r->sym) {
+		pr_err("symbolizer: %s", strerror(errno));
+		return 1;
+	}
+	if (!c->user_only) {
+		struct sym_frame sf;
+
+		/* Parse kallsyms now rather than after the capture stops. */
+		symbolizer__kernel(r->sym, 0, &sf);
+	}
+	return 0;
+}
+
+int runner__spawn(struct runner *r, struct bpf_object *obj)
+{
+	if (!r->c->command)
+		return 0;
+	r->child = session__spawn(r->sess, r->c->command);
+	if (r->child < 0) {
+		pr_err("cannot start '%s': %s", r->c->command[0], strerror(-r->child));
+		r->child = 0;
+		return 1;
+	}
+	return filter_add_pid(obj, r->child) ? 1 : 0;
+}
+
+static int on_notice(void *ctx, void *data, size_t size)
+{
+	struct runner *r = ctx;
+	const struct vg_rec_proc *rec = data;
+
+	if (size < sizeof(*rec) || rec->hdr.type != VG_REC_NEW_PROC)
+		return 0;
+	r->notices++;
+	/* Take the image now: the process may be gone by the end of the capture. */
+	symbolizer__snapshot_pid(r->sym, rec->pid);
+	return 0;
+}
+
+static int on_ringbuf_ready(void *ctx)
+{
+	struct runner *r = ctx;
+	int err = ring_buffer__consume(r->rb);
+
+	return err < 0 ? err : 0;
+}
+
+static int on_sideband_ready(void *ctx)
+{
+	return sideband__drain(ctx);
+}
+
+int runner__track(struct runner *r, struct bpf_map *events)
+{
+	r->sb = sideband__new(r->sym);
+	if (!r->sb)
+		pr_debug("perf side-band unavailable (%s); relying on /proc snapshots",
+			 strerror(errno));
+	else if (session__add_fd(r->sess, sideband__fd(r->sb), on_sideband_ready, r->sb))
+		goto too_many;
+	if (!events)
+		return 0;
+	r->rb = ring_buffer__new(bpf_map__fd(events), on_notice, r, NULL);
+	if (!r->rb) {
+		pr_err("ring buffer: %s", strerror(errno));
+		return 1;
+	}
+	if (session__add_fd(r->sess, ring_buffer__epoll_fd(r->rb), on_ringbuf_ready, r))
+		goto too_many;
+	return 0;
+too_many:
+	pr_err("event loop: too many descriptors");
+	return 1;
+}
+
+int runner__start(struct runner *r, const char *what)
+{
+	const struct common_opts *c = r->c;
+	int err;
+
+	r->start_ns = realtime_ns();
+	r->t_start = mono_s();
+	if (r->child > 0) {
+		err = session__start_child(r->sess);
+		if (err) {
+			pr_err("cannot execute '%s': %s", c->command[0], strerror(-err));
+			return 1;
+		}
+	}
+	if (c->duration > 0)
+		pr_info("%s for %g s%s", what, c->duration,
+			r->child > 0 ? " or until the command exits" : "; Ctrl-C to stop early");
+	else if (r->child > 0)
+		pr_info("%s until '%s' exits", what, c->command[0]);
+	else
+		pr_info("%s; Ctrl-C to stop", what);
+	return 0;
+}
+
+enum session_end runner__run(struct runner *r)
+{
+	r->end = session__run(r->sess);
+	r->t_stop = mono_s();
+	return r->end;
+}
+
+void runner__finish(struct runner *r)
+{
+	if (r->rb)
+		ring_buffer__consume(r->rb);
+	if (r->sb)
+		sideband__drain(r->sb);
+	if (r->end == SESSION_CHILD_EXIT) {
+		int st = session__child_status(r->sess);
+
+		if (WIFEXITED(st) && WEXITSTATUS(st))
+			pr_info("'%s' exited with status %d", r->c->command[0], WEXITSTATUS(st));
+		else if (WIFSIGNALED(st))
+			pr_info("'%s' was killed by signal %d", r->c->command[0], WTERMSIG(st));
+	}
+}
+
+void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns)
+{
+	*start_ns = r->start_ns;
+	*duration_ns = (__u64)((r->t_stop - r->t_start) * 1e9);
+}
+
+int runner__output(struct runner *r, const struct profile *p)
+{
+	const struct common_opts *c = r->c;
+	struct export_opts o = { .annotate_kernel = true, .per_thread = c->per_thread };
+	const struct export_opts *eo = &o;
+	double t_out;
+	int err;
+
+	if (c->output) {
+		err = export_profile_to_path(p, c->format, c->output, eo);
+		if (err) {
+			pr_err("writing '%s' failed: %s", c->output, strerror(-err));
+			return 1;
+		}
+	} else if (c->folded_stdout) {
+		err = export_folded(p, stdout, eo);
+		if (!err && fflush(stdout))
+			err = -errno;
+		if (err) {
+			pr_err("writing folded stacks failed: %s", strerror(-err));
+			return 1;
+		}
+	}
+	t_out = mono_s();
+	if (!profile__nr_stacks(p))
+		pr_warn("no %s collected: the target %s, or the filters excluded everything",
+			profile__meta(p)->count_type,
+			!strcmp(profile__meta(p)->count_type, "samples") ? "did not run on a CPU" :
+									   "did not block");
+	if ((!c->output && !c->folded_stdout) || c->top_given) {
+		export_top(p, stdout, (unsigned int)c->top);
+		fflush(stdout);
+	}
+	if (c->output)
+		pr_info("wrote %s (%llu %s, %zu stacks) %.0f ms after stop", c->output,
+			(unsigned long long)profile__total_weight(p), profile__meta(p)->weight_unit,
+			profile__nr_stacks(p), (t_out - r->t_stop) * 1e3);
+	else
+		pr_debug("output %.0f ms after stop", (t_out - r->t_stop) * 1e3);
+	if (log_verbose() && r->sym) {
+		struct symbolizer_stats st;
+
+		symbolizer__stats(r->sym, &st);
+		pr_debug(
+			"symbolizer: %llu files opened, %llu failed, %llu ELF parsed, %llu processes snapshotted, %llu notices",
+			(unsigned long long)st.files_opened, (unsigned long long)st.files_failed,
+			(unsigned long long)st.elf_parsed, (unsigned long long)st.pids_snapshotted,
+			(unsigned long long)r->notices);
+	}
+	return 0;
+}
+
+static const char *const loss_names[VG_CNT_NR] = {
+	[VG_CNT_USTACK_COLLISION] = "user stack map collisions",
+	[VG_CNT_KSTACK_COLLISION] = "kernel stack map collisions",
+	[VG_CNT_USTACK_FULL] = "user stacks: stack map full",
+	[VG_CNT_KSTACK_FULL] = "kernel stacks: stack map full",
+	[VG_CNT_USTACK_WALK] = "user stack walks failed",
+	[VG_CNT_KSTACK_WALK] = "kernel stack walks failed",
+	[VG_CNT_MAP_FULL] = "counts map full (dropped)",
+	[VG_CNT_RINGBUF_FULL] = "process notices lost (ring buffer full)",
+	[VG_CNT_FOLLOW_FULL] = "descendants not followed (filter map full)",
+	[VG_CNT_AUX_FULL] = "tasks not tracked (start map full)",
+};
+
+void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], const char *unit)
+{
+	char buf[768];
+	size_t len = 0;
+	__u64 total = 0, side = r->sb ? sideband__lost(r->sb) : 0;
+	bool stacks = false, maps = false;
+
+	for (int i = 0; i < VG_CNT_NR && len < sizeof(buf); i++) {
+		if (!cnt[i] || !loss_names[i])
+			continue;
+		stacks |= i >= VG_CNT_USTACK_COLLISION && i <= VG_CNT_KSTACK_FULL;
+		maps |= i == VG_CNT_MAP_FULL || i == VG_CNT_AUX_FULL;
+		total += cnt[i];
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu %s", len ? ", " : "",
+				(unsigned long long)cnt[i], loss_names[i]);
+	}
+	if (side && len < sizeof(buf))
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu mapping records lost",
+				len ? ", " : "", (unsigned long long)side);
+	if (!len)
+		return;
+	pr_warn("%llu of %llu %s incomplete: %s%s", (unsigned long long)total,
+		(unsigned long long)cnt[VG_CNT_EVENTS], unit, buf,
+		stacks || maps ? " (raise --stack-storage-size)" : "");
+}
+
+void runner__release(struct runner *r)
+{
+	session__free(r->sess);
+	ring_buffer__free(r->rb);
+	sideband__free(r->sb);
+	symbolizer__free(r->sym);
+	r->sess = NULL;
+	r->rb = NULL;
+	r->sb = NULL;
+	r->sym = NULL;
+}

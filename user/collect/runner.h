@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The lifecycle every stack collector shares, so each command only opens, configures, loads and
+ * attaches its own BPF object:
+ *
+ *   runner__init      symbolizer (kernel symbols loaded now, not after the capture), event loop
+ *   runner__spawn     -- COMMAND forked and held, its pid put in the object's pid filter
+ *   runner__track     perf side-band and the object's process-notice ring buffer, if it has one
+ *   runner__start     release COMMAND, take the start time, say what is being collected
+ *   runner__run       the event loop, until DURATION, Ctrl-C/SIGTERM or COMMAND's exit
+ *   runner__finish    drain notices; then the caller reads its maps and builds a profile
+ *   runner__output    -o FILE (atomic) / -f / top table; timing and loss reports
+ *   runner__release   free everything (NULL-safe members); ends a COMMAND still running
+ */
+#ifndef VIGIL_RUNNER_H
+#define VIGIL_RUNNER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#include "cmd/options.h"
+#include "export/export.h"
+#include "collect/session.h"
+#include "vigil/common.h"
+
+struct bpf_object;
+struct bpf_map;
+struct profile;
+struct ring_buffer;
+struct sideband;
+struct symbolizer;
+
+struct runner {
+	const char *cmd; /* "profile" */
+	const struct common_opts *c;
+	struct symbolizer *sym;
+	struct sideband *sb;
+	struct ring_buffer *rb;
+	struct session *sess;
+	pid_t child;
+	__u64 start_ns; /* CLOCK_REALTIME at start */
+	double t_start, t_stop;
+	enum session_end end;
+	__u64 notices;
+};
+
+/* 0 or 1 after an error message. Without symbols (vigil lat), no symbolizer is made. */
+int runner__init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols);
+/* If c->command: fork it (held) and add its pid to obj's pid_filter. 0 or 1. */
+int runner__spawn(struct runner *r, struct bpf_object *obj);
+/* Side-band records, plus obj's ring buffer map "events" of process notices when given. 0 or 1. */
+int runner__track(struct runner *r, struct bpf_map *events);
+/* Release COMMAND and print "what: until when" (what e.g. "sampling 2 CPUs at 99 Hz"). 0 or 1. */
+int runner__start(struct runner *r, const char *what);
+/* Run until the end; returns the reason. */
+enum session_end runner__run(struct runner *r);
+/* After the caller detached its sources: drain pending notices, report COMMAND's status. */
+void runner__finish(struct runner *r);
+/* The run's start time and duration, for the profile's metadata. */
+void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns);
+/*
+ * Write the profile as the common options say (-o, -f, --per-thread; kernel frames suffixed _[k]),
+ * and the top table (--top N rows; shown when neither -o nor -f is given, or when --top is), then
+ * report how long after stop it was written. 0 or 1.
+ */
+int runner__output(struct runner *r, const struct profile *p);
+/* One warning line when counters show losses; hint names the flag that helps. */
+void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], const char *unit);
+void runner__release(struct runner *r);
+
+/* CLOCK_MONOTONIC and CLOCK_REALTIME helpers. */
+double mono_s(void);
+__u64 realtime_ns(void);
+
+#endif

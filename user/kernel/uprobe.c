@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/libbpf.h>
+
+#include "cmd/options.h"
+#include "symbols/elf.h"
+#include "util/log.h"
+#include "util/suggest.h"
+#include "kernel/uprobe.h"
+
+int uprobe_lib_matches(const char *base, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!strcmp(base, name))
+		return 1;
+	/* "libc" matches libc.so.6 and libc-2.36.so; "c" does not match libc (too loose). */
+	if (!strncmp(base, name, n) && (base[n] == '.' || base[n] == '-') && strstr(base, ".so"))
+		return 1;
+	if (strncmp(name, "lib", 3) && !strncmp(base, "lib", 3) && !strncmp(base + 3, name, n) &&
+	    (base[3 + n] == '.' || base[3 + n] == '-') && strstr(base, ".so"))
+		return 1;
+	return 0;
+}
+
+static const char *base_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static int regular_file(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* In pid's mappings. */
+static int find_in_maps(__u32 pid, const char *name, char *out, size_t len)
+{
+	char path[64], line[4096];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = '\0';
+		if (uprobe_lib_matches(base_of(p), name)) {
+			/* Through the process's root, so containers work. */
+			snprintf(out, len, "/proc/%u/root%s", pid, p);
+			found = regular_file(out);
+			if (!found) {
+				snprintf(out, len, "%s", p);
+				found = regular_file(out);
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* In the dynamic linker's cache (ldconfig -p), this architecture first. */
+static int find_in_ldcache(const char *name, char *out, size_t len)
+{
+	char line[1024];
+	int found = 0;
+	FILE *f = popen("/sbin/ldconfig -p 2>/dev/null", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char lib[256], *arrow = strstr(line, "=> ");
+
+		if (found || !arrow || sscanf(line, " %255s", lib) != 1)
+			continue;
+		if (!uprobe_lib_matches(lib, name) ||
+		    (!strstr(line, "x86-64") && strstr(line, "(libc6,")))
+			continue;
+		arrow += 3;
+		arrow[strcspn(arrow, "\n")] = '\0';
+		snprintf(out, len, "%s", arrow);
+		found = regular_file(out);
+	}
+	pclose(f);
+	return found;
+}
+
+static int find_in_path(const char *name, char *out, size_t len)
+{
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"), *dir, *save = NULL;
+	int found = 0;
+
+	if (!path)
+		return 0;
+	for (dir = strtok_r(path, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", dir, name);
+		found = regular_file(out) && access(out, X_OK) == 0;
+	}
+	free(path);
+	return found;
+}
+
+/* Up to three function names close to func, for the error message. */
+static void suggest_functions(const struct elf_file *ef, const char *func, char *buf, size_t len)
+{
+	size_t n = elf_file__nr_symbols(ef);
+	struct suggest sg;
+
+	suggest__init(&sg, func);
+	for (size_t i = 0; i < n; i++) {
+		struct elf_symbol s;
+
+		if (!elf_file__symbol(ef, i, &s))
+			suggest__add(&sg, s.name);
+	}
+	suggest__format(&sg, 4, buf, len);
+}
+
+int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t)
+{
+	const char *colon = strrchr(spec, ':');
+	struct elf_symbol sym;
+	struct elf_file *ef;
+	char bin[PATH_MAX], hint[256];
+	int ret = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!colon || colon == spec || !colon[1])
+		return cli_error("lat", "uprobe target '%s' should be BINARY_OR_LIB:FUNCTION",
+				 spec);
+	snprintf(bin, sizeof(bin), "%.*s", (int)(colon - spec), spec);
+	snprintf(t->func, sizeof(t->func), "%s", colon + 1);
+
+	if (strchr(bin, '/')) {
+		snprintf(t->path, sizeof(t->path), "%s", bin);
+		if (!regular_file(t->path) && pid) {
+			snprintf(t->path, sizeof(t->path), "/proc/%u/root%s", pid, bin);
+			if (!regular_file(t->path))
+				snprintf(t->path, sizeof(t->path), "%s", bin);
+		}
+		if (!regular_file(t->path))
+			return cli_error("lat", "cannot open '%s': %s", bin,
+					 errno ? strerror(errno) : "not a regular file");
+	} else if (!(pid && find_in_maps(pid, bin, t->path, sizeof(t->path))) &&
+		   !find_in_ldcache(bin, t->path, sizeof(t->path)) &&
+		   !find_in_path(bin, t->path, sizeof(t->path))) {
+		return cli_error("lat", "cannot find library or binary '%s'%s (give its path)", bin,
+				 pid ? " in the process's mappings, the linker cache or PATH" :
+				       " in the linker cache or PATH");
+	}
+	snprintf(t->short_name, sizeof(t->short_name), "%s", base_of(t->path));
+
+	ef = elf_file__open(t->path, NULL);
+	if (!ef)
+		return cli_error("lat", "cannot read '%s' as ELF: %s", t->path,
+				 errno == ENOEXEC ? "not an ELF file" : strerror(errno));
+	if (elf_file__find(ef, t->func, &sym)) {
+		suggest_functions(ef, t->func, hint, sizeof(hint));
+		ret = cli_error("lat", "no function '%s' in %s%s%s%s", t->func, t->path,
+				*hint ? " (did you mean: " : "", hint, *hint ? ")" : "");
+	}
+	elf_file__free(ef);
+	return ret;
+}
+
+int uprobe_target_attach(const struct uprobe_target *t, struct bpf_program *entry,
+			 struct bpf_program *ret, int pid, struct bpf_link *links[2])
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, eo, .func_name = t->func, .retprobe = false);
+	LIBBPF_OPTS(bpf_uprobe_opts, ro, .func_name = t->func, .retprobe = true);
+
+	links[0] = bpf_program__attach_uprobe_opts(entry, pid, t->path, 0, &eo);
+	if (!links[0])
+		goto fail;
+	links[1] = bpf_program__attach_uprobe_opts(ret, pid, t->path, 0, &ro);
+	if (!links[1])
+		goto fail;
+	return 0;
+fail:
+	pr_err("attaching to %s:%s failed: %s", t->path, t->func, strerror(errno));
+	return 1;
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/hist.h"
+#include "util/suggest.h"
+#include "syscall_names.h"
+
+void hist_merge(struct vg_hist *dst, const struct vg_hist *src)
+{
+	dst->count += src->count;
+	dst->errors += src->errors;
+	dst->sum_ns += src->sum_ns;
+	if (src->max_ns > dst->max_ns)
+		dst->max_ns = src->max_ns;
+	for (int i = 0; i < VG_HIST_BUCKETS; i++)
+		dst->buckets[i] += src->buckets[i];
+}
+
+__u64 hist_quantile(const struct vg_hist *h, double q)
+{
+	__u64 total = 0, seen = 0, rank;
+
+	for (int i = 0; i < VG_HIST_BUCKETS; i++)
+		total += h->buckets[i];
+	if (!total)
+		return 0;
+	if (q <= 0)
+		q = 0;
+	if (q > 1)
+		q = 1;
+	rank = (__u64)ceil(q * (double)total);
+	if (!rank)
+		rank = 1;
+	for (int i = 0; i < VG_HIST_BUCKETS; i++) {
+		__u64 c = h->buckets[i];
+
+		if (!c)
+			continue;
+		if (seen + c >= rank) {
+			double lo = (double)vg_hist_low(i), hi = (double)vg_hist_high(i);
+			/* Spread the bucket's values evenly over [lo, hi). */
+			double v = lo + (hi - lo) * ((double)(rank - seen) - 0.5) / (double)c;
+
+			if (h->max_ns && v > (double)h->max_ns)
+				v = (double)h->max_ns;
+			return (__u64)(v + 0.5);
+		}
+		seen += c;
+	}
+	return h->max_ns;
+}
+
+double hist_mean_ns(const struct vg_hist *h)
+{
+	return h->count ? (double)h->sum_ns / (double)h->count : 0;
+}
+
+static const struct hist_unit units[] = {
+	{ "nsecs", 1 },
+	{ "usecs", 1000 },
+	{ "msecs", 1000000 },
+};
+
+const struct hist_unit *hist_unit_by_name(const char *s)
+{
+	if (!strcmp(s, "ns") || !strcmp(s, "nsecs"))
+		return &units[0];
+	if (!strcmp(s, "us") || !strcmp(s, "usecs"))
+		return &units[1];
+	if (!strcmp(s, "ms") || !strcmp(s, "msecs"))
+		return &units[2];
+	return NULL;
+}
+
+const char *hist_fmt_ns(double ns, char *buf, size_t len)
+{
+	static const struct {
+		double div;
+		const char *unit;
+	} scale[] = { { 1e9, "s" }, { 1e6, "ms" }, { 1e3, "us" }, { 1, "ns" } };
+
+	for (size_t i = 0; i < sizeof(scale) / sizeof(scale[0]); i++)
+		if (ns >= scale[i].div || scale[i].div == 1) {
+			double v = ns / scale[i].div;
+
+			snprintf(buf, len,
+				 v >= 100 ? "%.0f %s" :
+				 v >= 10  ? "%.1f %s" :
+					    "%.2f %s",
+				 v, scale[i].unit);
+			break;
+		}
+	return buf;
+}
+
+#define ROWS 64
+
+/* bcc's print_stars: a '+' marks a value beyond the scale. */
+static void print_stars(FILE *out, __u64 val, __u64 val_max, int width)
+{
+	int n = (int)((val < val_max ? val : val_max) * width / val_max);
+
+	for (int i = 0; i < n; i++)
+		fputc('*', out);
+	for (int i = 0; i < width - n; i++)
+		fputc(' ', out);
+	if (val > val_max)
+		fputc('+', out);
+}
+
+void hist_print_log2(FILE *out, const struct vg_hist *h, const struct hist_unit *u)
+{
+	__u64 rows[ROWS] = { 0 }, val_max = 0;
+	int idx_max = -1;
+
+	/* Fold the fine buckets into bcc's log2 rows of the display unit (row i holds values whose
+	 * log2 is i; 0 and 1 share row 0), placing each fine bucket by its middle. */
+	for (int i = 0; i < VG_HIST_BUCKETS; i++) {
+		double mid;
+		__u64 v;
+		int r;
+
+		if (!h->buckets[i])
+			continue;
+		mid = ((double)vg_hist_low(i) + (double)vg_hist_high(i) - 1) / 2;
+		v = (__u64)(mid / (double)u->ns);
+		r = v ? (int)vg_log2_u64(v) : 0;
+		if (r >= ROWS)
+			r = ROWS - 1;
+		rows[r] += h->buckets[i];
+	}
+	for (int i = 0; i < ROWS; i++) {
+		if (rows[i])
+			idx_max = i;
+		if (rows[i] > val_max)
+			val_max = rows[i];
+	}
+	if (idx_max < 0) {
+		fprintf(out, "(no events)\n");
+		return;
+	}
+	/* The same layout as bcc's print_log2_hist (libbpf-tools trace_helpers.c). */
+	fprintf(out, "%*s%-*s : count    distribution\n", idx_max <= 32 ? 5 : 15, "",
+		idx_max <= 32 ? 19 : 29, u->name);
+	for (int i = 0; i <= idx_max; i++) {
+		unsigned long long low = (1ULL << (i + 1)) >> 1, high = (1ULL << (i + 1)) - 1;
+		int width = idx_max <= 32 ? 10 : 20;
+
+		if (low == high)
+			low -= 1;
+		fprintf(out, "%*llu -> %-*llu : %-8llu |", width, low, width, high,
+			(unsigned long long)rows[i]);
+		print_stars(out, rows[i], val_max, idx_max <= 32 ? 40 : 20);
+		fprintf(out, "|\n");
+	}
+}
+
+void hist_entry_label(struct hist_entry *e, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->nlabels >= HIST_MAX_LABELS)
+		return;
+	e->labels[e->nlabels].key = key;
+	e->labels[e->nlabels].numeric = false;
+	va_start(ap, fmt);
+	vsnprintf(e->labels[e->nlabels].value, sizeof(e->labels[0].value), fmt, ap);
+	va_end(ap);
+	e->nlabels++;
+}
+
+void hist_entry_label_num(struct hist_entry *e, const char *key, __u64 v)
+{
+	hist_entry_label(e, key, "%llu", (unsigned long long)v);
+	if (e->nlabels)
+		e->labels[e->nlabels - 1].numeric = true;
+}
+
+/* Label values escape backslash, double quote and newline (text format 0.0.4). */
+static void prom_labels(FILE *out, const struct hist_entry *e, const char *extra_key,
+			const char *extra_val)
+{
+	bool any = false;
+
+	for (int i = 0; i < e->nlabels; i++) {
+		fprintf(out, "%s%s=\"", any ? "," : "{", e->labels[i].key);
+		for (const char *p = e->labels[i].value; *p; p++) {
+			if (*p == '\\' || *p == '"')
+				fputc('\\', out);
+			if (*p == '\n')
+				fputs("\\n", out);
+			else
+				fputc(*p, out);
+		}
+		fputc('"', out);
+		any = true;
+	}
+	if (extra_key) {
+		fprintf(out, "%s%s=\"%s\"", any ? "," : "{", extra_key, extra_val);
+		any = true;
+	}
+	if (any)
+		fputc('}', out);
+}
+
+int hist_write_prom(FILE *out, const char *metric, const char *help, const char *errors_metric,
+		    const struct hist_entry *e, size_t n)
+{
+	int lo = VG_HIST_MAX_POW, hi = 0;
+
+	/* One set of boundaries for every series: powers of two ns from the smallest to the largest
+	 * value seen. */
+	for (size_t k = 0; k < n; k++)
+		for (int i = 0; i < VG_HIST_BUCKETS; i++)
+			if (e[k].h.buckets[i]) {
+				int p = (int)vg_log2_u64(vg_hist_high(i) - 1) + 1;
+
+				if (p < lo)
+					lo = p;
+				if (p > hi)
+					hi = p;
+			}
+	if (lo > hi)
+		lo = hi = 0;
+	fprintf(out, "# HELP %s %s\n# TYPE %s histogram\n", metric, help, metric);
+	for (size_t k = 0; k < n; k++) {
+		__u64 cum = 0;
+		int i = 0;
+		char le[32];
+
+		for (int p = lo; p <= hi; p++) {
+			__u64 bound = (__u64)1 << p;
+
+			/* Cumulative: every bucket whose values are all <= bound. */
+			while (i < VG_HIST_BUCKETS && vg_hist_high(i) <= bound)
+				cum += e[k].h.buckets[i++];
+			snprintf(le, sizeof(le), "%.9g", (double)bound / 1e9);
+			fprintf(out, "%s_bucket", metric);
+			prom_labels(out, &e[k], "le", le);
+			fprintf(out, " %llu\n", (unsigned long long)cum);
+		}
+		fprintf(out, "%s_bucket", metric);
+		prom_labels(out, &e[k], "le", "+Inf");
+		fprintf(out, " %llu\n", (unsigned long long)e[k].h.count);
+		fprintf(out, "%s_sum", metric);
+		prom_labels(out, &e[k], NULL, NULL);
+		fprintf(out, " %.9f\n", (double)e[k].h.sum_ns / 1e9);
+		fprintf(out, "%s_count", metric);
+		prom_labels(out, &e[k], NULL, NULL);
+		fprintf(out, " %llu\n", (unsigned long long)e[k].h.count);
+	}
+	if (errors_metric) {
+		fprintf(out, "# HELP %s Calls that returned an error.\n# TYPE %s counter\n",
+			errors_metric, errors_metric);
+		for (size_t k = 0; k < n; k++) {
+			fputs(errors_metric, out);
+			prom_labels(out, &e[k], NULL, NULL);
+			fprintf(out, " %llu\n", (unsigned long long)e[k].h.errors);
+		}
+	}
+	return ferror(out) ? -EIO : 0;
+}
+
+#define NR_SYSCALLS (sizeof(syscall_names_table) / sizeof(syscall_names_table[0]))
+
+const char *syscall_name(__u32 nr, char *buf, size_t len)
+{
+	if (nr < NR_SYSCALLS && syscall_names_table[nr])
+		return syscall_names_table[nr];
+	snprintf(buf, len, "syscall_%u", nr);
+	return buf;
+}
+
+int syscall_number(const char *name)
+{
+	if (!strncmp(name, "sys_", 4))
+		name += 4;
+	for (size_t i = 0; i < NR_SYSCALLS; i++)
+		if (syscall_names_table[i] && !strcmp(syscall_names_table[i], name))
+			return (int)i;
+	if (!strncmp(name, "syscall_", 8)) {
+		char *end;
+		long v = strtol(name + 8, &end, 10);
+
+		if (!*end && v >= 0 && v < 1024)
+			return (int)v;
+	}
+	return -1;
+}
+
+void syscall_suggest(const char *name, char *buf, size_t len)
+{
+	struct suggest sg;
+
+	suggest__init(&sg, name);
+	for (size_t i = 0; i < NR_SYSCALLS; i++)
+		if (syscall_names_table[i])
+			suggest__add(&sg, syscall_names_table[i]);
+	suggest__format(&sg, 3, buf, len);
+}

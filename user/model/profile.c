@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The profile model: interned strings, deduplicated frames and mappings, and a flat list of stacks. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/hashmap.h"
+#include "model/profile.h"
+
+struct profile {
+	struct profile_meta meta;
+	struct hashmap *strings; /* string -> itself (interned, owned) */
+
+	struct profile_frame *frames;
+	size_t nr_frames, cap_frames;
+	struct hashmap *frame_idx; /* 1-based index -> index, hashed by content */
+
+	struct profile_mapping *maps;
+	size_t nr_maps, cap_maps;
+	struct hashmap *map_idx;
+
+	struct profile_stack *stacks;
+	size_t nr_stacks, cap_stacks;
+};
+
+static const char *intern(struct profile *p, const char *s)
+{
+	uintptr_t v;
+	char *copy;
+
+	if (!s)
+		return NULL;
+	if (hashmap__get(p->strings, s, &v))
+		return (const char *)v;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	if (hashmap__set(p->strings, copy, (uintptr_t)copy)) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/* Interned strings compare by pointer, so frames and mappings hash their string pointers. */
+static uint64_t frame_hash(const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct profile_frame *f = &p->frames[(uintptr_t)key - 1];
+	uint64_t parts[5] = { (uintptr_t)f->name, (uintptr_t)f->module, f->addr, f->mapping,
+			      f->kind };
+
+	return hash_bytes(parts, sizeof(parts), 1);
+}
+
+static bool frame_equal(const void *a, const void *b, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct profile_frame *x = &p->frames[(uintptr_t)a - 1],
+				   *y = &p->frames[(uintptr_t)b - 1];
+
+	return x->name == y->name && x->module == y->module && x->addr == y->addr &&
+	       x->mapping == y->mapping && x->kind == y->kind;
+}
+
+static uint64_t map_hash(const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct profile_mapping *m = &p->maps[(uintptr_t)key - 1];
+	uint64_t parts[5] = { m->start, m->limit, m->offset, (uintptr_t)m->path,
+			      (uintptr_t)m->build_id };
+
+	return hash_bytes(parts, sizeof(parts), 2);
+}
+
+static bool map_equal(const void *a, const void *b, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct profile_mapping *x = &p->maps[(uintptr_t)a - 1],
+				     *y = &p->maps[(uintptr_t)b - 1];
+
+	return x->start == y->start && x->limit == y->limit && x->offset == y->offset &&
+	       x->path == y->path && x->build_id == y->build_id;
+}
+
+static int reserve(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t n;
+	void *a;
+
+	if (need <= *cap)
+		return 0;
+	n = *cap ? *cap * 2 : 64;
+	while (n < need)
+		n *= 2;
+	a = realloc(*arr, n * elem);
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	*cap = n;
+	return 0;
+}
+
+struct profile *profile__new(const struct profile_meta *meta)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->strings = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
+	p->frame_idx = hashmap__new(frame_hash, frame_equal, p);
+	p->map_idx = hashmap__new(map_hash, map_equal, p);
+	if (!p->strings || !p->frame_idx || !p->map_idx)
+		goto nomem;
+	p->meta = *meta;
+	p->meta.count_type = intern(p, meta->count_type ? meta->count_type : "samples");
+	p->meta.count_unit = intern(p, meta->count_unit ? meta->count_unit : "count");
+	p->meta.value_type = intern(p, meta->value_type ? meta->value_type : "cpu");
+	p->meta.value_unit = intern(p, meta->value_unit ? meta->value_unit : "nanoseconds");
+	p->meta.weight_unit = intern(p, meta->weight_unit ? meta->weight_unit : "samples");
+	p->meta.title = meta->title ? intern(p, meta->title) : NULL;
+	if (!p->meta.count_type || !p->meta.count_unit || !p->meta.value_type ||
+	    !p->meta.value_unit || !p->meta.weight_unit || (meta->title && !p->meta.title))
+		goto nomem;
+	return p;
+nomem:
+	profile__free(p);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static int free_string(const void *key, uintptr_t value, void *arg)
+{
+	(void)key;
+	(void)arg;
+	free((void *)value);
+	return 0;
+}
+
+void profile__free(struct profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nr_stacks; i++)
+		free((void *)p->stacks[i].frames);
+	free(p->stacks);
+	free(p->frames);
+	free(p->maps);
+	hashmap__free(p->frame_idx);
+	hashmap__free(p->map_idx);
+	if (p->strings)
+		hashmap__for_each(p->strings, free_string, NULL);
+	hashmap__free(p->strings);
+	free(p);
+}
+
+__u32 profile__add_mapping(struct profile *p, const struct profile_mapping *m)
+{
+	struct profile_mapping *slot;
+	uintptr_t found, key;
+
+	if (reserve((void **)&p->maps, &p->cap_maps, p->nr_maps + 1, sizeof(*p->maps)))
+		goto nomem;
+	/* Build the candidate in the next free slot; keep it only if it is new. */
+	slot = &p->maps[p->nr_maps];
+	*slot = *m;
+	slot->path = intern(p, m->path ? m->path : "");
+	slot->build_id = intern(p, m->build_id ? m->build_id : "");
+	if (!slot->path || !slot->build_id)
+		goto nomem;
+	key = p->nr_maps + 1;
+	if (hashmap__get(p->map_idx, (const void *)key, &found))
+		return (__u32)found;
+	if (hashmap__set(p->map_idx, (const void *)key, key))
+		goto nomem;
+	p->nr_maps++;
+	return (__u32)key;
+nomem:
+	errno = ENOMEM;
+	return 0;
+}
+
+__u32 profile__add_frame(struct profile *p, const struct profile_frame *f)
+{
+	struct profile_frame *slot;
+	uintptr_t found, key;
+
+	if (f->mapping > p->nr_maps) {
+		errno = EINVAL;
+		return 0;
+	}
+	if (reserve((void **)&p->frames, &p->cap_frames, p->nr_frames + 1, sizeof(*p->frames)))
+		goto nomem;
+	slot = &p->frames[p->nr_frames];
+	*slot = *f;
+	slot->name = intern(p, f->name ? f->name : "[unknown]");
+	slot->module = intern(p, f->module ? f->module : "");
+	if (!slot->name || !slot->module)
+		goto nomem;
+	key = p->nr_frames + 1;
+	if (hashmap__get(p->frame_idx, (const void *)key, &found))
+		return (__u32)found;
+	if (hashmap__set(p->frame_idx, (const void *)key, key))
+		goto nomem;
+	p->nr_frames++;
+	return (__u32)key;
+nomem:
+	errno = ENOMEM;
+	return 0;
+}
+
+int profile__add_stack(struct profile *p, const struct profile_stack *s)
+{
+	struct profile_stack *slot;
+	__u32 *frames = NULL;
+
+	for (__u32 i = 0; i < s->nframes; i++)
+		if (!s->frames[i] || s->frames[i] > p->nr_frames)
+			return -EINVAL;
+	if (reserve((void **)&p->stacks, &p->cap_stacks, p->nr_stacks + 1, sizeof(*p->stacks)))
+		return -ENOMEM;
+	if (s->nframes) {
+		frames = malloc(s->nframes * sizeof(*frames));
+		if (!frames)
+			return -ENOMEM;
+		memcpy(frames, s->frames, s->nframes * sizeof(*frames));
+	}
+	slot = &p->stacks[p->nr_stacks];
+	*slot = *s;
+	slot->frames = frames;
+	slot->comm = intern(p, s->comm ? s->comm : "");
+	if (!slot->comm) {
+		free(frames);
+		return -ENOMEM;
+	}
+	p->nr_stacks++;
+	return 0;
+}
+
+const struct profile_meta *profile__meta(const struct profile *p)
+{
+	return &p->meta;
+}
+
+size_t profile__nr_stacks(const struct profile *p)
+{
+	return p->nr_stacks;
+}
+
+const struct profile_stack *profile__stack(const struct profile *p, size_t i)
+{
+	return i < p->nr_stacks ? &p->stacks[i] : NULL;
+}
+
+size_t profile__nr_frames(const struct profile *p)
+{
+	return p->nr_frames;
+}
+
+const struct profile_frame *profile__frame(const struct profile *p, __u32 id)
+{
+	return id && id <= p->nr_frames ? &p->frames[id - 1] : NULL;
+}
+
+size_t profile__nr_mappings(const struct profile *p)
+{
+	return p->nr_maps;
+}
+
+const struct profile_mapping *profile__mapping(const struct profile *p, __u32 id)
+{
+	return id && id <= p->nr_maps ? &p->maps[id - 1] : NULL;
+}
+
+__u64 profile__weight(const struct profile *p, const struct profile_stack *s)
+{
+	return p->meta.weight_div ? s->value / p->meta.weight_div : s->count;
+}
+
+__u64 profile__total_weight(const struct profile *p)
+{
+	__u64 t = 0;
+
+	for (size_t i = 0; i < p->nr_stacks; i++)
+		t += profile__weight(p, &p->stacks[i]);
+	return t;
+}
