@@ -164,6 +164,9 @@ run: deps
 LINT_SRCS = $(wildcard user/*.c user/*/*.c user/*/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
 	tests/unit/*.h tests/workloads/*.c tests/workloads/*.cpp tests/workloads/*.h tests/fuzz/*.c tests/bench/*.c)
 lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
+	@echo "  LINT    include layering (user/*/README.md)"
+	$(Q)/usr/bin/python3 scripts/check-layers.py user
+	$(Q)/usr/bin/python3 tests/lint/test_check_layers.py
 	@echo "  LINT    clang-format + cppcheck"
 	$(Q)clang-format --dry-run --Werror $(LINT_SRCS)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

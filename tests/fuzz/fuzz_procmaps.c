@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "symbols/perfmap.h"
 #include "symbols/procmaps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "export/histogram.h"
+#include "kernel/syscalls.h"
 #include "model/hist.h"
 
 static void test_buckets_cover_and_order(void **state)

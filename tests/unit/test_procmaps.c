@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <cmocka.h>
 
+#include "symbols/perfmap.h"
 #include "symbols/procmaps.h"
 
 #define MAPS_FIXTURE "tests/unit/fixtures/maps.txt"

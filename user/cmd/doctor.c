@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 
 #include "kernel/attach.h"
+#include "kernel/tracefs.h"
 #include "cmd/options.h"
 #include "cmd/commands.h"
 #include "kernel/features.h"

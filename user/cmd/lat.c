@@ -17,6 +17,8 @@
 #include "kernel/features.h"
 #include "kernel/filter.h"
 #include "model/hashmap.h"
+#include "export/histogram.h"
+#include "kernel/syscalls.h"
 #include "model/hist.h"
 #include "export/json.h"
 #include "util/log.h"
@@ -673,7 +675,7 @@ int cmd_lat(int argc, char **argv)
 	}
 	if (opts.syscalls && syscall_filter_parse(opts.syscalls, nrs, &nnrs))
 		goto out;
-	if (cli_validate_common("lat", &c) || filter_cfg__init(&fcfg, "lat", &c))
+	if (cli_validate_common("lat", &c) || cli_filter_init(&fcfg, "lat", &c))
 		goto out;
 	if (opts.mode == LAT_UPROBE &&
 	    uprobe_target_resolve(opts.target, c.nr_pids ? c.pids[0] : 0, &ut))
@@ -688,7 +690,7 @@ int cmd_lat(int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = 1;
-	if (runner__init(&run, "lat", &c, false))
+	if (cli_runner_init(&run, "lat", &c, false))
 		goto out;
 
 	/* open → configure → load */

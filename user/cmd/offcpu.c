@@ -14,6 +14,7 @@
 
 #include "kernel/attach.h"
 #include "cmd/options.h"
+#include "cmd/output.h"
 #include "collect/readout.h"
 #include "cmd/commands.h"
 #include "export/export.h"
@@ -392,7 +393,7 @@ int cmd_offcpu(int argc, char **argv)
 		ret = cli_error("offcpu", "--wall and --wakers exclude each other");
 		goto out;
 	}
-	if (cli_validate_common("offcpu", &c) || filter_cfg__init(&fcfg, "offcpu", &c))
+	if (cli_validate_common("offcpu", &c) || cli_filter_init(&fcfg, "offcpu", &c))
 		goto out;
 	ret = features__check_basics();
 	if (!ret)
@@ -407,7 +408,7 @@ int cmd_offcpu(int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = 1;
-	if (runner__init(&run, "offcpu", &c, true))
+	if (cli_runner_init(&run, "offcpu", &c, true))
 		goto out;
 
 	/* open → configure → load */
@@ -506,7 +507,7 @@ int cmd_offcpu(int argc, char **argv)
 			     stop_ktime - skel->bss->capture_start_ns);
 	if (!prof)
 		goto out;
-	if (runner__output(&run, prof))
+	if (cli_write_profile(&run, &c, prof))
 		goto out;
 	runner__report_losses(&run, cnt, "off-CPU periods");
 	ret = 0;

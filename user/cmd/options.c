@@ -22,98 +22,6 @@ enum {
 	OPT_NO_DEMANGLE
 };
 
-int cli_error(const char *cmd, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "vigil %s: %s\n", cmd, buf);
-	return 1;
-}
-
-int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (*end)
-		return -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-int cli_parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v))
-		return -EINVAL;
-	if (v <= 0 || v > 365.0 * 86400)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-int cli_parse_id_list(const char *s, __u32 **out, size_t *n)
-{
-	char *copy = strdup(s), *tok, *save = NULL;
-	__u32 *ids = NULL, *tmp;
-	size_t cnt = 0;
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned long v;
-
-		err = cli_parse_ulong(tok, 1, INT_MAX, &v);
-		if (err)
-			goto out;
-		tmp = realloc(ids, (cnt + 1) * sizeof(*ids));
-		if (!tmp) {
-			err = -ENOMEM;
-			goto out;
-		}
-		ids = tmp;
-		ids[cnt++] = (__u32)v;
-	}
-	if (!cnt)
-		err = -EINVAL;
-out:
-	free(copy);
-	if (err) {
-		free(ids);
-		return err;
-	}
-	/* Append to what an earlier -p gave. */
-	tmp = realloc(*out, (*n + cnt) * sizeof(**out));
-	if (!tmp) {
-		free(ids);
-		return -ENOMEM;
-	}
-	memcpy(tmp + *n, ids, cnt * sizeof(*ids));
-	*out = tmp;
-	*n += cnt;
-	free(ids);
-	return 0;
-}
-
 void cli_free_common(struct common_opts *c)
 {
 	free(c->pids);
@@ -412,4 +320,31 @@ int cli_validate_common(const char *cmd, const struct common_opts *c)
 							     "command not found in PATH");
 	}
 	return 0;
+}
+
+int cli_filter_init(struct filter_cfg *f, const char *cmd, const struct common_opts *c)
+{
+	struct filter_want w = {
+		.pids = c->pids,
+		.nr_pids = c->nr_pids,
+		.tids = c->tids,
+		.nr_tids = c->nr_tids,
+		.cgroup = c->cgroup,
+		.follow = c->command != NULL,
+	};
+
+	return filter_cfg__init(f, cmd, &w);
+}
+
+int cli_runner_init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols)
+{
+	struct runner_opts o = {
+		.duration = c->duration,
+		.command = c->command,
+		.symbols = symbols,
+		.kernel_symbols = symbols && !c->user_only,
+		.no_demangle = c->no_demangle,
+	};
+
+	return runner__init(r, cmd, &o);
 }

@@ -15,7 +15,10 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "collect/runner.h"
 #include "export/export.h"
+#include "kernel/filter.h"
+#include "util/cli.h"
 
 /* Which common options a command accepts. */
 #define CLI_PID (1u << 0) /* -p PID[,PID...] */
@@ -76,18 +79,14 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_
 	      void *opts);
 void cli_free_common(struct common_opts *c);
 
-/* Print "vigil CMD: message" on stderr. Returns 1 (the user-error exit code) for `return cli_error()`. */
-int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Strict number parsing: the whole string must be a number in [min, max]. 0 or -EINVAL/-ERANGE. */
-int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
-/* Seconds, fractional allowed ("2.5"), > 0 and <= 1 year. */
-int cli_parse_seconds(const char *s, double *out);
-/* "1,2,3" into a new array; each id must be > 0. 0 or -EINVAL/-ENOMEM. */
-int cli_parse_id_list(const char *s, __u32 **out, size_t *n);
-
 /* Validation that needs the system: 0, or 1 after printing why (no such process / thread / cgroup,
  * unwritable output). Call before anything is attached. */
 int cli_validate_common(const char *cmd, const struct common_opts *c);
+
+/* The filters the common options ask for (-p, -L, -c, -- COMMAND): filter_cfg__init() on them. */
+int cli_filter_init(struct filter_cfg *f, const char *cmd, const struct common_opts *c);
+/* The collector lifecycle for these options: runner__init() with their duration, COMMAND and
+ * symbol settings (symbols = false for commands that print no stacks). */
+int cli_runner_init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "kernel/attach.h"
 #include "cmd/options.h"
+#include "cmd/output.h"
 #include "collect/readout.h"
 #include "cmd/commands.h"
 #include "export/export.h"
@@ -188,7 +189,7 @@ int cmd_profile(int argc, char **argv)
 	err = cli_parse(&profile_spec, argc, argv, &c, &opts);
 	if (err)
 		return err < 0 ? 0 : err;
-	if (cli_validate_common("profile", &c) || filter_cfg__init(&fcfg, "profile", &c))
+	if (cli_validate_common("profile", &c) || cli_filter_init(&fcfg, "profile", &c))
 		goto out;
 	ret = features__check_basics();
 	if (!ret && !features__has(FEAT_PERF_CPU_CLOCK)) {
@@ -208,7 +209,7 @@ int cmd_profile(int argc, char **argv)
 			features__why(FEAT_PERF_CYCLES));
 		opts.event = SAMPLE_CPU_CLOCK;
 	}
-	if (runner__init(&run, "profile", &c, true))
+	if (cli_runner_init(&run, "profile", &c, true))
 		goto out;
 
 	/* open → configure (rodata, map sizes, autoload) → load */
@@ -289,7 +290,7 @@ int cmd_profile(int argc, char **argv)
 	/* The BPF side keeps no event counter: the samples are the counts, plus those that found
 	 * the counts map full. */
 	cnt[VG_CNT_EVENTS] = samples + cnt[VG_CNT_MAP_FULL];
-	if (runner__output(&run, prof))
+	if (cli_write_profile(&run, &c, prof))
 		goto out;
 	runner__report_losses(&run, cnt, "samples");
 	ret = 0;

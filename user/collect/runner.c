@@ -29,21 +29,21 @@ __u64 realtime_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-int runner__init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols)
+int runner__init(struct runner *r, const char *cmd, const struct runner_opts *o)
 {
 	memset(r, 0, sizeof(*r));
 	r->cmd = cmd;
-	r->c = c;
+	r->o = *o;
 	libbpf_set_print(log_libbpf);
-	r->sess = session__new(c->duration);
+	r->sess = session__new(o->duration);
 	if (!r->sess) {
 		pr_err("setting up the event loop failed: %s", strerror(errno));
 		return 1;
 	}
-	if (!symbols)
+	if (!o->symbols)
 		return 0;
 	{
-		struct symbolizer_opts so = { .no_demangle = c->no_demangle };
+		struct symbolizer_opts so = { .no_demangle = o->no_demangle };
 
 		r->sym = symbolizer__new(&so);
 	}
@@ -51,7 +51,7 @@ int runner__init(struct runner *r, const char *cmd, const struct common_opts *c,
 		pr_err("symbolizer: %s", strerror(errno));
 		return 1;
 	}
-	if (!c->user_only) {
+	if (o->kernel_symbols) {
 		struct sym_frame sf;
 
 		/* Parse kallsyms now rather than after the capture stops. */
@@ -62,11 +62,11 @@ int runner__init(struct runner *r, const char *cmd, const struct common_opts *c,
 
 int runner__spawn(struct runner *r, struct bpf_object *obj)
 {
-	if (!r->c->command)
+	if (!r->o.command)
 		return 0;
-	r->child = session__spawn(r->sess, r->c->command);
+	r->child = session__spawn(r->sess, r->o.command);
 	if (r->child < 0) {
-		pr_err("cannot start '%s': %s", r->c->command[0], strerror(-r->child));
+		pr_err("cannot start '%s': %s", r->o.command[0], strerror(-r->child));
 		r->child = 0;
 		return 1;
 	}
@@ -124,7 +124,7 @@ too_many:
 
 int runner__start(struct runner *r, const char *what)
 {
-	const struct common_opts *c = r->c;
+	const struct runner_opts *c = &r->o;
 	int err;
 
 	r->start_ns = realtime_ns();
@@ -163,9 +163,9 @@ void runner__finish(struct runner *r)
 		int st = session__child_status(r->sess);
 
 		if (WIFEXITED(st) && WEXITSTATUS(st))
-			pr_info("'%s' exited with status %d", r->c->command[0], WEXITSTATUS(st));
+			pr_info("'%s' exited with status %d", r->o.command[0], WEXITSTATUS(st));
 		else if (WIFSIGNALED(st))
-			pr_info("'%s' was killed by signal %d", r->c->command[0], WTERMSIG(st));
+			pr_info("'%s' was killed by signal %d", r->o.command[0], WTERMSIG(st));
 	}
 }
 
@@ -173,58 +173,6 @@ void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns)
 {
 	*start_ns = r->start_ns;
 	*duration_ns = (__u64)((r->t_stop - r->t_start) * 1e9);
-}
-
-int runner__output(struct runner *r, const struct profile *p)
-{
-	const struct common_opts *c = r->c;
-	struct export_opts o = { .annotate_kernel = true, .per_thread = c->per_thread };
-	const struct export_opts *eo = &o;
-	double t_out;
-	int err;
-
-	if (c->output) {
-		err = export_profile_to_path(p, c->format, c->output, eo);
-		if (err) {
-			pr_err("writing '%s' failed: %s", c->output, strerror(-err));
-			return 1;
-		}
-	} else if (c->folded_stdout) {
-		err = export_folded(p, stdout, eo);
-		if (!err && fflush(stdout))
-			err = -errno;
-		if (err) {
-			pr_err("writing folded stacks failed: %s", strerror(-err));
-			return 1;
-		}
-	}
-	t_out = mono_s();
-	if (!profile__nr_stacks(p))
-		pr_warn("no %s collected: the target %s, or the filters excluded everything",
-			profile__meta(p)->count_type,
-			!strcmp(profile__meta(p)->count_type, "samples") ? "did not run on a CPU" :
-									   "did not block");
-	if ((!c->output && !c->folded_stdout) || c->top_given) {
-		export_top(p, stdout, (unsigned int)c->top);
-		fflush(stdout);
-	}
-	if (c->output)
-		pr_info("wrote %s (%llu %s, %zu stacks) %.0f ms after stop", c->output,
-			(unsigned long long)profile__total_weight(p), profile__meta(p)->weight_unit,
-			profile__nr_stacks(p), (t_out - r->t_stop) * 1e3);
-	else
-		pr_debug("output %.0f ms after stop", (t_out - r->t_stop) * 1e3);
-	if (log_verbose() && r->sym) {
-		struct symbolizer_stats st;
-
-		symbolizer__stats(r->sym, &st);
-		pr_debug(
-			"symbolizer: %llu files opened, %llu failed, %llu ELF parsed, %llu processes snapshotted, %llu notices",
-			(unsigned long long)st.files_opened, (unsigned long long)st.files_failed,
-			(unsigned long long)st.elf_parsed, (unsigned long long)st.pids_snapshotted,
-			(unsigned long long)r->notices);
-	}
-	return 0;
 }
 
 static const char *const loss_names[VG_CNT_NR] = {

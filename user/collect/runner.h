@@ -9,8 +9,9 @@
  *   runner__start     release COMMAND, take the start time, say what is being collected
  *   runner__run       the event loop, until DURATION, Ctrl-C/SIGTERM or COMMAND's exit
  *   runner__finish    drain notices; then the caller reads its maps and builds a profile
- *   runner__output    -o FILE (atomic) / -f / top table; timing and loss reports
  *   runner__release   free everything (NULL-safe members); ends a COMMAND still running
+ *
+ * Writing the result (-o, -f, the top table) is the command's job: cmd/output.h.
  */
 #ifndef VIGIL_RUNNER_H
 #define VIGIL_RUNNER_H
@@ -19,8 +20,6 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
-#include "cmd/options.h"
-#include "export/export.h"
 #include "collect/session.h"
 #include "vigil/common.h"
 
@@ -31,9 +30,18 @@ struct ring_buffer;
 struct sideband;
 struct symbolizer;
 
+/* What the lifecycle needs from the command line; cmd/options.h fills it from the common options. */
+struct runner_opts {
+	double duration; /* seconds; 0 = until Ctrl-C or COMMAND's exit */
+	char **command; /* -- COMMAND argv (borrowed, NULL-terminated), or NULL */
+	bool symbols; /* make a symbolizer (not for vigil lat) */
+	bool kernel_symbols; /* load kallsyms before the capture (not with -U) */
+	bool no_demangle; /* --no-demangle */
+};
+
 struct runner {
 	const char *cmd; /* "profile" */
-	const struct common_opts *c;
+	struct runner_opts o;
 	struct symbolizer *sym;
 	struct sideband *sb;
 	struct ring_buffer *rb;
@@ -45,9 +53,9 @@ struct runner {
 	__u64 notices;
 };
 
-/* 0 or 1 after an error message. Without symbols (vigil lat), no symbolizer is made. */
-int runner__init(struct runner *r, const char *cmd, const struct common_opts *c, bool symbols);
-/* If c->command: fork it (held) and add its pid to obj's pid_filter. 0 or 1. */
+/* 0 or 1 after an error message. Without o->symbols (vigil lat), no symbolizer is made. */
+int runner__init(struct runner *r, const char *cmd, const struct runner_opts *o);
+/* If o->command: fork it (held) and add its pid to obj's pid_filter. 0 or 1. */
 int runner__spawn(struct runner *r, struct bpf_object *obj);
 /* Side-band records, plus obj's ring buffer map "events" of process notices when given. 0 or 1. */
 int runner__track(struct runner *r, struct bpf_map *events);
@@ -59,12 +67,6 @@ enum session_end runner__run(struct runner *r);
 void runner__finish(struct runner *r);
 /* The run's start time and duration, for the profile's metadata. */
 void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns);
-/*
- * Write the profile as the common options say (-o, -f, --per-thread; kernel frames suffixed _[k]),
- * and the top table (--top N rows; shown when neither -o nor -f is given, or when --top is), then
- * report how long after stop it was written. 0 or 1.
- */
-int runner__output(struct runner *r, const struct profile *p);
 /* One warning line when counters show losses; hint names the flag that helps. */
 void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], const char *unit);
 void runner__release(struct runner *r);

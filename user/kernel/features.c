@@ -10,8 +10,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/attach.h"
 #include "kernel/features.h"
+#include "kernel/perf_event.h"
+#include "kernel/tracefs.h"
 #include "util/log.h"
 #include "probe.skel.h"
 

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/filter.h"
+#include "util/cli.h"
 #include "util/log.h"
 
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -55,7 +56,7 @@ int cgroup2_resolve(const char *arg, char *buf, size_t len)
 	return exists ? -ENOTDIR : -ENOENT;
 }
 
-int filter_cfg__init(struct filter_cfg *f, const char *cmd, const struct common_opts *c)
+int filter_cfg__init(struct filter_cfg *f, const char *cmd, const struct filter_want *c)
 {
 	char path[4096];
 	int err;
@@ -65,7 +66,7 @@ int filter_cfg__init(struct filter_cfg *f, const char *cmd, const struct common_
 	f->tids = c->tids;
 	f->nr_tids = c->nr_tids;
 	f->cgroup_fd = -1;
-	f->follow = c->command != NULL;
+	f->follow = c->follow;
 	if (f->follow && (c->nr_pids || c->nr_tids))
 		return cli_error(cmd, "-- COMMAND cannot be combined with -p or -L");
 	if (!c->cgroup)

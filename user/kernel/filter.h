@@ -11,12 +11,20 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#include "cmd/options.h"
-
 struct bpf_object;
 
+/* What the user asked for (-p, -L, -c, -- COMMAND). The arrays and the string are borrowed. */
+struct filter_want {
+	const __u32 *pids;
+	size_t nr_pids;
+	const __u32 *tids;
+	size_t nr_tids;
+	const char *cgroup; /* -c argument, or NULL */
+	bool follow; /* -- COMMAND */
+};
+
 struct filter_cfg {
-	const __u32 *pids; /* borrowed from common_opts */
+	const __u32 *pids; /* borrowed from the filter_want */
 	size_t nr_pids;
 	const __u32 *tids;
 	size_t nr_tids;
@@ -25,7 +33,7 @@ struct filter_cfg {
 };
 
 /* 0, or 1 after printing why (cgroup missing or not cgroup v2). */
-int filter_cfg__init(struct filter_cfg *f, const char *cmd, const struct common_opts *c);
+int filter_cfg__init(struct filter_cfg *f, const char *cmd, const struct filter_want *w);
 void filter_cfg__release(struct filter_cfg *f);
 
 /* Set the rodata flags of any skeleton whose BPF side includes common.bpf.h. */

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 
-#include "cmd/options.h"
+#include "util/cli.h"
 #include "symbols/elf.h"
 #include "util/log.h"
 #include "util/suggest.h"

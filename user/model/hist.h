@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Latency histograms in userspace (struct vg_hist from include/vigil/hist.h): merging per-CPU copies,
- * percentiles, and the text, JSON and Prometheus renderings used by vigil lat. Pure functions of their
- * arguments; thread-safe.
+ * percentiles, units and labelled entries. Their text and Prometheus renderings are in
+ * export/histogram.h. Pure functions of their arguments; thread-safe.
  */
 #ifndef VIGIL_USER_HIST_H
 #define VIGIL_USER_HIST_H
@@ -30,8 +30,6 @@ struct hist_unit {
 /* "ns", "us", "ms" -> unit; NULL when unknown. */
 const struct hist_unit *hist_unit_by_name(const char *s);
 
-/* bcc's log2 layout ("     usecs : count distribution" with star bars), in unit. */
-void hist_print_log2(FILE *out, const struct vg_hist *h, const struct hist_unit *u);
 /* "1.23 ms" style: three significant digits with the unit that fits. */
 const char *hist_fmt_ns(double ns, char *buf, size_t len);
 
@@ -50,20 +48,5 @@ struct hist_entry {
 void hist_entry_label(struct hist_entry *e, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void hist_entry_label_num(struct hist_entry *e, const char *key, __u64 v);
-
-/*
- * Prometheus text format 0.0.4: one histogram family `metric` (seconds, cumulative le buckets at
- * powers of two of nanoseconds, +Inf, _sum, _count) over the entries' labels, and when errors_metric
- * is not NULL, a counter family of their errors. Returns 0 or -EIO.
- */
-int hist_write_prom(FILE *out, const char *metric, const char *help, const char *errors_metric,
-		    const struct hist_entry *e, size_t n);
-
-/* Syscall name <-> number for this architecture (x86_64). */
-const char *syscall_name(__u32 nr, char *buf, size_t len);
-/* -1 when unknown. Accepts "read" and "sys_read". */
-int syscall_number(const char *name);
-/* Closest known names to an unknown one, for "did you mean" hints: up to n, in buf. */
-void syscall_suggest(const char *name, char *buf, size_t len);
 
 #endif

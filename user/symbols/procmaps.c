@@ -29,8 +29,7 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Parses hex digits at *p (at least one, at most 16) and advances *p. */
-static int parse_hex(const char **p, const char *end, __u64 *out)
+int procmaps__scan_hex(const char **p, const char *end, __u64 *out)
 {
 	const char *s = *p;
 	__u64 v = 0;
@@ -68,7 +67,7 @@ static int parse_dec(const char **p, const char *end, __u64 *out)
 	return 0;
 }
 
-static int expect(const char **p, const char *end, char c)
+int procmaps__scan_char(const char **p, const char *end, char c)
 {
 	if (*p >= end || **p != c)
 		return -EINVAL;
@@ -91,8 +90,8 @@ int procmaps__parse_line(const char *line, size_t len, struct procmaps_line *out
 	memset(out, 0, sizeof(*out));
 	while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
-	if (parse_hex(&p, end, &out->start) || expect(&p, end, '-') ||
-	    parse_hex(&p, end, &out->end) || expect(&p, end, ' '))
+	if (procmaps__scan_hex(&p, end, &out->start) || procmaps__scan_char(&p, end, '-') ||
+	    procmaps__scan_hex(&p, end, &out->end) || procmaps__scan_char(&p, end, ' '))
 		return -EINVAL;
 	if (out->end < out->start || end - p < 5)
 		return -EINVAL;
@@ -104,9 +103,10 @@ int procmaps__parse_line(const char *line, size_t len, struct procmaps_line *out
 		    (p[2] == 'x' ? PROT_EXEC : 0);
 	out->shared = p[3] == 's';
 	p += 4;
-	if (expect(&p, end, ' ') || parse_hex(&p, end, &out->pgoff) || expect(&p, end, ' ') ||
-	    parse_hex(&p, end, &maj) || expect(&p, end, ':') || parse_hex(&p, end, &min) ||
-	    expect(&p, end, ' ') || parse_dec(&p, end, &out->ino))
+	if (procmaps__scan_char(&p, end, ' ') || procmaps__scan_hex(&p, end, &out->pgoff) ||
+	    procmaps__scan_char(&p, end, ' ') || procmaps__scan_hex(&p, end, &maj) ||
+	    procmaps__scan_char(&p, end, ':') || procmaps__scan_hex(&p, end, &min) ||
+	    procmaps__scan_char(&p, end, ' ') || parse_dec(&p, end, &out->ino))
 		return -EINVAL;
 	if (maj > 0xffffffffULL || min > 0xffffffffULL)
 		return -EINVAL;
@@ -328,132 +328,4 @@ const struct procmaps_entry *procmaps__find(const struct procmaps *m, __u64 addr
 	if (!lo || addr >= m->e[lo - 1].end)
 		return NULL;
 	return &m->e[lo - 1];
-}
-
-/* ---- perf-PID.map ---- */
-
-struct perfmap {
-	struct perfmap_sym *syms;
-	size_t n;
-	char *text; /* the input, names NUL-terminated in place */
-};
-
-static int cmp_psym(const void *a, const void *b)
-{
-	const struct perfmap_sym *x = a, *y = b;
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	/* Names point into the text in line order: equal starts keep their input order. */
-	return x->name < y->name ? -1 : x->name > y->name ? 1 : 0;
-}
-
-/* Parses text (len bytes, text[len] == '\0') in place. */
-static struct perfmap *perfmap_parse_owned(char *text, size_t len)
-{
-	struct perfmap *m = calloc(1, sizeof(*m));
-	char *p = text, *end = text + len;
-	size_t lines = 1, n = 0;
-
-	if (!m) {
-		free(text);
-		errno = ENOMEM;
-		return NULL;
-	}
-	m->text = text;
-	for (const char *q = text; q < end; q++)
-		lines += *q == '\n';
-	m->syms = malloc(lines * sizeof(*m->syms));
-	if (!m->syms) {
-		perfmap__free(m);
-		errno = ENOMEM;
-		return NULL;
-	}
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
-		const char *q = p;
-		__u64 start, size;
-
-		*le = '\0';
-		if (le > p && le[-1] == '\r')
-			le[-1] = '\0';
-		if (le - q > 2 && q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
-			q += 2;
-		if (!parse_hex(&q, le, &start) && !expect(&q, le, ' ')) {
-			if (le - q > 2 && q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
-				q += 2;
-			if (!parse_hex(&q, le, &size) && !expect(&q, le, ' ') && *q && size &&
-			    start + size > start) {
-				m->syms[n].start = start;
-				m->syms[n].end = start + size;
-				m->syms[n].name = q;
-				n++;
-			}
-		}
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	qsort(m->syms, n, sizeof(*m->syms), cmp_psym);
-	for (size_t i = 0; i < n; i++) {
-		if (m->n && m->syms[m->n - 1].start == m->syms[i].start)
-			m->syms[m->n - 1] = m->syms[i];
-		else
-			m->syms[m->n++] = m->syms[i];
-	}
-	return m;
-}
-
-struct perfmap *perfmap__parse(const char *buf, size_t len)
-{
-	char *text = malloc(len + 1);
-
-	if (!text) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	return perfmap_parse_owned(text, len);
-}
-
-struct perfmap *perfmap__read(const char *path)
-{
-	size_t len;
-	char *text = procmaps__slurp(path, &len);
-
-	return text ? perfmap_parse_owned(text, len) : NULL;
-}
-
-void perfmap__free(struct perfmap *m)
-{
-	if (!m)
-		return;
-	free(m->syms);
-	free(m->text);
-	free(m);
-}
-
-size_t perfmap__count(const struct perfmap *m)
-{
-	return m->n;
-}
-
-const struct perfmap_sym *perfmap__find(const struct perfmap *m, __u64 addr)
-{
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->syms[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* The nearest start below, or one a little further back that a long entry still covers. */
-	for (size_t i = lo, k = 0; i > 0 && k < 4; i--, k++)
-		if (addr < m->syms[i - 1].end)
-			return &m->syms[i - 1];
-	return NULL;
 }

@@ -78,27 +78,10 @@ static inline __u64 procmaps_entry__file_offset(const struct procmaps_entry *e, 
 /* Classifies a path as it appears in maps (or in a perf MMAP2 record). */
 enum procmaps_kind procmaps__classify(const char *path);
 
-/*
- * JIT symbols from /tmp/perf-PID.map (perf's convention): "START SIZE NAME" per line, START and SIZE
- * in hex (with or without 0x), NAME the rest of the line. When two lines start at one address the
- * later one wins (the JIT reused the memory). Same ownership rules as struct procmaps.
- */
-struct perfmap_sym {
-	__u64 start, end;
-	const char *name;
-};
-
-struct perfmap;
-
-/* Parses len bytes (copied; need not be NUL-terminated); bad lines are skipped. NULL + errno. */
-struct perfmap *perfmap__parse(const char *buf, size_t len);
-/* Reads and parses a file. NULL with errno set. */
-struct perfmap *perfmap__read(const char *path);
-/* NULL-safe. */
-void perfmap__free(struct perfmap *m);
-size_t perfmap__count(const struct perfmap *m);
-/* The symbol with start <= addr < end (the latest-starting one when they overlap), or NULL. */
-const struct perfmap_sym *perfmap__find(const struct perfmap *m, __u64 addr);
+/* Text scanning shared with the other line parsers of this folder: hex digits at *p (at least one,
+ * at most 16), or exactly the character c; both advance *p. 0 or -EINVAL. */
+int procmaps__scan_hex(const char **p, const char *end, __u64 *out);
+int procmaps__scan_char(const char **p, const char *end, char c);
 
 /*
  * Reads a whole file into a NUL-terminated malloc'ed buffer (works for /proc files, whose size is

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside the symbolizer: its state, shared by symbolizer.c (lifecycle, snapshots, lookups, kallsyms)
+ * and images.c (per-process images of mappings, the cache of parsed files, perf-PID.map). Include only
+ * from those two files.
+ */
+#ifndef VIGIL_SYMBOLS_SYMBOLIZER_INT_H
+#define VIGIL_SYMBOLS_SYMBOLIZER_INT_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#include "symbols/elf.h"
+#include "symbols/perfmap.h"
+#include "symbols/symbolizer.h"
+
+#define VDSO_MAX_SIZE (1 << 20)
+#define JIT_RECHECK_NS 200000000ULL /* re-stat a perf map at most this often on misses */
+#define MAPS_REREAD_NS 1000000000ULL /* re-read a live process's maps at most this often */
+
+enum map_kind { SM_FILE, SM_ANON, SM_VDSO };
+
+struct sym_map {
+	__u64 start, end, pgoff;
+	struct elf_file *elf; /* cache-owned; NULL when the file could not be read */
+	const char *path; /* interned; "" when not a file */
+	const char *module; /* interned */
+	const char *build_id; /* interned or the ELF's; "" when unknown */
+	enum map_kind kind;
+};
+
+/* One generation of a process's mappings, sorted by start, non-overlapping. */
+struct image {
+	struct sym_map *maps;
+	size_t n, cap;
+	struct image *older;
+};
+
+struct proc {
+	__u32 pid;
+	struct image *img; /* newest generation */
+	bool snapshotted; /* the newest generation was read from /proc */
+	bool gone; /* reading its maps failed: do not retry lazily */
+	__u64 read_ns; /* when its maps were last read */
+	dev_t exe_dev;
+	ino_t exe_ino;
+	struct perfmap **jit; /* every load, newest last: older ones keep their strings alive */
+	size_t njit;
+	bool jit_loaded; /* a load was attempted since the last snapshot */
+	__u64 jit_checked_ns; /* when the perf map's file was last looked at */
+	off_t jit_size;
+	struct timespec jit_mtime;
+	const char *jit_module, *jit_path;
+};
+
+struct inode_key {
+	__u64 dev, ino, size, mtime_ns;
+};
+
+struct map_key {
+	__u64 maj, min, ino;
+	const char *path; /* interned */
+};
+
+struct symbolizer {
+	char *kallsyms_path, *modules_path, *proc_root;
+	bool no_kernel, default_kallsyms;
+	struct ksyms *ksyms;
+	bool ksyms_tried;
+	char kernel_build_id[2 * ELF_BUILD_ID_MAX + 1];
+	struct hashmap *procs; /* pid -> struct proc * */
+	struct hashmap *strings; /* interned strings (key == value) */
+	bool demangle;
+	struct hashmap *demangled; /* interned mangled name -> interned display name */
+	struct hashmap *by_build_id; /* hex -> struct elf_file * */
+	struct hashmap *by_inode; /* struct inode_key * -> struct elf_file * (0: not usable ELF) */
+	struct hashmap *by_mapkey; /* struct map_key * -> struct elf_file * (0: not usable ELF) */
+	struct elf_file **elves;
+	size_t nelves, capelves;
+	struct symbolizer_stats st;
+};
+
+/* Interned copy of str, owned by the symbolizer; NULL when out of memory. */
+const char *sym_intern(struct symbolizer *s, const char *str);
+__u64 sym_now_ns(void); /* CLOCK_MONOTONIC */
+
+/* images.c */
+const struct sym_map *sym_image_find(const struct image *img, __u64 addr);
+struct proc *sym_proc_get(struct symbolizer *s, __u32 pid);
+/* A new process record with an empty image; NULL when out of memory. */
+struct proc *sym_proc_new(struct symbolizer *s, __u32 pid);
+/* Start a new, empty generation (exec). 0 or -ENOMEM. */
+int sym_proc_push_image(struct proc *p);
+/* Add one mapping to p's newest image, opening its file now. 0 or -errno. */
+int sym_add_map(struct symbolizer *s, struct proc *p, const struct sym_mmap *m, bool deleted);
+/* (Re)load p's perf-PID.map; a lookup that loads it lazily, and again once it has changed. */
+void sym_jit_load(struct symbolizer *s, struct proc *p);
+const struct perfmap_sym *sym_jit_lookup(struct symbolizer *s, struct proc *p, __u64 addr);
+
+/* Kept as the kernel prints it after an unlinked file's name in maps. */
+#define SYM_DELETED_SUFFIX " (deleted)"
+
+#endif
