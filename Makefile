@@ -17,7 +17,10 @@ CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
 CPPFLAGS  += -D_GNU_SOURCE -Iinclude -iquote user -I$(OUTPUT)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS)
-LDLIBS    := -lbpf -lelf -lz -lprotobuf-c -liberty -lpthread -lm
+# libdw: DWARF lines and CFI; microhttpd, sqlite3, snappy, curl: vigil serve; yaml, jansson: configs
+# and JSON input; cap: capability sets.
+LDLIBS    := -lbpf -ldw -lelf -lz -lprotobuf-c -liberty -lmicrohttpd -lsqlite3 -lsnappy -lcurl -lyaml \
+	     -ljansson -lcap -lpthread -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

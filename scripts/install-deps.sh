@@ -28,9 +28,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev
-	libprotobuf-c-dev protobuf-c-compiler)
+	libprotobuf-c-dev protobuf-c-compiler libdw-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev
+	libcurl4-openssl-dev libjansson-dev libsnappy-dev libcap-dev)
 test_pkgs=(libcmocka-dev binutils g++ linux-perf bpftrace libbpf-tools golang-go graphviz chromium prometheus python3
-	nodejs npm clang-format cppcheck util-linux procps)
+	nodejs npm clang-format cppcheck util-linux procps prometheus-alertmanager strace curl openssl
+	libclang-rt-14-dev iproute2)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -53,10 +55,13 @@ fi
 
 if [ "$want_test" = 1 ]; then
 	here=$(cd "$(dirname "$0")/.." && pwd)
-	if [ ! -d "$here/tests/browser/node_modules/speedscope" ] ||
-		[ ! -d "$here/tests/browser/node_modules/playwright-core" ]; then
-		echo "install-deps.sh: installing npm packages for the browser checks" >&2
+	# npm ci again whenever package-lock.json changed since the last install (a stamp holds its hash).
+	want=$(sha256sum "$here/tests/browser/package-lock.json" | cut -d' ' -f1)
+	stamp="$here/tests/browser/node_modules/.vigil-lock-sha256"
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+		echo "install-deps.sh: installing npm packages for the browser and format checks" >&2
 		(cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+		echo "$want" >"$stamp"
 	fi
 fi
 exit 0

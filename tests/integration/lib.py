@@ -110,10 +110,42 @@ def bpf_progs():
 
 
 def bpf_links():
+    """{id: prog_id} of every BPF link."""
     r = subprocess.run(["bpftool", "-j", "link", "list"], capture_output=True, text=True)
     if r.returncode != 0:
-        return set()
-    return {l["id"] for l in json.loads(r.stdout or "[]")}
+        return {}
+    return {l["id"]: l.get("prog_id", 0) for l in json.loads(r.stdout or "[]")}
+
+
+def held_bpf_ids():
+    """(prog ids, link ids) some live process holds a descriptor of, from /proc/*/fdinfo. A program
+    or link nobody holds and that is still there after a test was left behind (pinned or attached
+    for good); one a live process holds belongs to that process, e.g. another test run on the same
+    machine, and is not this test's leak."""
+    progs, links = set(), set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        d = f"/proc/{pid}/fdinfo"
+        try:
+            fds = os.listdir(d)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open(f"{d}/{fd}") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if "prog_id:" not in text and "link_id:" not in text:
+                continue
+            for line in text.splitlines():
+                k, _, v = line.partition(":")
+                if k == "prog_id" and v.strip().isdigit():
+                    progs.add(int(v))
+                elif k == "link_id" and v.strip().isdigit():
+                    links.add(int(v))
+    return progs, links
 
 
 def wait_for(pred, timeout=10.0, step=0.05):
