@@ -114,6 +114,9 @@ $(OUTPUT)/tests/asan-test_%: tests/unit/test_%.c $(OUTPUT)/libvigil-asan.a $(wil
 # ELF fixtures for the symbol tests: built here so `nm` can check them on any machine.
 $(OUTPUT)/tests/fixtures/%: tests/unit/fixtures/%.c | $(OUTPUT)/tests/fixtures
 	$(Q)$(CC) -O0 -g -fPIE -pie -Wl,--build-id=sha1 $< -o $@
+# test_cfi's fixture: optimized, without frame pointers, as distributions build their packages.
+$(OUTPUT)/tests/fixtures/cfifixture: tests/unit/fixtures/cfifixture.c | $(OUTPUT)/tests/fixtures
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -fPIE -pie -Wl,--build-id=sha1 $< -o $@
 $(OUTPUT)/tests/fixtures/libfixture.so: tests/unit/fixtures/libfixture.c | $(OUTPUT)/tests/fixtures
 	$(Q)$(CC) -O0 -g -fPIC -shared -Wl,--build-id=sha1 $< -o $@
 # Workloads keep frame pointers, leaf functions included, so user stacks unwind without DWARF. Built

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One step of the user-stack walk: from a frame's registers (pc, sp, bp) to its caller's. The same
+ * source runs in BPF (bpf/unwind.bpf.h) and in userspace (user/symbols/cfi.c for lookups, the unit
+ * tests for whole walks), so what the tests check is what the kernel runs.
+ *
+ * Before including it, define VG_STEP_CTX (a type) and four functions over it:
+ *   const struct vg_cfi_row *vg_step_row(VG_STEP_CTX *c, __u32 idx);     row idx of the row array
+ *   const __u32 *vg_step_page(VG_STEP_CTX *c, __u32 idx);                entry idx of the page index
+ *   const struct vg_cfi_table *vg_step_table(VG_STEP_CTX *c, __u32 id);  table id
+ *   long vg_step_read(VG_STEP_CTX *c, void *dst, __u32 size, __u64 addr); the walked task's memory
+ * each returning NULL (or non-zero) on failure. Bounded loops only: the BPF verifier must see an end.
+ */
+#ifndef VIGIL_UNWIND_STEP_H
+#define VIGIL_UNWIND_STEP_H
+
+#include "vigil/unwind.h"
+
+/* A frame: where it executes and its stack and frame pointers. */
+struct vg_regs {
+	__u64 pc, sp, bp;
+	__s32 map; /* index of pc's mapping in the process table; -1 when unknown */
+	__u32 exact; /* pc is exact (first frame, or after a signal frame), not a return address */
+	__u32 fp_frames; /* steps taken by frame pointers (no CFI row) */
+	__u32 pad;
+};
+
+#define VG_STEP_OK 0 /* regs now hold the caller's frame */
+#define VG_STEP_END 1 /* the outermost frame (return address undefined, or 0): stack complete */
+#define VG_STEP_NO_MAP 2 /* the caller's pc is outside every executable mapping: not a frame */
+#define VG_STEP_FAULT 3 /* the stack could not be read */
+#define VG_STEP_BAD 4 /* not a frame: the stack does not grow, a misaligned or non-user address */
+
+/* Index of the mapping holding pc, or -1. At most 9 probes for VG_UNWIND_MAX_MAPS = 256. */
+static __always_inline int vg_find_map(const struct vg_unwind_proc *p, __u64 pc)
+{
+	__u32 lo = 0, hi = p->n;
+
+	if (hi > VG_UNWIND_MAX_MAPS)
+		hi = VG_UNWIND_MAX_MAPS;
+	for (int i = 0; i < 9 && lo < hi; i++) {
+		__u32 mid = (lo + hi) / 2;
+		const struct vg_unwind_map *m = &p->maps[mid & (VG_UNWIND_MAX_MAPS - 1)];
+
+		if (pc < m->start)
+			hi = mid;
+		else if (pc >= m->end)
+			lo = mid + 1;
+		else
+			return (int)mid;
+	}
+	return -1;
+}
+
+/*
+ * The row in force at file offset off: the last row starting at or before it. The page index names
+ * the row in force at the first byte of each page, so the search only spans one page's rows (at most
+ * 4097: 13 probes). NULL when off is before the table's first row.
+ */
+static __always_inline const struct vg_cfi_row *vg_find_row(VG_STEP_CTX *c,
+							    const struct vg_cfi_table *t, __u64 off)
+{
+	const struct vg_cfi_row *r;
+	__u64 page = off >> VG_CFI_PAGE_SHIFT;
+	const __u32 *pe;
+	__u32 lo, hi, p;
+
+	if (!t->nrows || page < t->first_page)
+		return NULL;
+	if (page - t->first_page >= t->npages)
+		return vg_step_row(c,
+				   t->row_start + t->nrows - 1); /* the last row: an end marker */
+	p = (__u32)(page - t->first_page);
+	pe = vg_step_page(c, t->page_start + p);
+	if (!pe)
+		return NULL;
+	lo = *pe;
+	hi = t->nrows - 1;
+	if (p + 1 < t->npages) {
+		pe = vg_step_page(c, t->page_start + p + 1);
+		if (!pe)
+			return NULL;
+		hi = *pe;
+	}
+	for (int i = 0; i < 13 && lo < hi; i++) {
+		__u32 mid = lo + (hi - lo + 1) / 2;
+
+		r = vg_step_row(c, t->row_start + mid);
+		if (!r)
+			return NULL;
+		if (r->off <= off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	r = vg_step_row(c, t->row_start + lo);
+	return r && r->off <= off ? r : NULL;
+}
+
+/* The row for r's pc in process p, or NULL (no table, no row). */
+static __always_inline const struct vg_cfi_row *
+vg_row_for(VG_STEP_CTX *c, const struct vg_unwind_proc *p, const struct vg_regs *r)
+{
+	const struct vg_unwind_map *m;
+	const struct vg_cfi_table *t;
+	__u64 look;
+
+	if (r->map < 0)
+		return NULL;
+	m = &p->maps[r->map & (VG_UNWIND_MAX_MAPS - 1)];
+	if (m->table == VG_CFI_NO_TABLE)
+		return NULL;
+	t = vg_step_table(c, m->table);
+	if (!t)
+		return NULL;
+	/* A return address is the byte after the call: the call itself belongs to the caller's row. */
+	look = r->pc - (r->exact ? 0 : 1);
+	if (look < m->start)
+		return NULL;
+	return vg_find_row(c, t, look - m->start + m->offset);
+}
+
+/*
+ * One step: p is the process's mapping table (NULL: unknown, walk by frame pointers without
+ * checks); cfi false walks by frame pointers only (--unwind fp), still checked against p.
+ * On VG_STEP_OK, r holds the caller, whose pc lies in an executable mapping of p.
+ */
+static __always_inline int vg_unwind_step(VG_STEP_CTX *c, const struct vg_unwind_proc *p, bool cfi,
+					  struct vg_regs *r)
+{
+	const struct vg_cfi_row *row = p && cfi ? vg_row_for(c, p, r) : NULL;
+	__u32 kind = row ? row->kind : VG_CFI_NONE;
+	__u64 cfa, ra = 0, sp = 0, bp = r->bp;
+	int idx = -1;
+
+	switch (kind) {
+	case VG_CFI_END:
+		return VG_STEP_END;
+	case VG_CFI_SIGNAL:
+		if (vg_step_read(c, &bp, sizeof(bp), r->sp + VG_UCONTEXT_RBP) ||
+		    vg_step_read(c, &sp, sizeof(sp), r->sp + VG_UCONTEXT_RSP) ||
+		    vg_step_read(c, &ra, sizeof(ra), r->sp + VG_UCONTEXT_RIP))
+			return VG_STEP_FAULT;
+		if (!sp || sp >= VG_USER_TOP)
+			return VG_STEP_BAD;
+		break;
+	case VG_CFI_RSP:
+	case VG_CFI_RBP:
+	case VG_CFI_PLT:
+		if (kind == VG_CFI_RSP)
+			cfa = r->sp + row->cfa;
+		else if (kind == VG_CFI_RBP)
+			cfa = r->bp + row->cfa;
+		else
+			cfa = r->sp + 8 + ((r->pc & 15) >= row->cfa ? 8 : 0);
+		if (cfa <= r->sp || cfa >= VG_USER_TOP)
+			return VG_STEP_BAD;
+		if (vg_step_read(c, &ra, sizeof(ra), cfa - 8))
+			return VG_STEP_FAULT;
+		if (row->rbp && vg_step_read(c, &bp, sizeof(bp), cfa + (__s64)row->rbp * 8))
+			return VG_STEP_FAULT;
+		sp = cfa;
+		break;
+	default: {
+		/* No row (or one the walker cannot follow): the frame-pointer record at bp. */
+		__u64 fr[2];
+
+		if (!r->bp)
+			return VG_STEP_END;
+		if ((r->bp & 7) || r->bp < r->sp || r->bp >= VG_USER_TOP - sizeof(fr))
+			return VG_STEP_BAD;
+		if (vg_step_read(c, fr, sizeof(fr), r->bp))
+			return VG_STEP_FAULT;
+		bp = fr[0];
+		ra = fr[1];
+		sp = r->bp + sizeof(fr);
+		r->fp_frames++;
+		break;
+	}
+	}
+	if (!ra)
+		return VG_STEP_END;
+	if (ra >= VG_USER_TOP || (kind != VG_CFI_SIGNAL && sp <= r->sp))
+		return VG_STEP_BAD;
+	if (p) {
+		idx = vg_find_map(p, ra);
+		if (idx < 0)
+			return VG_STEP_NO_MAP;
+	}
+	r->map = idx;
+	r->pc = ra;
+	r->sp = sp;
+	r->bp = bp;
+	r->exact = kind == VG_CFI_SIGNAL;
+	return VG_STEP_OK;
+}
+
+#endif
