@@ -63,8 +63,12 @@ static __always_inline bool pass_pid_filters(__u32 tgid, __u32 tid)
 {
 	if (!tid && !include_idle)
 		return false;
-	if (filter_pid && !bpf_map_lookup_elem(&pid_filter, &tgid))
-		return false;
+	if (filter_pid) {
+		__u8 *on = bpf_map_lookup_elem(&pid_filter, &tgid);
+
+		if (!on || *on != VG_PID_ON)
+			return false;
+	}
 	if (filter_tid && !bpf_map_lookup_elem(&tid_filter, &tid))
 		return false;
 	return true;
@@ -81,9 +85,12 @@ static __always_inline bool pass_filters(__u32 tgid, __u32 tid)
 /* A child of a followed process joins the pid filter (-- COMMAND follows all descendants). */
 static __always_inline void follow_fork(__u32 ptgid, __u32 ctgid)
 {
-	__u8 one = 1;
+	__u8 one = VG_PID_ON, *on;
 
-	if (!follow_forks || ptgid == ctgid || !bpf_map_lookup_elem(&pid_filter, &ptgid))
+	if (!follow_forks || ptgid == ctgid)
+		return;
+	on = bpf_map_lookup_elem(&pid_filter, &ptgid);
+	if (!on || *on != VG_PID_ON)
 		return;
 	if (bpf_map_update_elem(&pid_filter, &ctgid, &one, BPF_ANY))
 		count(VG_CNT_FOLLOW_FULL);
@@ -114,6 +121,46 @@ static __always_inline void follow_fork(__u32 ptgid, __u32 ctgid)
 		follow_fork(bpf_get_current_pid_tgid() >> 32, BPF_CORE_READ(ctx, child_pid));  \
 		return 0;                                                                      \
 	}
+
+/* The current task execs: a launched COMMAND counts from here on (VG_PID_ON_EXEC). */
+static __always_inline __u32 enable_on_exec(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 *on = bpf_map_lookup_elem(&pid_filter, &tgid);
+
+	if (on && *on == VG_PID_ON_EXEC)
+		*on = VG_PID_ON;
+	return tgid;
+}
+
+/*
+ * The sched_process_exec hook in its three flavours: enable_on_exec(), then also(tgid) for the
+ * collector's own needs. The exec'ing task is the current task in all three.
+ */
+#define VG_EXEC_PROGS(prefix, also)                            \
+	SEC("tp_btf/sched_process_exec")                       \
+	int BPF_PROG(prefix##_exec_btf, struct task_struct *p) \
+	{                                                      \
+		also(enable_on_exec());                        \
+		return 0;                                      \
+	}                                                      \
+	SEC("raw_tp/sched_process_exec")                       \
+	int BPF_PROG(prefix##_exec_raw, struct task_struct *p) \
+	{                                                      \
+		also(enable_on_exec());                        \
+		return 0;                                      \
+	}                                                      \
+	SEC("tracepoint/sched/sched_process_exec")             \
+	int prefix##_exec_tp(void *ctx)                        \
+	{                                                      \
+		also(enable_on_exec());                        \
+		return 0;                                      \
+	}
+
+static __always_inline void exec_nothing_else(__u32 tgid)
+{
+	(void)tgid;
+}
 
 /* A stack id, or a VG_STACK_LOST_* code with the loss counted. */
 static __always_inline __s32 get_stack(void *ctx, void *map, bool user)

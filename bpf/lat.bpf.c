@@ -577,4 +577,8 @@ int BPF_KRETPROBE(vg_lat_uprobe_exit)
 	return 0;
 }
 
+/* -- COMMAND: children of followed processes join the filter; COMMAND counts from its exec. */
+VG_FOLLOW_FORK_PROGS(vg_lat)
+VG_EXEC_PROGS(vg_lat, exec_nothing_else)
+
 char LICENSE[] SEC("license") = "GPL";

@@ -135,6 +135,20 @@ static __always_inline void note_pending(struct task_struct *next, __u32 next_ti
 }
 
 /*
+ * A task's final switch-out (do_exit -> do_task_dead) is not a wait: it never comes back, and
+ * charging it from there to the end of the capture would credit a dead task with the rest of the
+ * capture. exit_notify() sets exit_state (EXIT_ZOMBIE or EXIT_DEAD) just before: in every attach
+ * flavour the current task tells. (The classic tracepoint's prev_state maps TASK_REPORT_IDLE onto
+ * the bit TASK_DEAD has in __state, so the state word alone cannot tell.)
+ */
+static __always_inline bool current_exiting(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, exit_state) != 0;
+}
+
+/*
  * prev (the current task) leaves the CPU in state prev_state; next_tid comes in. next is NULL when
  * unknown (classic tracepoint), which only disables the --wall start-up accounting.
  */
@@ -146,7 +160,8 @@ static __always_inline int handle_switch(void *ctx, long prev_state, __u32 next_
 	struct vg_offcpu_start *s;
 
 	/* prev: remember where and when it blocked. */
-	if (prev_tid && pass_filters(id >> 32, prev_tid) && state_wanted(prev_state)) {
+	if (prev_tid && pass_filters(id >> 32, prev_tid) && state_wanted(prev_state) &&
+	    !current_exiting()) {
 		s = bpf_map_lookup_elem(&scratch, &zero);
 		if (s) {
 			__builtin_memset(&s->key, 0, sizeof(s->key));
@@ -266,5 +281,6 @@ int vg_offcpu_oncpu(struct bpf_perf_event_data *ctx)
 }
 
 VG_FOLLOW_FORK_PROGS(vg_offcpu)
+VG_EXEC_PROGS(vg_offcpu, exec_nothing_else)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -122,13 +122,11 @@ int vg_profile_sample(struct bpf_perf_event_data *ctx)
 VG_FOLLOW_FORK_PROGS(vg_profile)
 
 /* An exec replaces the image: announce the process again on its next sample. */
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(vg_profile_exec, struct task_struct *p)
+static __always_inline void forget_proc(__u32 tgid)
 {
-	__u32 pid = BPF_CORE_READ(p, tgid);
-
-	bpf_map_delete_elem(&seen_procs, &pid);
-	return 0;
+	bpf_map_delete_elem(&seen_procs, &tgid);
 }
+
+VG_EXEC_PROGS(vg_profile, forget_proc)
 
 char LICENSE[] SEC("license") = "GPL";

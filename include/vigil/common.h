@@ -10,6 +10,12 @@
 #define VG_MAX_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH's default */
 #define VG_MAX_CPUS 1024
 
+/* Values in the pid_filter map. */
+#define VG_PID_ON 1 /* the process passes the filter */
+#define VG_PID_ON_EXEC \
+	2 /* the launched COMMAND before its exec (still vigil's code): passes from
+			  * its exec on, as perf's enable_on_exec */
+
 /* Stack ids that are not stack map ids. */
 #define VG_STACK_NONE (-1) /* not collected (-U/-K, user mode for kernel, kernel thread) */
 #define VG_STACK_LOST_COLLISION (-2) /* the stack map bucket held another stack (-EEXIST) */

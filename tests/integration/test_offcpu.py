@@ -7,8 +7,8 @@ from lib import (Skip, attach_flavours, check_rc, have, one_line_error, parse_fo
 
 
 def _folded(stdout):
-    """Folded stacks from vigil's stdout, without the workload's own summary line."""
-    return parse_folded("\n".join(l for l in stdout.splitlines() if not l.startswith("sleeps=")))
+    """Folded stacks from vigil's stdout (the workload's own summary line goes to stderr)."""
+    return parse_folded(stdout)
 
 
 def _sleep_share(stacks):
@@ -121,9 +121,9 @@ def test_wall_half_compute_half_sleep(ctx):
     """--wall: compute and sleep halves ~50% each (+-5 points); total = threads x wall (+-5%)."""
     r = vigil("offcpu", "--wall", "-f", "--", workload("sleeper"), "4", "20", "20", timeout=60)
     check_rc(r)
-    m = re.search(r"wall_ns=(\d+)", r.stdout)
-    assert m
-    stacks = parse_folded(re.sub(r"sleeps=.*\n", "", r.stdout))
+    m = re.search(r"wall_ns=(\d+)", r.stderr)
+    assert m, r.stderr
+    stacks = parse_folded(r.stdout)
     total = sum(us for _, us in stacks)
     wall_us = int(m.group(1)) / 1000
     ctx.measure(f"total weight {total / 1e6:.3f} s vs wall {wall_us / 1e6:.3f} s x 1 thread; "
@@ -148,3 +148,66 @@ def test_offcpu_bad_input(ctx):
     ]
     for args, pat in cases:
         one_line_error(vigil(*args), 1, pat)
+
+
+def _dead_time(stacks, func="do_task_dead"):
+    """Microseconds in stacks through func: do_task_dead is a task's final switch-out; do_exit
+    also holds real waits of an exiting task (preemption in exit_mmap), which must stay small."""
+    return sum(us for frames, us in stacks if any(strip_k(f) == func for f in frames))
+
+
+def test_exit_is_not_a_wait(ctx):
+    """A fork loop of 200 /bin/true: none of their off-CPU time is in do_task_dead (each dead
+    task was charged from its final switch-out to the end of the capture)."""
+    r = vigil("offcpu", "-f", "--", "sh", "-c",
+              "for i in $(seq 200); do /bin/true; done; sleep 0.5", timeout=60)
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    total, dead, exiting = sum(us for _, us in stacks), _dead_time(stacks), _dead_time(
+        stacks, "do_exit")
+    ctx.measure(f"fork loop: {dead} us of {total} us off-CPU in do_task_dead (want 0), "
+                f"{exiting} us in do_exit (bound 1%)")
+    assert total > 0 and dead == 0, f"{dead} of {total} us charged to exited tasks"
+    assert exiting <= 0.01 * total, f"{exiting} of {total} us in do_exit"
+
+
+def test_exited_target_not_charged_after_exit(ctx):
+    """`sleeper 1 & vigil offcpu -p $!`: the 1 s of 20 ms naps is charged, not up to the end."""
+    p = ctx.spawn([workload("sleeper"), "1", "20", "0"])
+    r = vigil("offcpu", "-p", p.pid, "-f", "-d", "4", timeout=30)
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    total = sum(us for _, us in stacks)
+    ctx.measure(f"sleeper 1 s under -p: {total / 1e6:.3f} s off-CPU (bound 0.7-1.05 s), "
+                f"{_dead_time(stacks)} us in do_task_dead")
+    assert 0.7e6 <= total <= 1.05e6 and _dead_time(stacks) == 0, stacks
+
+
+def test_per_thread_early_exit(ctx):
+    """--per-thread: a thread that naps 100 ms and exits in a 2 s run is charged ~0.1 s, not 2 s."""
+    r = vigil("offcpu", "--per-thread", "-f", "--", workload("threadexit"), "2", "100",
+              timeout=30)
+    check_rc(r)
+    m = re.search(r"early_tid=(\d+)", r.stderr)
+    assert m, r.stderr
+    stacks = parse_folded(r.stdout)
+    early = sum(us for f, us in stacks if f[0].endswith(f"-{m.group(1)}"))
+    main = sum(us for f, us in stacks if not f[0].endswith(f"-{m.group(1)}"))
+    ctx.measure(f"early thread {early / 1e6:.3f} s off-CPU (bound 0.09-0.2 s), "
+                f"main thread {main / 1e6:.3f} s")
+    assert 0.09e6 <= early <= 0.2e6, f"early thread charged {early} us"
+    assert main >= 1.5e6, f"main thread {main} us"
+
+
+def test_wall_has_no_exit_tower(ctx):
+    """--wall of a fork loop: no do_exit tower of the children's last switch-outs."""
+    r = vigil("offcpu", "--wall", "-f", "--", "sh", "-c",
+              "for i in $(seq 100); do /bin/true; done; sleep 0.5", timeout=60)
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    off = [(f, us) for f, us in stacks if "[off-cpu]" in f]
+    total, dead, exiting = sum(us for _, us in off), _dead_time(off), _dead_time(off, "do_exit")
+    ctx.measure(f"--wall fork loop: {dead} us of off-CPU time in do_task_dead (want 0), "
+                f"{exiting} us of {total} in do_exit (bound 1%)")
+    assert off and dead == 0, f"{dead} us of off-CPU time in do_task_dead stacks"
+    assert exiting <= 0.01 * total, f"a do_exit tower: {exiting} of {total} us"

@@ -55,8 +55,9 @@ static const char lat_help[] =
 	"       vigil lat uprobe  [OPTIONS] BINARY_OR_LIB:FUNCTION [INTERVAL [COUNT]]\n"
 	"\n"
 	"Latency histograms aggregated in the kernel. Buckets are powers of two split in 8, so\n"
-	"percentiles are within 12.5%%. Printed at the end (Ctrl-C, -d or COMMAND exit), or every\n"
-	"INTERVAL seconds (COUNT times) with the latencies of that interval.\n"
+	"percentiles are within 12.5%. Printed at the end (Ctrl-C, -d or COMMAND exit), or every\n"
+	"INTERVAL seconds (COUNT times) with the latencies of that interval. With -- COMMAND, vigil\n"
+	"follows COMMAND's children, exits with COMMAND's status and sends its stdout to stderr.\n"
 	"\n"
 	"  syscall   per syscall: count, errors (negative return) and latency, entry to exit\n"
 	"  runq      run-queue latency: from wake-up (or preemption) to running on a CPU\n"
@@ -64,7 +65,7 @@ static const char lat_help[] =
 	"  uprobe    a user function, entry to return (path, or a library name: libc:malloc)\n"
 	"\n"
 	"Options:\n"
-	"  -p, --pid PID[,PID...]   only these processes\n"
+	"  -p, --pid PID[,PID...]   only these processes; stops when all have exited\n"
 	"  -L, --tid TID[,TID...]   only these threads\n"
 	"  -c, --cgroup PATH        only tasks in this cgroup v2\n"
 	"  -e, --syscall NAME[,...] syscall: only these syscalls\n"
@@ -540,12 +541,17 @@ static int free_prev(const void *key, uintptr_t value, void *arg)
 }
 
 /* Which programs each mode uses: hooks in three flavours each. */
-static void select_programs(struct lat_bpf *s, enum lat_mode mode, enum tp_attach a,
-			    struct tp_progs *hooks, int *nhooks)
+static void select_programs(struct lat_bpf *s, enum lat_mode mode, enum tp_attach a, bool follow,
+			    struct tp_progs *hooks, int *nhooks, struct tp_progs *exec)
 {
+	struct tp_progs fork = { s->progs.vg_lat_fork_btf, s->progs.vg_lat_fork_raw,
+				 s->progs.vg_lat_fork_tp };
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, s->obj) bpf_program__set_autoload(p, false);
+	*exec = (struct tp_progs){ s->progs.vg_lat_exec_btf, s->progs.vg_lat_exec_raw,
+				   s->progs.vg_lat_exec_tp };
+	tp_progs__autoload(exec, a, follow);
 	*nhooks = 0;
 	switch (mode) {
 	case LAT_SYSCALL:
@@ -580,6 +586,9 @@ static void select_programs(struct lat_bpf *s, enum lat_mode mode, enum tp_attac
 		bpf_program__set_autoload(s->progs.vg_lat_uprobe_exit, true);
 		break;
 	}
+	/* -- COMMAND: descendants join the filter (the fork hook goes last: it is attached first) */
+	if (follow)
+		hooks[(*nhooks)++] = fork;
 	for (int i = 0; i < *nhooks; i++)
 		tp_progs__autoload(&hooks[i], a, true);
 }
@@ -615,8 +624,8 @@ int cmd_lat(int argc, char **argv)
 {
 	struct lat_opts opts = { .top = 10 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
-	struct tp_progs hooks[3];
-	struct bpf_link *links[3] = { NULL }, *ulinks[2] = { NULL };
+	struct tp_progs hooks[4], exec_progs;
+	struct bpf_link *links[4] = { NULL }, *ulinks[2] = { NULL };
 	struct lat_run lr = { 0 };
 	struct runner run = { 0 };
 	struct common_opts c;
@@ -681,7 +690,7 @@ int cmd_lat(int argc, char **argv)
 	    uprobe_target_resolve(opts.target, c.nr_pids ? c.pids[0] : 0, &ut))
 		goto out;
 	ret = features__check_basics();
-	if (!ret && opts.mode != LAT_UPROBE)
+	if (!ret && (opts.mode != LAT_UPROBE || fcfg.follow))
 		ret = tp_attach_resolve("lat", opts.attach, &tpa);
 	if (!ret && opts.mode == LAT_UPROBE && !features__has(FEAT_UPROBE)) {
 		pr_err("uprobes do not work on this kernel: %s", features__why(FEAT_UPROBE));
@@ -708,7 +717,7 @@ int cmd_lat(int argc, char **argv)
 		bpf_map__set_autocreate(lr.skel->maps.sys_task_start, false);
 		bpf_map__set_autocreate(lr.skel->maps.runq_task_start, false);
 	}
-	select_programs(lr.skel, opts.mode, tpa, hooks, &nhooks);
+	select_programs(lr.skel, opts.mode, tpa, fcfg.follow, hooks, &nhooks, &exec_progs);
 	err = lat_bpf__load(lr.skel);
 	if (err) {
 		pr_err("loading the BPF program failed: %s (run with -v for the verifier log)",
@@ -721,11 +730,12 @@ int cmd_lat(int argc, char **argv)
 
 		bpf_map_update_elem(bpf_map__fd(lr.skel->maps.syscall_filter), &k, &one, BPF_ANY);
 	}
-	if (filter_cfg__apply(&fcfg, lr.skel->obj) || runner__spawn(&run, lr.skel->obj))
+	if (filter_cfg__apply(&fcfg, lr.skel->obj) ||
+	    runner__spawn(&run, lr.skel->obj, fcfg.follow ? &exec_progs : NULL, tpa))
 		goto out;
 
-	/* attach */
-	for (int i = 0; i < nhooks; i++) {
+	/* attach: the fork hook (last) first, so no descendant escapes the others */
+	for (int i = nhooks - 1; i >= 0; i--) {
 		links[i] = tp_progs__attach(&hooks[i], tpa);
 		if (!links[i]) {
 			pr_err("attaching the %s hooks (%s) failed: %s", opts.mode_name,
@@ -774,9 +784,9 @@ int cmd_lat(int argc, char **argv)
 	read_percpu_counters(bpf_map__fd(lr.skel->maps.counters), cnt, VG_CNT_NR);
 	cnt[VG_CNT_EVENTS] = lr.events; /* the histograms count them; the BPF side does not */
 	runner__report_losses(&run, cnt, "events");
-	ret = 0;
+	ret = runner__exit_code(&run);
 out:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		bpf_link__destroy(links[i]);
 	bpf_link__destroy(ulinks[0]);
 	bpf_link__destroy(ulinks[1]);

@@ -47,10 +47,12 @@ static const char offcpu_help[] =
 	"Measure where threads wait: time spent off-CPU (blocked or preempted) by user and kernel\n"
 	"stack, from sched_switch. Folded weights are microseconds off-CPU; pprof's sample type is\n"
 	"off-cpu/nanoseconds. With --wall, on-CPU samples and off-CPU time share one profile, so the\n"
-	"flame graph shows where all the wall-clock time of the target threads goes.\n"
+	"flame graph shows where all the wall-clock time of the target threads goes. A task's exit\n"
+	"is not a wait: its final switch-out counts nowhere. As with profile, vigil exits with\n"
+	"COMMAND's status and sends COMMAND's stdout to stderr when its own data is on stdout.\n"
 	"\n"
 	"Options:\n"
-	"  -p, --pid PID[,PID...]     only these processes\n"
+	"  -p, --pid PID[,PID...]     only these processes; stops when all have exited\n"
 	"  -L, --tid TID[,TID...]     only these threads\n"
 	"  -c, --cgroup PATH          only tasks in this cgroup v2\n"
 	"  -U, --user-stacks-only     user stacks only\n"
@@ -363,7 +365,7 @@ int cmd_offcpu(int argc, char **argv)
 {
 	struct offcpu_opts opts = { .min_us = 0, .freq = 199 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
-	struct tp_progs switch_progs, waking_progs, fork_progs;
+	struct tp_progs switch_progs, waking_progs, fork_progs, exec_progs;
 	struct bpf_link *links[3] = { NULL };
 	struct offcpu_bpf *skel = NULL;
 	struct perf_attach *pa = NULL;
@@ -439,6 +441,10 @@ int cmd_offcpu(int argc, char **argv)
 	fork_progs =
 		(struct tp_progs){ skel->progs.vg_offcpu_fork_btf, skel->progs.vg_offcpu_fork_raw,
 				   skel->progs.vg_offcpu_fork_tp };
+	exec_progs =
+		(struct tp_progs){ skel->progs.vg_offcpu_exec_btf, skel->progs.vg_offcpu_exec_raw,
+				   skel->progs.vg_offcpu_exec_tp };
+	tp_progs__autoload(&exec_progs, tpa, fcfg.follow);
 	tp_progs__autoload(&switch_progs, tpa, true);
 	tp_progs__autoload(&waking_progs, tpa, opts.wakers);
 	tp_progs__autoload(&fork_progs, tpa, fcfg.follow);
@@ -449,7 +455,8 @@ int cmd_offcpu(int argc, char **argv)
 		       tp_attach_name(tpa), strerror(-err));
 		goto out;
 	}
-	if (filter_cfg__apply(&fcfg, skel->obj) || runner__spawn(&run, skel->obj) ||
+	if (filter_cfg__apply(&fcfg, skel->obj) ||
+	    runner__spawn(&run, skel->obj, fcfg.follow ? &exec_progs : NULL, tpa) ||
 	    runner__track(&run, NULL))
 		goto out;
 
@@ -510,7 +517,7 @@ int cmd_offcpu(int argc, char **argv)
 	if (cli_write_profile(&run, &c, prof))
 		goto out;
 	runner__report_losses(&run, cnt, "off-CPU periods");
-	ret = 0;
+	ret = runner__exit_code(&run);
 out:
 	perf_attach__free(pa);
 	for (int i = 0; i < 3; i++)

@@ -344,6 +344,10 @@ int cli_runner_init(struct runner *r, const char *cmd, const struct common_opts 
 		.symbols = symbols,
 		.kernel_symbols = symbols && !c->user_only,
 		.no_demangle = c->no_demangle,
+		.pids = c->pids,
+		.nr_pids = c->nr_pids,
+		/* Tables, -f and lat's text all go to stdout; only -o FILE without --top does not. */
+		.data_on_stdout = !c->output || c->top_given,
 	};
 
 	return runner__init(r, cmd, &o);

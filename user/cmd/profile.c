@@ -42,9 +42,11 @@ static const char profile_help[] =
 	"Sample on-CPU stacks (user and kernel) at a fixed frequency on every CPU. Counts are\n"
 	"aggregated in the kernel; symbols are resolved at the end, including for processes that\n"
 	"exited during the capture. Runs for DURATION seconds, until Ctrl-C, or until COMMAND exits.\n"
+	"COMMAND (and its children) count from its exec; vigil exits with COMMAND's status, and\n"
+	"COMMAND's stdout goes to stderr when vigil writes its data to stdout (-f, the table).\n"
 	"\n"
 	"Options:\n"
-	"  -p, --pid PID[,PID...]     only these processes (all their threads)\n"
+	"  -p, --pid PID[,PID...]     only these processes; stops when all have exited\n"
 	"  -L, --tid TID[,TID...]     only these threads\n"
 	"  -c, --cgroup PATH          only tasks in this cgroup v2 (path, or relative to the mount)\n"
 	"  -F, --frequency HZ         samples per second per CPU (default 99, 1..10000)\n"
@@ -172,7 +174,7 @@ int cmd_profile(int argc, char **argv)
 {
 	struct profile_opts opts = { .freq = 99 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
-	struct tp_progs fork_progs;
+	struct tp_progs fork_progs, exec_progs;
 	struct profile_bpf *skel = NULL;
 	struct perf_attach *pa = NULL;
 	struct bpf_link *fork_link = NULL;
@@ -199,6 +201,8 @@ int cmd_profile(int argc, char **argv)
 	}
 	if (!ret && fcfg.follow)
 		ret = tp_attach_resolve("profile", NULL, &tpa);
+	else if (!ret)
+		tpa = features__tp_attach(); /* the exec hook only: it may be missing */
 	if (!ret)
 		ret = features__user_unwind("profile", c.unwind, &own_unwind);
 	if (ret)
@@ -229,14 +233,19 @@ int cmd_profile(int argc, char **argv)
 	fork_progs =
 		(struct tp_progs){ skel->progs.vg_profile_fork_btf, skel->progs.vg_profile_fork_raw,
 				   skel->progs.vg_profile_fork_tp };
+	exec_progs =
+		(struct tp_progs){ skel->progs.vg_profile_exec_btf, skel->progs.vg_profile_exec_raw,
+				   skel->progs.vg_profile_exec_tp };
 	tp_progs__autoload(&fork_progs, tpa, fcfg.follow);
+	tp_progs__autoload(&exec_progs, tpa, true);
 	err = profile_bpf__load(skel);
 	if (err) {
 		pr_err("loading the BPF program failed: %s (run with -v for the verifier log)",
 		       strerror(-err));
 		goto out;
 	}
-	if (filter_cfg__apply(&fcfg, skel->obj) || runner__spawn(&run, skel->obj) ||
+	if (filter_cfg__apply(&fcfg, skel->obj) ||
+	    runner__spawn(&run, skel->obj, &exec_progs, tpa) ||
 	    runner__track(&run, skel->maps.events))
 		goto out;
 
@@ -249,10 +258,6 @@ int cmd_profile(int argc, char **argv)
 			goto out;
 		}
 	}
-	skel->links.vg_profile_exec = bpf_program__attach(skel->progs.vg_profile_exec);
-	if (!skel->links.vg_profile_exec)
-		pr_debug("sched_process_exec: %s (re-exec'd processes resolve at the end)",
-			 strerror(errno));
 	pa = perf_attach__new(skel->progs.vg_profile_sample, opts.event, opts.freq);
 	if (!pa) {
 		ret = errno == EACCES || errno == EPERM ? 2 : 1;
@@ -293,7 +298,7 @@ int cmd_profile(int argc, char **argv)
 	if (cli_write_profile(&run, &c, prof))
 		goto out;
 	runner__report_losses(&run, cnt, "samples");
-	ret = 0;
+	ret = runner__exit_code(&run);
 out:
 	perf_attach__free(pa);
 	bpf_link__destroy(fork_link);

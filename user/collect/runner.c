@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 
+#include "kernel/attach.h"
 #include "kernel/filter.h"
 #include "util/log.h"
 #include "collect/runner.h"
@@ -40,6 +41,14 @@ int runner__init(struct runner *r, const char *cmd, const struct runner_opts *o)
 		pr_err("setting up the event loop failed: %s", strerror(errno));
 		return 1;
 	}
+	if (o->nr_pids) {
+		int err = session__watch_pids(r->sess, o->pids, o->nr_pids);
+
+		if (err) {
+			pr_err("watching the target processes failed: %s", strerror(-err));
+			return 1;
+		}
+	}
 	if (!o->symbols)
 		return 0;
 	{
@@ -60,17 +69,26 @@ int runner__init(struct runner *r, const char *cmd, const struct runner_opts *o)
 	return 0;
 }
 
-int runner__spawn(struct runner *r, struct bpf_object *obj)
+int runner__spawn(struct runner *r, struct bpf_object *obj, const struct tp_progs *on_exec,
+		  enum tp_attach a)
 {
+	if (on_exec && a != TP_ATTACH_NONE) {
+		r->exec_link = tp_progs__attach(on_exec, a);
+		if (!r->exec_link)
+			pr_debug("sched_process_exec (%s): %s; %s", tp_attach_name(a),
+				 strerror(errno),
+				 r->o.command ? "COMMAND counts from its fork" :
+						"re-exec'd processes resolve at the end");
+	}
 	if (!r->o.command)
 		return 0;
-	r->child = session__spawn(r->sess, r->o.command);
+	r->child = session__spawn(r->sess, r->o.command, r->o.data_on_stdout);
 	if (r->child < 0) {
 		pr_err("cannot start '%s': %s", r->o.command[0], strerror(-r->child));
 		r->child = 0;
 		return 1;
 	}
-	return filter_add_pid(obj, r->child) ? 1 : 0;
+	return filter_add_pid(obj, r->child, r->exec_link != NULL) ? 1 : 0;
 }
 
 static int on_notice(void *ctx, void *data, size_t size)
@@ -138,11 +156,18 @@ int runner__start(struct runner *r, const char *what)
 	}
 	if (c->duration > 0)
 		pr_info("%s for %g s%s", what, c->duration,
-			r->child > 0 ? " or until the command exits" : "; Ctrl-C to stop early");
+			r->child > 0   ? " or until the command exits" :
+			c->nr_pids > 0 ? " or until the target exits" :
+					 "; Ctrl-C to stop early");
 	else if (r->child > 0)
 		pr_info("%s until '%s' exits", what, c->command[0]);
+	else if (c->nr_pids > 0)
+		pr_info("%s until the target exits; Ctrl-C to stop", what);
 	else
 		pr_info("%s; Ctrl-C to stop", what);
+	if (r->child > 0 && c->data_on_stdout)
+		pr_info("'%s' writes its stdout to stderr: stdout carries vigil's data",
+			c->command[0]);
 	return 0;
 }
 
@@ -166,7 +191,25 @@ void runner__finish(struct runner *r)
 			pr_info("'%s' exited with status %d", r->o.command[0], WEXITSTATUS(st));
 		else if (WIFSIGNALED(st))
 			pr_info("'%s' was killed by signal %d", r->o.command[0], WTERMSIG(st));
+	} else if (r->end == SESSION_TARGETS_EXIT) {
+		if (r->o.nr_pids == 1)
+			pr_info("process %u exited; stopping", r->o.pids[0]);
+		else
+			pr_info("all %zu target processes exited; stopping", r->o.nr_pids);
 	}
+}
+
+int runner__exit_code(const struct runner *r)
+{
+	int st = r->sess && r->child > 0 ? session__child_status(r->sess) : -1;
+
+	if (st == -1)
+		return 0;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 0;
 }
 
 void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns)
@@ -216,6 +259,8 @@ void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], c
 
 void runner__release(struct runner *r)
 {
+	bpf_link__destroy(r->exec_link);
+	r->exec_link = NULL;
 	session__free(r->sess);
 	ring_buffer__free(r->rb);
 	sideband__free(r->sb);

@@ -4,11 +4,14 @@
  * attaches its own BPF object:
  *
  *   runner__init      symbolizer (kernel symbols loaded now, not after the capture), event loop
- *   runner__spawn     -- COMMAND forked and held, its pid put in the object's pid filter
+ *   runner__spawn     -- COMMAND forked and held, its pid put in the object's pid filter (counting
+ *                     from its exec); the object's exec hook attached
  *   runner__track     perf side-band and the object's process-notice ring buffer, if it has one
  *   runner__start     release COMMAND, take the start time, say what is being collected
- *   runner__run       the event loop, until DURATION, Ctrl-C/SIGTERM or COMMAND's exit
+ *   runner__run       the event loop, until DURATION, Ctrl-C/SIGTERM, COMMAND's exit or the exit
+ *                     of every -p target
  *   runner__finish    drain notices; then the caller reads its maps and builds a profile
+ *   runner__exit_code what vigil returns: COMMAND's status (128+N for signal N), else 0
  *   runner__release   free everything (NULL-safe members); ends a COMMAND still running
  *
  * Writing the result (-o, -f, the top table) is the command's job: cmd/output.h.
@@ -21,6 +24,7 @@
 #include <linux/types.h>
 
 #include "collect/session.h"
+#include "kernel/features.h"
 #include "vigil/common.h"
 
 struct bpf_object;
@@ -37,6 +41,9 @@ struct runner_opts {
 	bool symbols; /* make a symbolizer (not for vigil lat) */
 	bool kernel_symbols; /* load kallsyms before the capture (not with -U) */
 	bool no_demangle; /* --no-demangle */
+	const __u32 *pids; /* -p targets (borrowed): the capture ends when all have exited */
+	size_t nr_pids;
+	bool data_on_stdout; /* vigil writes its data to stdout: COMMAND's stdout goes to stderr */
 };
 
 struct runner {
@@ -46,6 +53,7 @@ struct runner {
 	struct sideband *sb;
 	struct ring_buffer *rb;
 	struct session *sess;
+	struct bpf_link *exec_link; /* the object's sched_process_exec hook */
 	pid_t child;
 	__u64 start_ns; /* CLOCK_REALTIME at start */
 	double t_start, t_stop;
@@ -55,16 +63,27 @@ struct runner {
 
 /* 0 or 1 after an error message. Without o->symbols (vigil lat), no symbolizer is made. */
 int runner__init(struct runner *r, const char *cmd, const struct runner_opts *o);
-/* If o->command: fork it (held) and add its pid to obj's pid_filter. 0 or 1. */
-int runner__spawn(struct runner *r, struct bpf_object *obj);
+/*
+ * Attach obj's sched_process_exec hook (VG_EXEC_PROGS; may be NULL) in flavour a, and if o->command,
+ * fork it (held) and add its pid to obj's pid_filter. COMMAND counts from its exec when the hook is
+ * attached (as perf's enable_on_exec: vigil's code between fork and exec is not COMMAND's), from its
+ * fork otherwise. The runner owns the hook's link. 0 or 1 after an error line.
+ */
+struct tp_progs;
+int runner__spawn(struct runner *r, struct bpf_object *obj, const struct tp_progs *on_exec,
+		  enum tp_attach a);
 /* Side-band records, plus obj's ring buffer map "events" of process notices when given. 0 or 1. */
 int runner__track(struct runner *r, struct bpf_map *events);
 /* Release COMMAND and print "what: until when" (what e.g. "sampling 2 CPUs at 99 Hz"). 0 or 1. */
 int runner__start(struct runner *r, const char *what);
 /* Run until the end; returns the reason. */
 enum session_end runner__run(struct runner *r);
-/* After the caller detached its sources: drain pending notices, report COMMAND's status. */
+/* After the caller detached its sources: drain pending notices, report COMMAND's status or that
+ * the -p targets exited. */
 void runner__finish(struct runner *r);
+/* vigil's exit status after a successful capture: COMMAND's exit status when it exited (128+N when
+ * killed by signal N, as a shell reports it), else 0. */
+int runner__exit_code(const struct runner *r);
 /* The run's start time and duration, for the profile's metadata. */
 void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns);
 /* One warning line when counters show losses; hint names the flag that helps. */

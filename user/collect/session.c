@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -39,10 +40,15 @@ struct session {
 	int go_fd, err_fd; /* release pipe (write end), exec-error pipe (read end) */
 	int child_status;
 	int signo;
+	/* -p targets: one pidfd each (-1 once exited), or a /proc poll timer without pidfds */
+	__u32 *pids;
+	int *pidfds;
+	size_t nr_pids, alive;
+	int poll_fd;
 };
 
-/* epoll data for the session's own descriptors; watches use their index. */
-enum { EV_SIGNAL = MAX_FDS, EV_DEADLINE, EV_TICK };
+/* epoll data for the session's own descriptors; watches use their index, pidfds EV_PIDFD + i. */
+enum { EV_SIGNAL = MAX_FDS, EV_DEADLINE, EV_TICK, EV_POLL, EV_PIDFD };
 
 static int epoll_add(int epfd, int fd, __u64 data)
 {
@@ -73,7 +79,7 @@ struct session *session__new(double duration_s)
 
 	if (!s)
 		return NULL;
-	s->epfd = s->sigfd = s->deadline_fd = s->tick_fd = s->go_fd = s->err_fd = -1;
+	s->epfd = s->sigfd = s->deadline_fd = s->tick_fd = s->go_fd = s->err_fd = s->poll_fd = -1;
 	s->child_status = -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
 
@@ -152,11 +158,18 @@ void session__free(struct session *s)
 		close(s->deadline_fd);
 	if (s->tick_fd >= 0)
 		close(s->tick_fd);
+	if (s->poll_fd >= 0)
+		close(s->poll_fd);
+	for (size_t i = 0; i < s->nr_pids; i++)
+		if (s->pidfds[i] >= 0)
+			close(s->pidfds[i]);
+	free(s->pidfds);
+	free(s->pids);
 	sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
 	free(s);
 }
 
-pid_t session__spawn(struct session *s, char *const argv[])
+pid_t session__spawn(struct session *s, char *const argv[], bool stdout_to_stderr)
 {
 	int go[2], ex[2];
 	pid_t pid;
@@ -195,6 +208,8 @@ pid_t session__spawn(struct session *s, char *const argv[])
 		 * the go pipe means vigil gave up. */
 		raise(SIGSTOP);
 		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(127);
 		execvp(argv[0], argv);
 		e = errno;
@@ -242,6 +257,96 @@ int session__start_child(struct session *s)
 		return -e;
 	}
 	return 0;
+}
+
+/* Has pid exited (gone, zombie or dead)? For the /proc poll. */
+static bool proc_gone(__u32 pid)
+{
+	char path[64], buf[512], *p;
+	bool gone = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	/* "PID (COMM) STATE ...": COMM may hold anything, the state follows the last ')'. */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		gone = p[2] == 'Z' || p[2] == 'X';
+	fclose(f);
+	return gone;
+}
+
+int session__watch_pids(struct session *s, const __u32 *pids, size_t n)
+{
+	bool poll = false;
+	int err;
+
+	if (s->nr_pids || !n)
+		return s->nr_pids ? -EBUSY : 0;
+	s->pids = calloc(n, sizeof(*s->pids));
+	s->pidfds = calloc(n, sizeof(*s->pidfds));
+	if (!s->pids || !s->pidfds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, (pid_t)pids[i], 0);
+
+		s->pids[i] = pids[i];
+		s->pidfds[i] = -1;
+		s->nr_pids++;
+		if (fd < 0 && errno == ESRCH) {
+			s->pids[i] = 0; /* already gone */
+			continue;
+		}
+		s->alive++;
+		if (fd < 0) {
+			poll = true; /* no pidfds here (before 5.3): poll /proc */
+			continue;
+		}
+		s->pidfds[i] = fd;
+		err = epoll_add(s->epfd, fd, EV_PIDFD + i);
+		if (err)
+			return err;
+	}
+	if (!poll)
+		return 0;
+	s->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->poll_fd < 0)
+		return -errno;
+	err = arm_timer(s->poll_fd, 0.5, true);
+	return err ? err : epoll_add(s->epfd, s->poll_fd, EV_POLL);
+}
+
+size_t session__pids_alive(const struct session *s)
+{
+	return s->alive;
+}
+
+/* The /proc poll: count the polled targets that are gone. */
+static void poll_pids(struct session *s)
+{
+	__u64 expirations;
+
+	if (read(s->poll_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	for (size_t i = 0; i < s->nr_pids; i++) {
+		if (s->pidfds[i] >= 0 || !s->pids[i] || !proc_gone(s->pids[i]))
+			continue;
+		s->pids[i] = 0; /* counted */
+		s->alive--;
+	}
+}
+
+/* A pidfd became readable: its process exited. */
+static void pid_exited(struct session *s, size_t i)
+{
+	if (i >= s->nr_pids || s->pidfds[i] < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->pidfds[i], NULL);
+	close(s->pidfds[i]);
+	s->pidfds[i] = -1;
+	s->pids[i] = 0;
+	s->alive--;
 }
 
 int session__add_fd(struct session *s, int fd, int (*on_ready)(void *ctx), void *ctx)
@@ -297,7 +402,7 @@ static bool handle_signals(struct session *s, enum session_end *end)
 
 enum session_end session__run(struct session *s)
 {
-	struct epoll_event evs[MAX_FDS + 3];
+	struct epoll_event evs[MAX_FDS + 8];
 	enum session_end end;
 	__u64 expirations;
 
@@ -314,8 +419,10 @@ enum session_end session__run(struct session *s)
 	reap_child(s, WNOHANG);
 	if (s->child > 0 && s->child_status != -1)
 		return SESSION_CHILD_EXIT;
+	if (s->nr_pids && !s->alive)
+		return SESSION_TARGETS_EXIT;
 	for (;;) {
-		int n = epoll_wait(s->epfd, evs, MAX_FDS + 3, -1);
+		int n = epoll_wait(s->epfd, evs, MAX_FDS + 8, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -335,6 +442,13 @@ enum session_end session__run(struct session *s)
 				if (read(s->tick_fd, &expirations, sizeof(expirations)) > 0 &&
 				    s->on_tick && s->on_tick(s->tick_ctx) < 0)
 					return SESSION_ERROR;
+			} else if (d == EV_POLL || d >= EV_PIDFD) {
+				if (d == EV_POLL)
+					poll_pids(s);
+				else
+					pid_exited(s, (size_t)(d - EV_PIDFD));
+				if (!s->alive)
+					return SESSION_TARGETS_EXIT;
 			} else if (d < (__u64)s->nr_watches) {
 				struct watch *w = &s->watches[d];
 

@@ -12,7 +12,10 @@
 #ifndef VIGIL_SESSION_H
 #define VIGIL_SESSION_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+#include <linux/types.h>
 
 struct session;
 
@@ -20,6 +23,7 @@ enum session_end {
 	SESSION_DEADLINE, /* the duration elapsed */
 	SESSION_SIGNAL, /* SIGINT, SIGTERM or SIGHUP */
 	SESSION_CHILD_EXIT, /* COMMAND exited */
+	SESSION_TARGETS_EXIT, /* every watched process (-p) exited */
 	SESSION_ERROR, /* a callback failed */
 };
 
@@ -27,10 +31,18 @@ enum session_end {
 struct session *session__new(double duration_s);
 void session__free(struct session *s);
 
-/* Fork argv held before exec. Returns the child's pid or -errno. At most one per session. */
-pid_t session__spawn(struct session *s, char *const argv[]);
+/* Fork argv held before exec. Returns the child's pid or -errno. At most one per session.
+ * stdout_to_stderr: the child's stdout is vigil's stderr (vigil's stdout carries its data). */
+pid_t session__spawn(struct session *s, char *const argv[], bool stdout_to_stderr);
 /* Let the child exec. 0, or -errno when exec failed (the child has exited then). */
 int session__start_child(struct session *s);
+
+/* End the loop (SESSION_TARGETS_EXIT) once every one of these processes has exited: through
+ * pidfds, or by polling /proc twice a second where pidfd_open() is missing. A process already gone
+ * counts as exited. Once per session; 0 or -errno. */
+int session__watch_pids(struct session *s, const __u32 *pids, size_t n);
+/* How many of the watched processes are still running. */
+size_t session__pids_alive(const struct session *s);
 
 /* Call on_ready(ctx) when fd is readable; a negative return ends the loop with SESSION_ERROR. */
 int session__add_fd(struct session *s, int fd, int (*on_ready)(void *ctx), void *ctx);

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/filter.h"
+#include "vigil/common.h"
 #include "util/cli.h"
 #include "util/log.h"
 
@@ -89,10 +90,10 @@ void filter_cfg__release(struct filter_cfg *f)
 	f->cgroup_fd = -1;
 }
 
-static int add_ids(struct bpf_object *obj, const char *map_name, const __u32 *ids, size_t n)
+static int add_ids(struct bpf_object *obj, const char *map_name, const __u32 *ids, size_t n,
+		   __u8 one)
 {
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, map_name);
-	__u8 one = 1;
 
 	if (!map) {
 		pr_err("BPF object has no map '%s'", map_name);
@@ -108,17 +109,17 @@ static int add_ids(struct bpf_object *obj, const char *map_name, const __u32 *id
 	return 0;
 }
 
-int filter_add_pid(struct bpf_object *obj, __u32 pid)
+int filter_add_pid(struct bpf_object *obj, __u32 pid, bool on_exec)
 {
-	return add_ids(obj, "pid_filter", &pid, 1);
+	return add_ids(obj, "pid_filter", &pid, 1, on_exec ? VG_PID_ON_EXEC : VG_PID_ON);
 }
 
 int filter_cfg__apply(const struct filter_cfg *f, struct bpf_object *obj)
 {
-	int err = add_ids(obj, "pid_filter", f->pids, f->nr_pids);
+	int err = add_ids(obj, "pid_filter", f->pids, f->nr_pids, VG_PID_ON);
 
 	if (!err)
-		err = add_ids(obj, "tid_filter", f->tids, f->nr_tids);
+		err = add_ids(obj, "tid_filter", f->tids, f->nr_tids, 1);
 	if (!err && f->cgroup_fd >= 0) {
 		struct bpf_map *map = bpf_object__find_map_by_name(obj, "cgroup_filter");
 		__u32 zero = 0;

@@ -47,8 +47,9 @@ void filter_cfg__release(struct filter_cfg *f);
 
 /* Fill pid_filter, tid_filter and cgroup_filter of a loaded object. 0 or -errno (printed). */
 int filter_cfg__apply(const struct filter_cfg *f, struct bpf_object *obj);
-/* Add one process to pid_filter (the launched COMMAND). 0 or -errno (printed). */
-int filter_add_pid(struct bpf_object *obj, __u32 pid);
+/* Add one process to pid_filter (the launched COMMAND): passing from now on, or with on_exec only
+ * once it execs (the object's sched_process_exec hook enables it). 0 or -errno (printed). */
+int filter_add_pid(struct bpf_object *obj, __u32 pid, bool on_exec);
 
 /* Resolve a -c argument to a cgroup v2 directory path (absolute, or under the cgroup2 mount) into
  * buf. 0, -ENOENT (no such directory) or -ENOTDIR (exists but is not cgroup v2). */
