@@ -150,6 +150,14 @@ void session__free(struct session *s)
 	}
 	if (s->err_fd >= 0)
 		close(s->err_fd);
+	/* A SIGINT that came while the output was written must not kill vigil once the mask is
+	 * restored: the capture already ended and its output is out. */
+	if (s->sigfd >= 0) {
+		struct signalfd_siginfo si;
+
+		while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+			;
+	}
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->sigfd >= 0)
