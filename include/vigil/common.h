@@ -58,6 +58,9 @@ struct vg_ustack {
 #define VG_CNT_FILTERED 9 /* events seen but filtered out (diagnostics) */
 #define VG_CNT_FOLLOW_FULL 10 /* followed-process map full: a descendant was not followed */
 #define VG_CNT_AUX_FULL 11 /* a collector's auxiliary map (start times, ...) was full */
+/* Userspace-only (never incremented by BPF): a sample whose stack was cleared from its map before
+ * the interval read that resolved it. */
+#define VG_CNT_STACK_GONE 12
 #define VG_CNT_NR 16
 
 /* Ring-buffer records: each starts with type and size (STYLE.md rule 3). */

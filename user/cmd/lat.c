@@ -7,33 +7,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "kernel/attach.h"
 #include "cmd/options.h"
-#include "collect/readout.h"
+#include "collect/latency.h"
+#include "kernel/syscalls.h"
 #include "cmd/commands.h"
 #include "kernel/features.h"
 #include "kernel/filter.h"
-#include "model/hashmap.h"
 #include "export/histogram.h"
-#include "kernel/syscalls.h"
 #include "model/hist.h"
 #include "export/json.h"
 #include "util/log.h"
 #include "collect/runner.h"
 #include "kernel/uprobe.h"
 #include "vigil/lat.h"
-#include "lat.skel.h"
 
-_Static_assert(sizeof(struct vg_lat_key) == VG_LAT_KEY_SIZE, "lat key layout");
-
-enum lat_mode { LAT_SYSCALL = VG_LAT_SYSCALL, LAT_RUNQ, LAT_BIO, LAT_UPROBE };
 enum lat_output { OUT_TEXT, OUT_JSON, OUT_PROM };
 
 struct lat_opts {
-	enum lat_mode mode;
+	enum lat_kind mode;
 	const char *mode_name;
 	bool per_process, per_cpu;
 	const char *syscalls; /* -e */
@@ -165,199 +158,13 @@ static const struct cli_spec lat_spec = {
 
 /* One run's state, for the tick callback. */
 struct lat_run {
-	struct lat_bpf *skel;
+	struct lat_collector *col;
 	const struct lat_opts *opts;
-	const struct common_opts *c;
-	struct hashmap *prev; /* entry name -> struct vg_hist * (totals already printed) */
-	struct hist_entry *entries;
-	size_t nr, cap;
+	struct hist_entry *entries; /* the collector's, from the last read */
+	size_t nr;
 	unsigned long printed;
-	__u64 events; /* events in the totals last read (VG_CNT_EVENTS for the loss report) */
-	int ncpu;
 	double t_last;
-	char uprobe_name[96];
 };
-
-static struct hist_entry *new_entry(struct lat_run *lr)
-{
-	if (lr->nr == lr->cap) {
-		size_t cap = lr->cap ? lr->cap * 2 : 64;
-		struct hist_entry *e = realloc(lr->entries, cap * sizeof(*e));
-
-		if (!e)
-			return NULL;
-		lr->entries = e;
-		lr->cap = cap;
-	}
-	memset(&lr->entries[lr->nr], 0, sizeof(lr->entries[0]));
-	return &lr->entries[lr->nr++];
-}
-
-static const char *const op_names[] = { "read", "write", "other" };
-
-/* /sys/dev/block/MAJ:MIN/uevent's DEVNAME, else "MAJ:MIN". */
-static void disk_name(__u32 dev, char *buf, size_t len)
-{
-	unsigned int maj = dev >> 20, min = dev & ((1u << 20) - 1);
-	char path[64], line[128];
-	FILE *f;
-
-	snprintf(buf, len, "%u:%u", maj, min);
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", maj, min);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "DEVNAME=", 8)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, len, "%s", line + 8);
-		}
-	fclose(f);
-}
-
-/* Name and labels of one hash-map key, per mode. */
-static void describe(struct lat_run *lr, const struct vg_lat_key *k, struct hist_entry *e)
-{
-	const struct lat_opts *o = lr->opts;
-	char comm[VG_COMM_LEN + 1], tmp[64];
-	size_t len = 0;
-
-	memcpy(comm, k->comm, VG_COMM_LEN);
-	comm[VG_COMM_LEN] = '\0';
-	switch (o->mode) {
-	case LAT_SYSCALL:
-		hist_entry_label(e, "syscall", "%s", syscall_name(k->id, tmp, sizeof(tmp)));
-		len = snprintf(e->name, sizeof(e->name), "%s", e->labels[0].value);
-		break;
-	case LAT_RUNQ:
-		len = snprintf(e->name, sizeof(e->name), "runq");
-		break;
-	case LAT_BIO:
-		disk_name(k->id, tmp, sizeof(tmp));
-		hist_entry_label(e, "disk", "%s", tmp);
-		hist_entry_label(e, "op", "%s", op_names[k->op < 3 ? k->op : 2]);
-		len = snprintf(e->name, sizeof(e->name), "%s %s", tmp,
-			       op_names[k->op < 3 ? k->op : 2]);
-		break;
-	case LAT_UPROBE:
-		hist_entry_label(e, "function", "%s", lr->uprobe_name);
-		len = snprintf(e->name, sizeof(e->name), "%s", lr->uprobe_name);
-		break;
-	}
-	if (o->per_process && o->mode != LAT_BIO) {
-		hist_entry_label_num(e, "pid", k->pid);
-		hist_entry_label(e, "comm", "%s", comm);
-		len += snprintf(e->name + len, sizeof(e->name) > len ? sizeof(e->name) - len : 0,
-				" pid=%u (%s)", k->pid, comm);
-	}
-	if (o->per_cpu && (o->mode == LAT_RUNQ || o->mode == LAT_SYSCALL)) {
-		hist_entry_label_num(e, "cpu", k->cpu);
-		snprintf(e->name + len, sizeof(e->name) > len ? sizeof(e->name) - len : 0,
-			 " cpu=%u", k->cpu);
-	}
-}
-
-/* Read the current totals of every histogram into lr->entries. 0 or -errno. */
-static int read_totals(struct lat_run *lr)
-{
-	struct vg_lat_key *keys = NULL;
-	struct vg_hist *vals = NULL;
-	long n;
-
-	lr->nr = 0;
-	if ((lr->opts->mode == LAT_SYSCALL || lr->opts->mode == LAT_RUNQ) &&
-	    !lr->opts->per_process && !lr->opts->per_cpu) {
-		int fd = bpf_map__fd(lr->skel->maps.flat_hists);
-		__u32 end = lr->opts->mode == LAT_RUNQ ? 1 : VG_LAT_MAX_SYSCALLS;
-
-		vals = calloc(lr->ncpu, sizeof(*vals));
-		if (!vals)
-			return -ENOMEM;
-		for (__u32 nr = 0; nr < end; nr++) {
-			struct vg_lat_key k = { .id = nr };
-			struct vg_hist sum = { 0 };
-			struct hist_entry *e;
-
-			if (bpf_map_lookup_elem(fd, &nr, vals))
-				continue;
-			for (int c = 0; c < lr->ncpu; c++)
-				hist_merge(&sum, &vals[c]);
-			if (!sum.count)
-				continue;
-			e = new_entry(lr);
-			if (!e) {
-				free(vals);
-				return -ENOMEM;
-			}
-			describe(lr, &k, e);
-			e->h = sum;
-		}
-		free(vals);
-		return 0;
-	}
-	n = map_read_all(bpf_map__fd(lr->skel->maps.hists), sizeof(*keys), sizeof(*vals),
-			 (void **)&keys, (void **)&vals);
-	if (n < 0)
-		return (int)n;
-	for (long i = 0; i < n; i++) {
-		struct hist_entry *e = new_entry(lr);
-
-		if (!e) {
-			free(keys);
-			free(vals);
-			return -ENOMEM;
-		}
-		describe(lr, &keys[i], e);
-		e->h = vals[i];
-	}
-	free(keys);
-	free(vals);
-	return 0;
-}
-
-/* Turn totals into "since the last print" and remember the totals. */
-static int to_interval(struct lat_run *lr)
-{
-	lr->events = 0;
-	for (size_t i = 0; i < lr->nr; i++)
-		lr->events += lr->entries[i].h.count;
-	for (size_t i = 0; i < lr->nr; i++) {
-		struct hist_entry *e = &lr->entries[i];
-		struct vg_hist *p;
-		uintptr_t v;
-		char *name;
-
-		if (hashmap__get(lr->prev, e->name, &v)) {
-			p = (struct vg_hist *)v;
-			struct vg_hist total = e->h;
-
-			e->h.count -= p->count;
-			e->h.errors -= p->errors;
-			e->h.sum_ns -= p->sum_ns;
-			for (int b = 0; b < VG_HIST_BUCKETS; b++)
-				e->h.buckets[b] -= p->buckets[b];
-			*p = total;
-			/* The maximum of an interval is not recoverable from totals: keep the
-			 * bucket bound of its largest value as a safe upper estimate. */
-			for (int b = VG_HIST_BUCKETS - 1; b >= 0; b--)
-				if (e->h.buckets[b]) {
-					if (vg_hist_high(b) < e->h.max_ns)
-						e->h.max_ns = vg_hist_high(b) - 1;
-					break;
-				}
-			continue;
-		}
-		p = malloc(sizeof(*p));
-		name = strdup(e->name);
-		if (!p || !name || hashmap__set(lr->prev, name, (uintptr_t)p)) {
-			free(p);
-			free(name);
-			return -ENOMEM;
-		}
-		*p = e->h;
-	}
-	return 0;
-}
 
 static int cmp_count(const void *a, const void *b)
 {
@@ -485,29 +292,13 @@ static void print_prom(struct lat_run *lr)
 static int print_now(struct lat_run *lr, bool interval)
 {
 	double now = mono_s(), seconds = now - lr->t_last;
-	int err = read_totals(lr);
+	__u64 cnt[VG_CNT_NR];
+	int err = lat_collector__read(lr->col, interval ? COLLECT_INTERVAL : COLLECT_TOTAL,
+				      &lr->entries, &lr->nr, cnt);
 
-	if (!err && interval) {
-		err = to_interval(lr);
-	} else if (!err) {
-		lr->events = 0;
-		for (size_t i = 0; i < lr->nr; i++)
-			lr->events += lr->entries[i].h.count;
-	}
-	if (err) {
-		pr_err("reading histograms failed: %s", strerror(-err));
+	if (err)
 		return err;
-	}
 	lr->t_last = now;
-	/* Intervals print only what happened in them. */
-	if (interval) {
-		size_t k = 0;
-
-		for (size_t i = 0; i < lr->nr; i++)
-			if (lr->entries[i].h.count)
-				lr->entries[k++] = lr->entries[i];
-		lr->nr = k;
-	}
 	if (lr->nr > 1)
 		qsort(lr->entries, lr->nr, sizeof(*lr->entries), cmp_count);
 	if (lr->opts->out == OUT_JSON)
@@ -530,67 +321,6 @@ static int on_tick(void *ctx)
 		return err;
 	/* COUNT intervals printed: end the loop like a deadline would. */
 	return lr->opts->count && lr->printed >= lr->opts->count ? -ECANCELED : 0;
-}
-
-static int free_prev(const void *key, uintptr_t value, void *arg)
-{
-	(void)arg;
-	free((void *)key);
-	free((void *)value);
-	return 0;
-}
-
-/* Which programs each mode uses: hooks in three flavours each. */
-static void select_programs(struct lat_bpf *s, enum lat_mode mode, enum tp_attach a, bool follow,
-			    struct tp_progs *hooks, int *nhooks, struct tp_progs *exec)
-{
-	struct tp_progs fork = { s->progs.vg_lat_fork_btf, s->progs.vg_lat_fork_raw,
-				 s->progs.vg_lat_fork_tp };
-	struct bpf_program *p;
-
-	bpf_object__for_each_program(p, s->obj) bpf_program__set_autoload(p, false);
-	*exec = (struct tp_progs){ s->progs.vg_lat_exec_btf, s->progs.vg_lat_exec_raw,
-				   s->progs.vg_lat_exec_tp };
-	tp_progs__autoload(exec, a, follow);
-	*nhooks = 0;
-	switch (mode) {
-	case LAT_SYSCALL:
-		hooks[(*nhooks)++] = (struct tp_progs){ s->progs.vg_lat_sys_enter_btf,
-							s->progs.vg_lat_sys_enter_raw,
-							s->progs.vg_lat_sys_enter_tp };
-		hooks[(*nhooks)++] = (struct tp_progs){ s->progs.vg_lat_sys_exit_btf,
-							s->progs.vg_lat_sys_exit_raw,
-							s->progs.vg_lat_sys_exit_tp };
-		break;
-	case LAT_RUNQ:
-		hooks[(*nhooks)++] =
-			(struct tp_progs){ s->progs.vg_lat_wakeup_btf, s->progs.vg_lat_wakeup_raw,
-					   s->progs.vg_lat_wakeup_tp };
-		hooks[(*nhooks)++] = (struct tp_progs){ s->progs.vg_lat_wakeup_new_btf,
-							s->progs.vg_lat_wakeup_new_raw,
-							s->progs.vg_lat_wakeup_new_tp };
-		hooks[(*nhooks)++] =
-			(struct tp_progs){ s->progs.vg_lat_switch_btf, s->progs.vg_lat_switch_raw,
-					   s->progs.vg_lat_switch_tp };
-		break;
-	case LAT_BIO:
-		hooks[(*nhooks)++] = (struct tp_progs){ s->progs.vg_lat_bio_issue_btf,
-							s->progs.vg_lat_bio_issue_raw,
-							s->progs.vg_lat_bio_issue_tp };
-		hooks[(*nhooks)++] = (struct tp_progs){ s->progs.vg_lat_bio_done_btf,
-							s->progs.vg_lat_bio_done_raw,
-							s->progs.vg_lat_bio_done_tp };
-		break;
-	case LAT_UPROBE:
-		bpf_program__set_autoload(s->progs.vg_lat_uprobe_entry, true);
-		bpf_program__set_autoload(s->progs.vg_lat_uprobe_exit, true);
-		break;
-	}
-	/* -- COMMAND: descendants join the filter (the fork hook goes last: it is attached first) */
-	if (follow)
-		hooks[(*nhooks)++] = fork;
-	for (int i = 0; i < *nhooks; i++)
-		tp_progs__autoload(&hooks[i], a, true);
 }
 
 /* -e NAME[,NAME]: numbers into the filter map; unknown names are a user error. */
@@ -624,15 +354,13 @@ int cmd_lat(int argc, char **argv)
 {
 	struct lat_opts opts = { .top = 10 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
-	struct tp_progs hooks[4], exec_progs;
-	struct bpf_link *links[4] = { NULL }, *ulinks[2] = { NULL };
 	struct lat_run lr = { 0 };
 	struct runner run = { 0 };
 	struct common_opts c;
 	struct uprobe_target ut = { 0 };
 	__u64 cnt[VG_CNT_NR] = { 0 };
 	enum tp_attach tpa = TP_ATTACH_NONE;
-	int nrs[VG_LAT_MAX_SYSCALLS], nnrs = 0, nhooks = 0, err, ret = 1;
+	int nrs[VG_LAT_MAX_SYSCALLS], nnrs = 0, err, ret = 1;
 	char what[256];
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -702,67 +430,31 @@ int cmd_lat(int argc, char **argv)
 	if (cli_runner_init(&run, "lat", &c, false))
 		goto out;
 
-	/* open → configure → load */
-	lr.skel = lat_bpf__open();
-	if (!lr.skel) {
-		pr_err("opening the BPF program failed: %s", strerror(errno));
+	lr.col = lat_collector__new(&(struct lat_collector_opts){
+		.kind = opts.mode,
+		.per_process = opts.per_process,
+		.per_cpu = opts.per_cpu,
+		.syscalls = nrs,
+		.nr_syscalls = nnrs,
+		.filter = &fcfg,
+		.attach = tpa,
+		.uprobe = &ut,
+		.uprobe_pid = c.nr_pids == 1 ? (int)c.pids[0] : -1,
+	});
+	if (!lr.col ||
+	    runner__spawn(&run, lat_collector__object(lr.col), lat_collector__exec_progs(lr.col),
+			  tpa) ||
+	    lat_collector__attach(lr.col))
 		goto out;
-	}
-	lr.skel->rodata->per_process = opts.per_process;
-	lr.skel->rodata->per_cpu = opts.per_cpu;
-	lr.skel->rodata->filter_syscalls = nnrs > 0;
-	lr.skel->rodata->use_task_storage = features__has(FEAT_TASK_STORAGE);
-	filter_cfg__set_rodata(&fcfg, lr.skel->rodata);
-	if (!features__has(FEAT_TASK_STORAGE)) {
-		bpf_map__set_autocreate(lr.skel->maps.sys_task_start, false);
-		bpf_map__set_autocreate(lr.skel->maps.runq_task_start, false);
-	}
-	select_programs(lr.skel, opts.mode, tpa, fcfg.follow, hooks, &nhooks, &exec_progs);
-	err = lat_bpf__load(lr.skel);
-	if (err) {
-		pr_err("loading the BPF program failed: %s (run with -v for the verifier log)",
-		       strerror(-err));
-		goto out;
-	}
-	for (int i = 0; i < nnrs; i++) {
-		__u32 k = (__u32)nrs[i];
-		__u8 one = 1;
-
-		bpf_map_update_elem(bpf_map__fd(lr.skel->maps.syscall_filter), &k, &one, BPF_ANY);
-	}
-	if (filter_cfg__apply(&fcfg, lr.skel->obj) ||
-	    runner__spawn(&run, lr.skel->obj, fcfg.follow ? &exec_progs : NULL, tpa))
-		goto out;
-
-	/* attach: the fork hook (last) first, so no descendant escapes the others */
-	for (int i = nhooks - 1; i >= 0; i--) {
-		links[i] = tp_progs__attach(&hooks[i], tpa);
-		if (!links[i]) {
-			pr_err("attaching the %s hooks (%s) failed: %s", opts.mode_name,
-			       tp_attach_name(tpa), strerror(errno));
-			goto out;
-		}
-	}
-	if (opts.mode == LAT_UPROBE) {
-		if (uprobe_target_attach(&ut, lr.skel->progs.vg_lat_uprobe_entry,
-					 lr.skel->progs.vg_lat_uprobe_exit,
-					 c.nr_pids == 1 ? (int)c.pids[0] : -1, ulinks))
-			goto out;
-		snprintf(lr.uprobe_name, sizeof(lr.uprobe_name), "%s:%s", ut.short_name, ut.func);
-	}
 
 	lr.opts = &opts;
-	lr.c = &c;
-	lr.ncpu = libbpf_num_possible_cpus();
-	lr.prev = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
-	if (!lr.prev || lr.ncpu < 0)
-		goto out;
 	if (opts.interval > 0 && session__set_tick(run.sess, opts.interval, on_tick, &lr)) {
 		pr_err("setting up the interval timer failed");
 		goto out;
 	}
 	if (opts.mode == LAT_UPROBE)
-		snprintf(what, sizeof(what), "timing %s (%s)", lr.uprobe_name, ut.path);
+		snprintf(what, sizeof(what), "timing %s (%s)", lat_collector__uprobe_name(lr.col),
+			 ut.path);
 	else
 		snprintf(what, sizeof(what), "timing %s latency (%s)", opts.mode_name,
 			 tp_attach_name(tpa));
@@ -773,29 +465,17 @@ int cmd_lat(int argc, char **argv)
 	/* A tick that printed COUNT intervals ends the loop as an "error": that is the plan. */
 	if (runner__run(&run) == SESSION_ERROR && !(opts.count && lr.printed >= opts.count))
 		goto out;
-	for (int i = 0; i < nhooks; i++) {
-		bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
+	lat_collector__detach(lr.col);
 	runner__finish(&run);
 	/* Whatever the last interval (or the whole run) saw and nobody printed yet. */
 	if (!(opts.count && lr.printed >= opts.count) && print_now(&lr, opts.interval > 0))
 		goto out;
-	read_percpu_counters(bpf_map__fd(lr.skel->maps.counters), cnt, VG_CNT_NR);
-	cnt[VG_CNT_EVENTS] = lr.events; /* the histograms count them; the BPF side does not */
+	lat_collector__totals(lr.col, cnt);
 	runner__report_losses(&run, cnt, "events");
 	ret = runner__exit_code(&run);
 out:
-	for (int i = 0; i < 4; i++)
-		bpf_link__destroy(links[i]);
-	bpf_link__destroy(ulinks[0]);
-	bpf_link__destroy(ulinks[1]);
+	lat_collector__free(lr.col);
 	runner__release(&run);
-	lat_bpf__destroy(lr.skel);
-	if (lr.prev)
-		hashmap__for_each(lr.prev, free_prev, NULL);
-	hashmap__free(lr.prev);
-	free(lr.entries);
 	filter_cfg__release(&fcfg);
 	cli_free_common(&c);
 	return ret;

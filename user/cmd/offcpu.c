@@ -3,32 +3,23 @@
  * vigil offcpu: where threads wait. Off-CPU time per blocked stack (optionally with who woke it), or
  * with --wall on-CPU samples and off-CPU time together on one time base.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "kernel/attach.h"
 #include "cmd/options.h"
+#include "collect/offcpu.h"
 #include "cmd/output.h"
-#include "collect/readout.h"
 #include "cmd/commands.h"
 #include "export/export.h"
 #include "kernel/features.h"
 #include "kernel/filter.h"
-#include "model/hashmap.h"
 #include "util/log.h"
 #include "collect/runner.h"
 #include "model/profile.h"
-#include "symbols/symbolizer.h"
 #include "vigil/offcpu.h"
-#include "offcpu.skel.h"
-
-_Static_assert(sizeof(struct vg_offcpu_key) == VG_OFFCPU_KEY_SIZE, "offcpu key layout");
 
 struct offcpu_opts {
 	unsigned long min_us, max_us;
@@ -148,232 +139,16 @@ static const struct cli_spec offcpu_spec = {
 	.option = offcpu_option,
 };
 
-/* What the model needs to turn keys into stacks. */
-struct builder {
-	struct profile *p;
-	struct stack_resolver *res;
-	const struct offcpu_opts *opts;
-	__u32 off_cpu_frame; /* --wall: leaf marker of blocked time */
-	__u32 sep_frame; /* --wakers: "--" */
-	struct hashmap *seen_tids; /* --wall: threads with any record */
-};
-
-static __u32 *append(__u32 *buf, __u32 *n, const __u32 *src, __u32 cnt, bool reverse)
-{
-	for (__u32 i = 0; i < cnt; i++)
-		buf[(*n)++] = reverse ? src[cnt - 1 - i] : src[i];
-	return buf;
-}
-
-static int add_key(struct builder *b, const struct vg_offcpu_key *k, __u64 ns, __u64 count)
-{
-	__u32 frames[4 * (VG_MAX_STACK_DEPTH + 2) + 4], n = 0, m;
-	const __u32 *f;
-	struct profile_stack s = { .pid = k->pid, .tid = k->tid, .count = count, .value = ns };
-	char comm[VG_COMM_LEN + 1], wcomm[VG_COMM_LEN + 1];
-
-	memcpy(comm, k->comm, VG_COMM_LEN);
-	comm[VG_COMM_LEN] = '\0';
-	s.comm = comm;
-	if (stack_resolver__frames(b->res, k->pid, k->ustack, k->kstack_id, &f, &m))
-		return -ENOMEM;
-	append(frames, &n, f, m, false);
-	if (b->opts->wall && k->kind == VG_OFFCPU_BLOCKED)
-		frames[n++] = b->off_cpu_frame;
-	if (b->opts->wakers && k->waker_pid) {
-		/* offwaketime's layout: the waker's stack leaf first, then its name. */
-		frames[n++] = b->sep_frame;
-		if (stack_resolver__frames(b->res, k->waker_pid, k->waker_ustack,
-					   k->waker_kstack_id, &f, &m))
-			return -ENOMEM;
-		append(frames, &n, f, m, true);
-		memcpy(wcomm, k->waker_comm, VG_COMM_LEN);
-		wcomm[VG_COMM_LEN] = '\0';
-		frames[n] = stack_resolver__special(b->res, wcomm);
-		if (!frames[n++])
-			return -ENOMEM;
-	}
-	if (b->seen_tids)
-		hashmap__set(b->seen_tids, (const void *)(uintptr_t)k->tid, 1);
-	s.frames = frames;
-	s.nframes = n;
-	return profile__add_stack(b->p, &s);
-}
-
-/* Tasks still off-CPU at stop: their time so far counts, up to now. */
-static int add_still_blocked(struct builder *b, int start_fd, __u64 now_ns, __u64 min_ns,
-			     __u64 max_ns)
-{
-	struct vg_offcpu_start *vals = NULL;
-	__u32 *keys = NULL;
-	long n = map_read_all(start_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
-			      (void **)&vals);
-	int err = 0;
-
-	if (n < 0)
-		return (int)n;
-	for (long i = 0; i < n && !err; i++) {
-		__u64 d = now_ns > vals[i].ts ? now_ns - vals[i].ts : 0;
-
-		if (d >= min_ns && d <= max_ns)
-			err = add_key(b, &vals[i].key, d, 1);
-	}
-	free(keys);
-	free(vals);
-	return err;
-}
-
-/* --wall: time of threads that blocked before the capture and never blocked again (pending), and
- * of threads that were blocked for the whole capture (no record at all). */
-static int add_wall_rest(struct builder *b, int pending_fd, int pid_filter_fd, __u64 wall_ns)
-{
-	struct vg_offcpu_pending *pend = NULL;
-	__u32 *keys = NULL;
-	__u8 *flags = NULL;
-	long n = map_read_all(pending_fd, sizeof(*keys), sizeof(*pend), (void **)&keys,
-			      (void **)&pend);
-	__u32 before = stack_resolver__special(b->res, "[blocked since before the capture]");
-	__u32 whole = stack_resolver__special(b->res, "[blocked for the whole capture]");
-	int err = 0;
-
-	if (n < 0)
-		return (int)n;
-	for (long i = 0; i < n && !err; i++) {
-		char comm[VG_COMM_LEN + 1];
-		struct profile_stack s = { .pid = pend[i].pid,
-					   .tid = pend[i].tid,
-					   .count = 1,
-					   .value = pend[i].ns,
-					   .comm = comm,
-					   .frames = &before,
-					   .nframes = 1 };
-
-		memcpy(comm, pend[i].comm, VG_COMM_LEN);
-		comm[VG_COMM_LEN] = '\0';
-		hashmap__set(b->seen_tids, (const void *)(uintptr_t)pend[i].tid, 1);
-		err = profile__add_stack(b->p, &s);
-	}
-	free(keys);
-	free(pend);
-	if (err)
-		return err;
-
-	/* Threads of the target processes that left no trace were blocked all along. */
-	n = map_read_all(pid_filter_fd, sizeof(*keys), sizeof(*flags), (void **)&keys,
-			 (void **)&flags);
-	if (n < 0)
-		return (int)n;
-	for (long i = 0; i < n && !err; i++) {
-		char path[64], comm[32] = "?";
-		struct dirent *de;
-		FILE *f;
-		DIR *d;
-
-		snprintf(path, sizeof(path), "/proc/%u/comm", keys[i]);
-		if ((f = fopen(path, "re"))) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = '\0';
-			fclose(f);
-		}
-		snprintf(path, sizeof(path), "/proc/%u/task", keys[i]);
-		d = opendir(path);
-		while (d && (de = readdir(d)) && !err) {
-			unsigned long tid = strtoul(de->d_name, NULL, 10);
-			struct profile_stack s = { .pid = keys[i],
-						   .tid = (__u32)tid,
-						   .count = 1,
-						   .value = wall_ns,
-						   .comm = comm,
-						   .frames = &whole,
-						   .nframes = 1 };
-
-			if (!tid || hashmap__get(b->seen_tids, (const void *)(uintptr_t)tid, NULL))
-				continue;
-			err = profile__add_stack(b->p, &s);
-		}
-		if (d)
-			closedir(d);
-	}
-	free(keys);
-	free(flags);
-	return err;
-}
-
-static struct profile *build_profile(struct offcpu_bpf *skel, struct symbolizer *sym,
-				     const struct offcpu_opts *opts,
-				     const struct profile_meta *meta, __u64 stop_ktime,
-				     __u64 wall_ns)
-{
-	struct builder b = { .opts = opts };
-	struct vg_offcpu_key *keys = NULL;
-	struct vg_offcpu_val *vals = NULL;
-	long n;
-	int err = -ENOMEM;
-
-	b.p = profile__new(meta);
-	if (!b.p)
-		return NULL;
-	b.res = stack_resolver__new(sym, b.p, bpf_map__fd(skel->maps.stacks),
-				    bpf_map__fd(skel->maps.ustacks));
-	if (!b.res)
-		goto fail;
-	b.off_cpu_frame = stack_resolver__special(b.res, "[off-cpu]");
-	b.sep_frame = stack_resolver__special(b.res, "--");
-	if (opts->wall && !(b.seen_tids = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL)))
-		goto fail;
-	n = map_read_all(bpf_map__fd(skel->maps.counts), sizeof(*keys), sizeof(*vals),
-			 (void **)&keys, (void **)&vals);
-	if (n < 0) {
-		err = (int)n;
-		goto fail;
-	}
-	err = 0;
-	for (long i = 0; i < n && !err; i++)
-		err = add_key(&b, &keys[i], vals[i].total_ns, vals[i].count);
-	if (!err)
-		err = add_still_blocked(&b, bpf_map__fd(skel->maps.start), stop_ktime,
-					skel->rodata->min_ns, skel->rodata->max_ns);
-	if (!err && opts->wall)
-		err = add_wall_rest(&b, bpf_map__fd(skel->maps.pending),
-				    bpf_map__fd(skel->maps.pid_filter), wall_ns);
-	if (err)
-		goto fail;
-	free(keys);
-	free(vals);
-	stack_resolver__free(b.res);
-	hashmap__free(b.seen_tids);
-	return b.p;
-fail:
-	pr_err("building the profile failed: %s", strerror(-err));
-	free(keys);
-	free(vals);
-	stack_resolver__free(b.res);
-	hashmap__free(b.seen_tids);
-	profile__free(b.p);
-	return NULL;
-}
-
-static __u64 ktime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 int cmd_offcpu(int argc, char **argv)
 {
 	struct offcpu_opts opts = { .min_us = 0, .freq = 199 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
-	struct tp_progs switch_progs, waking_progs, fork_progs, exec_progs;
-	struct bpf_link *links[3] = { NULL };
-	struct offcpu_bpf *skel = NULL;
-	struct perf_attach *pa = NULL;
+	struct offcpu_collector *col = NULL;
 	struct profile *prof = NULL;
 	struct profile_meta meta = { 0 };
 	struct runner run = { 0 };
 	struct common_opts c;
-	__u64 cnt[VG_CNT_NR] = { 0 }, stop_ktime;
+	__u64 cnt[VG_CNT_NR] = { 0 };
 	enum tp_attach tpa;
 	bool own_unwind = false;
 	char title[256], what[160];
@@ -413,69 +188,25 @@ int cmd_offcpu(int argc, char **argv)
 	if (cli_runner_init(&run, "offcpu", &c, true))
 		goto out;
 
-	/* open → configure → load */
-	skel = offcpu_bpf__open();
-	if (!skel) {
-		pr_err("opening the BPF program failed: %s", strerror(errno));
+	col = offcpu_collector__new(&(struct offcpu_collector_opts){
+		.min_ns = opts.min_us ? opts.min_us * 1000 : 1,
+		.max_ns = opts.max_given ? opts.max_us * 1000 : ~0ULL,
+		.state = opts.state,
+		.wakers = opts.wakers,
+		.wall = opts.wall,
+		.freq = opts.freq,
+		.user_stacks = !c.kernel_only,
+		.kernel_stacks = !c.user_only,
+		.own_unwind = own_unwind,
+		.stack_storage = (__u32)c.stack_storage,
+		.filter = &fcfg,
+		.attach = tpa,
+	});
+	if (!col ||
+	    runner__spawn(&run, offcpu_collector__object(col), offcpu_collector__exec_progs(col),
+			  tpa) ||
+	    runner__track(&run, NULL) || offcpu_collector__attach(col))
 		goto out;
-	}
-	skel->rodata->user_stacks = !c.kernel_only;
-	skel->rodata->kernel_stacks = !c.user_only;
-	skel->rodata->min_ns = opts.min_us ? opts.min_us * 1000 : 1;
-	skel->rodata->max_ns = opts.max_given ? opts.max_us * 1000 : ~0ULL;
-	skel->rodata->state_filter = opts.state;
-	skel->rodata->wakers = opts.wakers;
-	skel->rodata->wall = opts.wall;
-	skel->rodata->sample_period_ns = 1000000000ull / opts.freq;
-	skel->rodata->fp_unwind = own_unwind;
-	filter_cfg__set_rodata(&fcfg, skel->rodata);
-	bpf_map__set_max_entries(skel->maps.stacks, c.stack_storage);
-	bpf_map__set_max_entries(skel->maps.ustacks, c.stack_storage);
-	bpf_map__set_max_entries(skel->maps.counts, c.stack_storage * 4);
-	switch_progs = (struct tp_progs){ skel->progs.vg_offcpu_switch_btf,
-					  skel->progs.vg_offcpu_switch_raw,
-					  skel->progs.vg_offcpu_switch_tp };
-	waking_progs = (struct tp_progs){ skel->progs.vg_offcpu_waking_btf,
-					  skel->progs.vg_offcpu_waking_raw,
-					  skel->progs.vg_offcpu_waking_tp };
-	fork_progs =
-		(struct tp_progs){ skel->progs.vg_offcpu_fork_btf, skel->progs.vg_offcpu_fork_raw,
-				   skel->progs.vg_offcpu_fork_tp };
-	exec_progs =
-		(struct tp_progs){ skel->progs.vg_offcpu_exec_btf, skel->progs.vg_offcpu_exec_raw,
-				   skel->progs.vg_offcpu_exec_tp };
-	tp_progs__autoload(&exec_progs, tpa, fcfg.follow);
-	tp_progs__autoload(&switch_progs, tpa, true);
-	tp_progs__autoload(&waking_progs, tpa, opts.wakers);
-	tp_progs__autoload(&fork_progs, tpa, fcfg.follow);
-	bpf_program__set_autoload(skel->progs.vg_offcpu_oncpu, opts.wall);
-	err = offcpu_bpf__load(skel);
-	if (err) {
-		pr_err("loading the BPF program (%s) failed: %s (run with -v for the verifier log)",
-		       tp_attach_name(tpa), strerror(-err));
-		goto out;
-	}
-	if (filter_cfg__apply(&fcfg, skel->obj) ||
-	    runner__spawn(&run, skel->obj, fcfg.follow ? &exec_progs : NULL, tpa) ||
-	    runner__track(&run, NULL))
-		goto out;
-
-	/* attach: followers, wakers, then the switch hook and the on-CPU sampler */
-	if ((fcfg.follow && !(links[0] = tp_progs__attach(&fork_progs, tpa))) ||
-	    (opts.wakers && !(links[1] = tp_progs__attach(&waking_progs, tpa))) ||
-	    !(links[2] = tp_progs__attach(&switch_progs, tpa))) {
-		pr_err("attaching to the scheduler tracepoints (%s) failed: %s",
-		       tp_attach_name(tpa), strerror(errno));
-		goto out;
-	}
-	if (opts.wall) {
-		pa = perf_attach__new(skel->progs.vg_offcpu_oncpu, SAMPLE_CPU_CLOCK, opts.freq);
-		if (!pa) {
-			pr_err("attaching to cpu-clock perf events failed: %s", strerror(errno));
-			goto out;
-		}
-	}
-	skel->bss->capture_start_ns = ktime_ns();
 	if (opts.wall)
 		snprintf(what, sizeof(what),
 			 "tracing off-CPU time (%s) and sampling on-CPU at %lu Hz",
@@ -490,15 +221,8 @@ int cmd_offcpu(int argc, char **argv)
 		goto out;
 
 	/* stop: detach everything, then account for what is still blocked */
-	perf_attach__free(pa);
-	pa = NULL;
-	for (int i = 0; i < 3; i++) {
-		bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
-	stop_ktime = ktime_ns();
+	offcpu_collector__detach(col);
 	runner__finish(&run);
-	read_percpu_counters(bpf_map__fd(skel->maps.counters), cnt, VG_CNT_NR);
 
 	meta.count_type = "events";
 	meta.count_unit = "count";
@@ -510,8 +234,7 @@ int cmd_offcpu(int argc, char **argv)
 	snprintf(title, sizeof(title), "vigil offcpu%s%s%s (%.1f s)", opts.wall ? " --wall" : "",
 		 c.command ? " -- " : "", c.command ? c.command[0] : "", run.t_stop - run.t_start);
 	meta.title = title;
-	prof = build_profile(skel, run.sym, &opts, &meta, stop_ktime,
-			     stop_ktime - skel->bss->capture_start_ns);
+	prof = offcpu_collector__read(col, run.sym, &meta, COLLECT_TOTAL, cnt);
 	if (!prof)
 		goto out;
 	if (cli_write_profile(&run, &c, prof))
@@ -519,11 +242,8 @@ int cmd_offcpu(int argc, char **argv)
 	runner__report_losses(&run, cnt, "off-CPU periods");
 	ret = runner__exit_code(&run);
 out:
-	perf_attach__free(pa);
-	for (int i = 0; i < 3; i++)
-		bpf_link__destroy(links[i]);
+	offcpu_collector__free(col);
 	runner__release(&run);
-	offcpu_bpf__destroy(skel);
 	profile__free(prof);
 	filter_cfg__release(&fcfg);
 	cli_free_common(&c);

@@ -7,16 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/wait.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
-#include "kernel/attach.h"
 #include "cmd/options.h"
+#include "kernel/attach.h"
+#include "collect/cpu.h"
 #include "cmd/output.h"
-#include "collect/readout.h"
 #include "cmd/commands.h"
 #include "export/export.h"
 #include "kernel/features.h"
@@ -24,11 +19,6 @@
 #include "util/log.h"
 #include "collect/runner.h"
 #include "model/profile.h"
-#include "symbols/symbolizer.h"
-#include "vigil/profile.h"
-#include "profile.skel.h"
-
-_Static_assert(sizeof(struct vg_sample_key) == VG_PROFILE_SAMPLE_KEY_SIZE, "sample key layout");
 
 struct profile_opts {
 	unsigned long freq;
@@ -119,70 +109,16 @@ static const struct cli_spec profile_spec = {
 	.option = profile_option,
 };
 
-/* Counts map → profile; *samples grows by the number of samples it holds. */
-static struct profile *build_profile(struct profile_bpf *skel, struct symbolizer *sym,
-				     const struct profile_meta *meta, __u64 *samples)
-{
-	struct profile *p = profile__new(meta);
-	struct stack_resolver *res = NULL;
-	struct vg_sample_key *keys = NULL;
-	__u64 *vals = NULL;
-	long n;
-
-	if (!p)
-		return NULL;
-	n = map_read_all(bpf_map__fd(skel->maps.counts), sizeof(*keys), sizeof(*vals),
-			 (void **)&keys, (void **)&vals);
-	if (n < 0) {
-		pr_err("reading sample counts failed: %s", strerror((int)-n));
-		goto fail;
-	}
-	res = stack_resolver__new(sym, p, bpf_map__fd(skel->maps.stacks),
-				  bpf_map__fd(skel->maps.ustacks));
-	if (!res)
-		goto fail;
-	for (long i = 0; i < n; i++) {
-		const struct vg_sample_key *k = &keys[i];
-		struct profile_stack s = { .pid = k->pid, .tid = k->tid, .count = vals[i] };
-		char comm[VG_COMM_LEN + 1];
-
-		memcpy(comm, k->comm, VG_COMM_LEN);
-		comm[VG_COMM_LEN] = '\0';
-		s.comm = comm;
-		s.value = vals[i] * meta->period;
-		*samples += vals[i];
-		if (stack_resolver__frames(res, k->pid, k->ustack, k->kstack_id, &s.frames,
-					   &s.nframes) ||
-		    profile__add_stack(p, &s)) {
-			pr_err("building the profile failed: out of memory");
-			goto fail;
-		}
-	}
-	stack_resolver__free(res);
-	free(keys);
-	free(vals);
-	return p;
-fail:
-	stack_resolver__free(res);
-	free(keys);
-	free(vals);
-	profile__free(p);
-	return NULL;
-}
-
 int cmd_profile(int argc, char **argv)
 {
 	struct profile_opts opts = { .freq = 99 };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
-	struct tp_progs fork_progs, exec_progs;
-	struct profile_bpf *skel = NULL;
-	struct perf_attach *pa = NULL;
-	struct bpf_link *fork_link = NULL;
+	struct cpu_collector *col = NULL;
 	struct profile *prof = NULL;
 	struct profile_meta meta = { 0 };
 	struct runner run = { 0 };
 	struct common_opts c;
-	__u64 cnt[VG_CNT_NR] = { 0 }, samples = 0;
+	__u64 cnt[VG_CNT_NR] = { 0 };
 	enum tp_attach tpa = TP_ATTACH_NONE;
 	bool own_unwind = false;
 	char title[256], what[128];
@@ -216,56 +152,27 @@ int cmd_profile(int argc, char **argv)
 	if (cli_runner_init(&run, "profile", &c, true))
 		goto out;
 
-	/* open → configure (rodata, map sizes, autoload) → load */
-	skel = profile_bpf__open();
-	if (!skel) {
-		pr_err("opening the BPF program failed: %s", strerror(errno));
+	col = cpu_collector__new(&(struct cpu_collector_opts){
+		.freq = opts.freq,
+		.event = opts.event,
+		.include_idle = opts.idle,
+		.user_stacks = !c.kernel_only,
+		.kernel_stacks = !c.user_only,
+		.own_unwind = own_unwind,
+		.stack_storage = (__u32)c.stack_storage,
+		.filter = &fcfg,
+		.attach = tpa,
+	});
+	if (!col ||
+	    runner__spawn(&run, cpu_collector__object(col), cpu_collector__exec_progs(col), tpa) ||
+	    runner__track(&run, cpu_collector__notices(col)))
 		goto out;
-	}
-	skel->rodata->user_stacks = !c.kernel_only;
-	skel->rodata->kernel_stacks = !c.user_only;
-	skel->rodata->include_idle = opts.idle;
-	skel->rodata->fp_unwind = own_unwind;
-	filter_cfg__set_rodata(&fcfg, skel->rodata);
-	bpf_map__set_max_entries(skel->maps.stacks, c.stack_storage);
-	bpf_map__set_max_entries(skel->maps.ustacks, c.stack_storage);
-	bpf_map__set_max_entries(skel->maps.counts, c.stack_storage * 4);
-	fork_progs =
-		(struct tp_progs){ skel->progs.vg_profile_fork_btf, skel->progs.vg_profile_fork_raw,
-				   skel->progs.vg_profile_fork_tp };
-	exec_progs =
-		(struct tp_progs){ skel->progs.vg_profile_exec_btf, skel->progs.vg_profile_exec_raw,
-				   skel->progs.vg_profile_exec_tp };
-	tp_progs__autoload(&fork_progs, tpa, fcfg.follow);
-	tp_progs__autoload(&exec_progs, tpa, true);
-	err = profile_bpf__load(skel);
+	err = cpu_collector__attach(col);
 	if (err) {
-		pr_err("loading the BPF program failed: %s (run with -v for the verifier log)",
-		       strerror(-err));
+		ret = err == -EACCES || err == -EPERM ? 2 : 1;
 		goto out;
 	}
-	if (filter_cfg__apply(&fcfg, skel->obj) ||
-	    runner__spawn(&run, skel->obj, &exec_progs, tpa) ||
-	    runner__track(&run, skel->maps.events))
-		goto out;
-
-	/* attach: followers and exec notices first, then the samplers */
-	if (fcfg.follow) {
-		fork_link = tp_progs__attach(&fork_progs, tpa);
-		if (!fork_link) {
-			pr_err("attaching to sched_process_fork (%s) failed: %s",
-			       tp_attach_name(tpa), strerror(errno));
-			goto out;
-		}
-	}
-	pa = perf_attach__new(skel->progs.vg_profile_sample, opts.event, opts.freq);
-	if (!pa) {
-		ret = errno == EACCES || errno == EPERM ? 2 : 1;
-		pr_err("attaching to %s perf events failed: %s",
-		       opts.event == SAMPLE_CYCLES ? "cycles" : "cpu-clock", strerror(errno));
-		goto out;
-	}
-	snprintf(what, sizeof(what), "sampling %d CPUs at %lu Hz", perf_attach__nr_cpus(pa),
+	snprintf(what, sizeof(what), "sampling %d CPUs at %lu Hz", cpu_collector__nr_cpus(col),
 		 opts.freq);
 	if (runner__start(&run, what))
 		goto out;
@@ -274,36 +181,28 @@ int cmd_profile(int argc, char **argv)
 		goto out;
 
 	/* stop: detach the samplers first so the counts stop moving */
-	perf_attach__free(pa);
-	pa = NULL;
+	cpu_collector__detach(col);
 	runner__finish(&run);
-	read_percpu_counters(bpf_map__fd(skel->maps.counters), cnt, VG_CNT_NR);
 
 	meta.count_type = "samples";
 	meta.count_unit = "count";
 	meta.value_type = "cpu";
 	meta.value_unit = "nanoseconds";
 	meta.weight_unit = "samples";
-	meta.period = 1000000000ull / opts.freq;
 	runner__timing(&run, &meta.start_ns, &meta.duration_ns);
 	snprintf(title, sizeof(title), "vigil profile -F %lu%s%s (%.1f s)", opts.freq,
 		 c.command ? " -- " : "", c.command ? c.command[0] : "", run.t_stop - run.t_start);
 	meta.title = title;
-	prof = build_profile(skel, run.sym, &meta, &samples);
+	prof = cpu_collector__read(col, run.sym, &meta, COLLECT_TOTAL, cnt);
 	if (!prof)
 		goto out;
-	/* The BPF side keeps no event counter: the samples are the counts, plus those that found
-	 * the counts map full. */
-	cnt[VG_CNT_EVENTS] = samples + cnt[VG_CNT_MAP_FULL];
 	if (cli_write_profile(&run, &c, prof))
 		goto out;
 	runner__report_losses(&run, cnt, "samples");
 	ret = runner__exit_code(&run);
 out:
-	perf_attach__free(pa);
-	bpf_link__destroy(fork_link);
+	cpu_collector__free(col);
 	runner__release(&run);
-	profile_bpf__destroy(skel);
 	profile__free(prof);
 	filter_cfg__release(&fcfg);
 	cli_free_common(&c);

@@ -13,7 +13,8 @@
 #include "symbols/symbolizer.h"
 #include "vigil/common.h"
 
-long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values)
+static long map_read(int map_fd, size_t key_size, size_t value_size, void **keys, void **values,
+		     bool drain)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info), batch, n = 0, cap;
@@ -40,8 +41,13 @@ long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, v
 		batch = cap - n;
 		if (!batch)
 			break;
-		err = bpf_map_lookup_batch(map_fd, first ? NULL : in, out, k + n * key_size,
-					   v + n * value_size, &batch, &opts);
+		if (drain)
+			err = bpf_map_lookup_and_delete_batch(map_fd, first ? NULL : in, out,
+							      k + n * key_size, v + n * value_size,
+							      &batch, &opts);
+		else
+			err = bpf_map_lookup_batch(map_fd, first ? NULL : in, out, k + n * key_size,
+						   v + n * value_size, &batch, &opts);
 		n += batch;
 		if (err) {
 			err = -errno;
@@ -59,12 +65,15 @@ long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, v
 		goto done;
 	if (err != -EINVAL && err != -ENOTSUP && err != -EOPNOTSUPP)
 		goto fail;
-	/* No batch support: walk the keys one by one. */
+	/* No batch support: walk the keys one by one (a drain restarts from the first key, since the
+	 * key just deleted cannot be the cursor). */
 	n = 0;
 	prev = NULL;
 	cur = k;
-	while (n < cap && bpf_map_get_next_key(map_fd, prev, cur) == 0) {
-		if (bpf_map_lookup_elem(map_fd, cur, v + n * value_size) == 0) {
+	while (n < cap && bpf_map_get_next_key(map_fd, drain ? NULL : prev, cur) == 0) {
+		err = drain ? bpf_map_lookup_and_delete_elem(map_fd, cur, v + n * value_size) :
+			      bpf_map_lookup_elem(map_fd, cur, v + n * value_size);
+		if (err == 0) {
 			prev = cur;
 			n++;
 			cur = k + n * key_size;
@@ -73,6 +82,7 @@ long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, v
 			goto fail;
 		}
 	}
+	err = 0;
 done:
 	free(in);
 	free(out);
@@ -85,6 +95,35 @@ fail:
 	free(k);
 	free(v);
 	return err;
+}
+
+long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values)
+{
+	return map_read(map_fd, key_size, value_size, keys, values, false);
+}
+
+long map_drain_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values)
+{
+	return map_read(map_fd, key_size, value_size, keys, values, true);
+}
+
+int map_clear(int map_fd, size_t key_size)
+{
+	char *key = malloc(key_size);
+	long n = 0;
+
+	if (!key)
+		return -ENOMEM;
+	/* Always restart from the first key: the one just deleted is no cursor. */
+	while (bpf_map_get_next_key(map_fd, NULL, key) == 0) {
+		if (bpf_map_delete_elem(map_fd, key) && errno != ENOENT) {
+			n = -errno;
+			break;
+		}
+		n++;
+	}
+	free(key);
+	return n < 0 ? (int)n : 0;
 }
 
 int read_percpu_counters(int map_fd, __u64 *out, __u32 n)
@@ -134,6 +173,7 @@ static bool resolved_equal(const void *a, const void *b, void *ctx)
 }
 
 struct stack_resolver {
+	__u64 gone; /* stacks whose map entry was gone when read */
 	struct symbolizer *sym;
 	struct profile *p;
 	int stack_fd, ustack_fd;
@@ -294,12 +334,18 @@ static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u
 	struct resolved probe = { .pid = kernel ? 0 : pid, .ref = ref, .kernel = kernel }, *res;
 	bool lost = kernel ? (__s32)ref < 0 : !(ref & (VG_USTACK_HASHED | VG_USTACK_MAPID));
 	__u32 depth = 0, skip = 0;
+	bool gone = false;
 	uintptr_t v;
 
 	if (hashmap__get(r->cache, &probe, &v))
 		return (struct resolved *)v;
 	if (!lost) {
 		depth = read_ips(r, kernel, ref);
+		if (!depth) {
+			/* Cleared from its map between the sample and this read (interval reads). */
+			lost = gone = true;
+			r->gone++;
+		}
 		while (kernel && skip < depth && skip < 4 && is_bpf_frame(r, r->ips[skip]))
 			skip++;
 		if (skip) {
@@ -313,7 +359,8 @@ static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u
 	*res = probe;
 	if (lost) {
 		snprintf(r->name, sizeof(r->name), "[%s stack lost: %s]",
-			 kernel ? "kernel" : "user", lost_reason_of(kernel, ref));
+			 kernel ? "kernel" : "user",
+			 gone ? "map entry cleared" : lost_reason_of(kernel, ref));
 		res->n = 1;
 		res->frames[0] = stack_resolver__special(r, r->name);
 		if (!res->frames[0])
@@ -357,4 +404,28 @@ int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __
 	*frames = r->scratch;
 	*nframes = n;
 	return 0;
+}
+
+__u64 stack_resolver__gone(const struct stack_resolver *r)
+{
+	return r->gone;
+}
+
+size_t stack_resolver__nr_stacks(const struct stack_resolver *r)
+{
+	return hashmap__size(r->cache);
+}
+
+int stack_maps_recycle(const struct stack_resolver *r, int stack_map_fd, int ustack_map_fd,
+		       __u32 capacity, const __u64 cnt[VG_CNT_NR])
+{
+	int err;
+
+	if (stack_resolver__nr_stacks(r) <= capacity / 2 && !cnt[VG_CNT_USTACK_FULL] &&
+	    !cnt[VG_CNT_KSTACK_FULL])
+		return 0;
+	err = map_clear(stack_map_fd, sizeof(__u32));
+	if (!err && ustack_map_fd >= 0)
+		err = map_clear(ustack_map_fd, sizeof(__u64));
+	return err;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "vigil/common.h"
+
 struct profile;
 struct symbolizer;
 
@@ -22,6 +24,13 @@ struct symbolizer;
  * lookups when the kernel has them. Returns the number of entries or -errno; free both arrays.
  */
 long map_read_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values);
+
+/* The same, deleting each entry as it is read (interval reads): an update after an entry's
+ * deletion starts a new entry, counted by the next read. (An increment racing the deletion itself,
+ * between the BPF program's lookup and its atomic add, a window of nanoseconds, can be lost.) */
+long map_drain_all(int map_fd, size_t key_size, size_t value_size, void **keys, void **values);
+/* Delete every entry of a hash or stack map. 0 or -errno. */
+int map_clear(int map_fd, size_t key_size);
 
 /* Sum a per-CPU array of __u64 counters (e.g. the "counters" map) into out[0..n). 0 or -errno. */
 int read_percpu_counters(int map_fd, __u64 *out, __u32 n);
@@ -44,6 +53,18 @@ void stack_resolver__free(struct stack_resolver *r);
  */
 int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __s32 kstack_id,
 			   const __u32 **frames, __u32 *nframes);
+
+/* Stacks resolved so far whose map entry was gone (cleared before the read): VG_CNT_STACK_GONE. */
+__u64 stack_resolver__gone(const struct stack_resolver *r);
+/* Distinct stacks (user and kernel) resolved so far. */
+size_t stack_resolver__nr_stacks(const struct stack_resolver *r);
+/*
+ * Interval reads: clear the stack maps when this read resolved more than half of their capacity or
+ * lost stacks to a full map, so they never stay full; otherwise keep them (ids of stacks that are
+ * still being sampled stay valid). 0 or -errno.
+ */
+int stack_maps_recycle(const struct stack_resolver *r, int stack_map_fd, int ustack_map_fd,
+		       __u32 capacity, const __u64 cnt[VG_CNT_NR]);
 
 /* Add a FRAME_SPECIAL frame (e.g. "--" or "[off-cpu]") to the profile; returns its id or 0. */
 __u32 stack_resolver__special(struct stack_resolver *r, const char *name);

@@ -229,6 +229,7 @@ static const char *const loss_names[VG_CNT_NR] = {
 	[VG_CNT_RINGBUF_FULL] = "process notices lost (ring buffer full)",
 	[VG_CNT_FOLLOW_FULL] = "descendants not followed (filter map full)",
 	[VG_CNT_AUX_FULL] = "tasks not tracked (start map full)",
+	[VG_CNT_STACK_GONE] = "stacks cleared from their map before read",
 };
 
 void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], const char *unit)
