@@ -5,6 +5,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -375,6 +376,88 @@ static void test_debug_files(void **state)
 	sh("rm -rf %s", dir);
 }
 
+/*
+ * Debug files of a file inside a process's root are looked for inside that root: found next to the
+ * file there, but not through a symlink that leaves the root (the host's copy is not read), and
+ * the symbol cap holds.
+ */
+static void test_debug_files_in_root(void **state)
+{
+	static const char *const names[] = { "fixture_static_helper" };
+	char dir[] = "/tmp/vigil-test-elfroot-XXXXXX", p[512], hex[128];
+	struct elf_opts o = { .debug_dir = "" };
+	struct elf_symbol es;
+	struct elf_file *f;
+	struct nm_sym s;
+	int rfd, fd;
+
+	(void)state;
+	if (sh("command -v objcopy >/dev/null"))
+		skip();
+	assert_non_null(mkdtemp(dir));
+	nm_lookup(FIXTURE_EXE, names, &s, 1);
+	readelf_build_id(FIXTURE_EXE, hex, sizeof(hex));
+	assert_int_equal(
+		sh("D=%s && mkdir -p $D/root/opt/app/.debug $D/host/.debug && "
+		   "objcopy --only-keep-debug %s $D/root/opt/app/.debug/symfixture.debug && "
+		   "objcopy --strip-all "
+		   "--add-gnu-debuglink=$D/root/opt/app/.debug/symfixture.debug %s "
+		   "$D/root/opt/app/stripped",
+		   dir, FIXTURE_EXE, FIXTURE_EXE),
+		0);
+	snprintf(p, sizeof(p), "%s/root", dir);
+	rfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	o.in_root = true;
+	o.root_fd = rfd;
+	o.debug_dir = "/nonexistent"; /* the host's: nothing there */
+	snprintf(p, sizeof(p), "%s/root/opt/app/stripped", dir);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	f = elf_file__open_fd(fd, "/opt/app/stripped", &o);
+	assert_non_null(f);
+	expect_name(f, s.addr + 1, "fixture_static_helper");
+	assert_string_equal(elf_file__debug_path(f), "/opt/app/.debug/symfixture.debug");
+	elf_file__free(f);
+
+	/* The root's .debug is now an absolute symlink to the host's directory holding the same
+	 * (valid) debug file: not followed out of the root. */
+	assert_int_equal(sh("cd %s && mv root/opt/app/.debug/symfixture.debug host/.debug/ && "
+			    "rmdir root/opt/app/.debug && ln -s %s/host/.debug root/opt/app/.debug",
+			    dir, dir),
+			 0);
+	f = elf_file__open_fd(fd, "/opt/app/stripped", &o);
+	assert_non_null(f);
+	assert_null(elf_file__debug_path(f));
+	assert_int_equal(elf_file__lookup(f, s.addr + 1, &es), -ENOENT);
+	elf_file__free(f);
+
+	/* The root's own /usr/lib/debug/.build-id is searched too. */
+	assert_int_equal(
+		sh("cd %s/root && mkdir -p usr/lib/debug/.build-id/%.2s && "
+		   "cp ../host/.debug/symfixture.debug usr/lib/debug/.build-id/%.2s/%s.debug",
+		   dir, hex, hex, hex + 2),
+		0);
+	f = elf_file__open_fd(fd, "/opt/app/stripped", &o);
+	assert_non_null(f);
+	expect_name(f, s.addr + 1, "fixture_static_helper");
+	assert_non_null(strstr(elf_file__debug_path(f), "/usr/lib/debug/.build-id/"));
+	assert_int_equal(elf_file__dropped_symbols(f), 0);
+	assert_true(elf_file__memory(f) > elf_file__nr_symbols(f) * 16);
+	elf_file__free(f);
+
+	/* At most max_symbols kept, the rest counted. */
+	o.max_symbols = 2;
+	f = elf_file__open_fd(fd, "/opt/app/stripped", &o);
+	assert_non_null(f);
+	assert_true(elf_file__nr_symbols(f) <= 2);
+	assert_true(elf_file__dropped_symbols(f) > 0);
+	elf_file__free(f);
+	close(fd);
+	close(rfd);
+	sh("rm -rf %s", dir);
+}
+
 /* libc through dladdr: the address of getpid in this process maps back to its name. */
 static void test_libc(void **state)
 {
@@ -481,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_debug_files),
+		cmocka_unit_test(test_debug_files_in_root),
 		cmocka_unit_test(test_libc),
 		cmocka_unit_test(test_vdso_mem),
 		cmocka_unit_test(test_notes_and_errors),

@@ -19,6 +19,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -158,10 +159,10 @@ static void write_maps(FILE *maps, const char *file, unsigned long long base, co
 		unsigned long long e = base + ((segs[i].vaddr + segs[i].memsz + 0xfff) & ~0xfffULL);
 		bool w = strchr(segs[i].flags, 'W'), x = strchr(segs[i].flags, 'E');
 
-		fprintf(maps, "%llx-%llx %c%c%cp %08llx 08:01 %llu                  %s\n", s, e,
+		fprintf(maps, "%llx-%llx %c%c%cp %08llx %02x:%02x %llu                  %s\n", s, e,
 			strchr(segs[i].flags, 'R') ? 'r' : '-', w ? 'w' : '-',
 			x || (w && writable_exec) ? 'x' : '-', segs[i].off & ~0xfffULL,
-			(unsigned long long)st.st_ino, path);
+			major(st.st_dev), minor(st.st_dev), (unsigned long long)st.st_ino, path);
 		if (map_files && x)
 			assert_int_equal(sh("ln -s \"$(realpath %s)\" %s/%d/map_files/%llx-%llx",
 					    file, root, FPID, s, e),
@@ -171,7 +172,7 @@ static void write_maps(FILE *maps, const char *file, unsigned long long base, co
 
 static int setup(void **state)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX], exe[PATH_MAX], lib[PATH_MAX];
 	FILE *f;
 
 	(void)state;
@@ -184,17 +185,20 @@ static int setup(void **state)
 		return -1;
 	if (sh("cd %s && mkdir -p %d/root/opt/app '%d/root/opt/my lib' %d/root/tmp %d/map_files",
 	       root, FPID, FPID, FPID, FPID) ||
-	    sh("ln -s \"$(realpath %s)\" %s/%d/root/opt/app/symfixture", FIXTURE_EXE, root, FPID) ||
-	    sh("ln -s \"$(realpath %s)\" '%s/%d/root/opt/my lib/libfixture.so'", FIXTURE_LIB, root,
-	       FPID))
+	    sh("cp %s %s/%d/root/opt/app/symfixture", FIXTURE_EXE, root, FPID) ||
+	    sh("cp %s '%s/%d/root/opt/my lib/libfixture.so'", FIXTURE_LIB, root, FPID))
 		return -1;
+	/* Copies inside the fixture root: a process's paths resolve inside its root, so a symlink out
+	 * of it (to .output/) would not be followed. */
+	snprintf(exe, sizeof(exe), "%s/%d/root/opt/app/symfixture", root, FPID);
+	snprintf(lib, sizeof(lib), "%s/%d/root/opt/my lib/libfixture.so", root, FPID);
 	snprintf(p, sizeof(p), "%s/%d/maps", root, FPID);
 	f = fopen(p, "w");
 	if (!f)
 		return -1;
-	write_maps(f, FIXTURE_EXE, EXE_BASE, "/opt/app/symfixture", true, false);
+	write_maps(f, exe, EXE_BASE, "/opt/app/symfixture", true, false);
 	fprintf(f, "555555a00000-555555a21000 rw-p 00000000 00:00 0                  [heap]\n");
-	write_maps(f, FIXTURE_LIB, LIB_BASE, "/opt/my lib/libfixture.so", false, false);
+	write_maps(f, lib, LIB_BASE, "/opt/my lib/libfixture.so", false, false);
 	write_maps(f, FIXTURE_LIB, GONE_BASE, "/opt/old/libgone.so (deleted)", false, true);
 	fprintf(f, "%llx-%llx rwxp 00000000 00:00 0 \n", JIT_START, JIT_END);
 	fprintf(f, "%llx-%llx r-xp 00000000 00:00 0                  [vdso]\n", VDSO_START,
@@ -581,6 +585,222 @@ static void test_mmap_fork_exec(void **state)
 	symbolizer__free(s);
 }
 
+/* ---- untrusted input: perf maps, paths out of the root, limits ---- */
+
+#define JPID 4250 /* a fixture process with only a JIT mapping */
+
+/* A fresh fake process JPID whose /tmp/perf-JPID.map is made by `make` (a shell command run in
+ * its root's /tmp, "M" naming the map), with status Uid `uid` (-1: no status file). */
+static struct symbolizer *jit_proc(const char *make, int uid, const struct symbolizer_limits *lim)
+{
+	struct symbolizer_opts o = { .proc_root = root, .kallsyms_path = KALLSYMS_FIXTURE };
+	struct symbolizer *s;
+	char p[PATH_MAX];
+	FILE *f;
+
+	assert_int_equal(sh("rm -rf %s/%d && mkdir -p %s/%d/root/tmp", root, JPID, root, JPID), 0);
+	snprintf(p, sizeof(p), "%s/%d/maps", root, JPID);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "%llx-%llx rwxp 00000000 00:00 0 \n", JIT_START, JIT_END);
+	fclose(f);
+	if (uid >= 0) {
+		snprintf(p, sizeof(p), "%s/%d/status", root, JPID);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fprintf(f, "Name:\tjit\nUid:\t%d\t%d\t%d\t%d\nNSpid:\t%d\n", uid, uid, uid, uid,
+			JPID);
+		fclose(f);
+	}
+	assert_int_equal(sh("cd %s/%d/root/tmp && M=perf-%d.map && %s", root, JPID, JPID, make), 0);
+	if (lim)
+		o.limits = *lim;
+	s = symbolizer__new(&o);
+	assert_non_null(s);
+	return s;
+}
+
+/* The JIT symbol at JIT_START + 0x100 resolves (want != NULL) or does not; refused maps counted. */
+static void expect_jit(struct symbolizer *s, const char *want, __u64 refused)
+{
+	struct symbolizer_stats st;
+	struct sym_frame f;
+
+	for (int i = 0; i < 2; i++) { /* twice: a refusal is counted once */
+		assert_int_equal(symbolizer__user(s, JPID, JIT_START + 0x100, &f), 0);
+		if (want) {
+			assert_non_null(f.name);
+			assert_string_equal(f.name, want);
+		} else {
+			assert_null(f.name);
+			assert_string_equal(f.module, "[anon]");
+		}
+	}
+	symbolizer__stats(s, &st);
+	if (st.perfmaps_refused != refused)
+		fail_msg("refused %llu, want %llu", (unsigned long long)st.perfmaps_refused,
+			 (unsigned long long)refused);
+	symbolizer__free(s);
+}
+
+/*
+ * perf-PID.map is the process's to write: a symlink (to a root-only file in map format), a FIFO, a
+ * hard link or a file of another user is refused, counted once, and never read.
+ */
+static void test_perfmap_untrusted(void **state)
+{
+	char secret[PATH_MAX], line[4 * PATH_MAX];
+	struct symbolizer_limits lim = { 0 };
+
+	(void)state;
+	if (geteuid())
+		skip(); /* chown needs root */
+	snprintf(secret, sizeof(secret), "%s/root-only.map", root);
+	snprintf(line, sizeof(line), "echo '%llx 80 SECRET_ROOT_ONLY' > %s && chmod 600 %s",
+		 JIT_START + 0x100, secret, secret);
+	assert_int_equal(sh("%s", line), 0);
+
+	/* The honest map of a process of uid 12345, its own file: named. */
+	expect_jit(
+		jit_proc("echo '7f0000300100 80 honest_jit' > $M && chown 12345 $M", 12345, NULL),
+		"honest_jit", 0);
+	/* Root's files are trusted too (a runtime started as root). */
+	expect_jit(jit_proc("echo '7f0000300100 80 root_jit' > $M", 12345, NULL), "root_jit", 0);
+	snprintf(line, sizeof(line), "ln -s %s $M", secret);
+	expect_jit(jit_proc(line, 12345, NULL), NULL, 1);
+	snprintf(line, sizeof(line), "ln %s $M", secret);
+	expect_jit(jit_proc(line, 12345, NULL), NULL, 1);
+	expect_jit(jit_proc("echo '7f0000300100 80 other' > $M && chown 999 $M", 12345, NULL), NULL,
+		   1);
+	/* Owner unknown (no status): only root's maps. */
+	expect_jit(jit_proc("echo '7f0000300100 80 x' > $M && chown 12345 $M", -1, NULL), NULL, 1);
+	expect_jit(jit_proc("mkfifo $M", 12345, NULL), NULL, 1);
+	expect_jit(jit_proc("mkdir $M", 12345, NULL), NULL, 1);
+	/* /tmp itself a symlink out of the process's root: resolved inside it, where it names itself
+	 * again (a loop), so no map; the host's copy is never read. */
+	snprintf(
+		line, sizeof(line),
+		"cd .. && rmdir tmp && mkdir -p %s/hosttmp && cp %s %s/hosttmp/perf-%d.map && ln -s %s/hosttmp tmp",
+		root, secret, root, JPID, root);
+	expect_jit(jit_proc(line, 0, NULL), NULL, 1);
+	/* Caps: size and symbols per map, each counted. */
+	lim.max_perfmap_bytes = 16;
+	expect_jit(jit_proc("echo '7f0000300100 80 too_big_a_map' > $M", 0, &lim), NULL, 1);
+	{
+		struct symbolizer_stats st;
+		struct sym_frame f;
+		struct symbolizer *s;
+
+		lim = (struct symbolizer_limits){ .max_symbols = 2 };
+		s = jit_proc(
+			"printf '7f0000300100 80 a\n7f0000300200 80 b\n7f0000300300 80 c\n' > $M",
+			0, &lim);
+		assert_int_equal(symbolizer__user(s, JPID, JIT_START + 0x210, &f), 0);
+		assert_string_equal(f.name, "b");
+		assert_int_equal(symbolizer__user(s, JPID, JIT_START + 0x310, &f), 0);
+		assert_null(f.name);
+		symbolizer__stats(s, &st);
+		assert_true(st.symbols_dropped == 1);
+		symbolizer__free(s);
+	}
+	sh("rm -rf %s/%d %s/hosttmp %s", root, JPID, root, secret);
+}
+
+/*
+ * The library path inside the process's root is an absolute symlink to a file of the host's (the
+ * very file the maps line names by inode): resolved inside the root it is not there, so no symbol,
+ * rather than the host's file read in its place.
+ */
+static void test_symlink_out_of_root(void **state)
+{
+	struct nm_sym lib[] = { { "lib_one" } };
+	struct symbolizer *s = fixture_symbolizer();
+	struct symbolizer_stats st;
+	struct sym_frame f;
+	char p[PATH_MAX], host[PATH_MAX];
+	FILE *m;
+
+	(void)state;
+	assert_int_equal(nm_fill(FIXTURE_LIB, lib, 1), 0);
+	assert_non_null(realpath(FIXTURE_LIB, host));
+	assert_int_equal(
+		sh("mkdir -p %s/%d/root/opt/esc && ln -sfn %s %s/%d/root/opt/esc/libesc.so", root,
+		   JPID, host, root, JPID),
+		0);
+	snprintf(p, sizeof(p), "%s/%d/maps", root, JPID);
+	m = fopen(p, "w");
+	assert_non_null(m);
+	write_maps(m, FIXTURE_LIB, LIB_BASE, "/opt/esc/libesc.so", false, false);
+	fclose(m);
+	assert_int_equal(symbolizer__snapshot_pid(s, JPID), 0);
+	assert_int_equal(symbolizer__user(s, JPID, LIB_BASE + lib[0].addr + 1, &f), 0);
+	assert_string_equal(f.module, "libesc.so");
+	assert_null(f.name);
+	symbolizer__stats(s, &st);
+	assert_true(st.elf_parsed == 0 && st.files_failed == 1);
+	symbolizer__free(s);
+	sh("rm -rf %s/%d", root, JPID);
+}
+
+/* Every limit holds and is counted, and the loss summary says so. */
+static void test_limits(void **state)
+{
+	struct symbolizer_opts o = { .proc_root = root, .kallsyms_path = KALLSYMS_FIXTURE };
+	struct symbolizer_stats st;
+	struct symbolizer *s;
+	char buf[512];
+
+	(void)state;
+	/* One process at a time: the second is refused, and counted once however often it is asked. */
+	o.limits.max_procs = 1;
+	s = symbolizer__new(&o);
+	assert_non_null(s);
+	assert_int_equal(symbolizer__snapshot_pid(s, FPID), 0);
+	assert_int_equal(symbolizer__snapshot_pid(s, (__u32)getpid()), -ENOSPC);
+	assert_int_equal(symbolizer__snapshot_pid(s, (__u32)getpid()), -ENOSPC);
+	symbolizer__fork(s, FPID, 77777);
+	symbolizer__stats(s, &st);
+	assert_true(st.procs_untracked == 2);
+	assert_true(symbolizer__describe_losses(&st, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "2 processes not tracked (process cap reached)");
+	symbolizer__free(s);
+
+	/* Table memory: the first file fits, nothing after it is parsed. */
+	o.limits = (struct symbolizer_limits){ .max_table_bytes = 1 };
+	s = symbolizer__new(&o);
+	assert_non_null(s);
+	assert_int_equal(symbolizer__snapshot_pid(s, FPID), 0);
+	symbolizer__stats(s, &st);
+	assert_true(st.elf_parsed == 1 && st.files_over_memory >= 1 && st.table_bytes > 1);
+	symbolizer__free(s);
+
+	/* File size: the fixtures are larger than 1 KiB. */
+	o.limits = (struct symbolizer_limits){ .max_file_bytes = 1024, .max_symbols = 3 };
+	s = symbolizer__new(&o);
+	assert_non_null(s);
+	assert_int_equal(symbolizer__snapshot_pid(s, FPID), 0);
+	symbolizer__stats(s, &st);
+	assert_true(st.elf_parsed == 0 && st.files_too_big >= 2);
+	symbolizer__free(s);
+
+	/* Symbols per file. */
+	o.limits = (struct symbolizer_limits){ .max_symbols = 3 };
+	s = symbolizer__new(&o);
+	assert_non_null(s);
+	assert_int_equal(symbolizer__snapshot_pid(s, FPID), 0);
+	symbolizer__stats(s, &st);
+	assert_true(st.elf_parsed == 2 && st.symbols_dropped > 0);
+	assert_true(symbolizer__describe_losses(&st, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, " symbols over the per-file symbol cap"));
+	/* Truncated, never overflowing. */
+	assert_true(symbolizer__describe_losses(&st, buf, 8) == 7);
+	assert_int_equal(strlen(buf), 7);
+	symbolizer__free(s);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(symbolizer__describe_losses(&st, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+}
+
 /* ---- the real /proc ---- */
 
 __attribute__((noinline, used)) int symbolizer_test_marker(int x)
@@ -734,6 +954,9 @@ int main(void)
 		cmocka_unit_test(test_fixture_jit_and_vdso),
 		cmocka_unit_test(test_fixture_kernel),
 		cmocka_unit_test(test_mmap_fork_exec),
+		cmocka_unit_test(test_perfmap_untrusted),
+		cmocka_unit_test(test_symlink_out_of_root),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_deleted_library),
 		cmocka_unit_test(test_exited_child),

@@ -251,11 +251,18 @@ void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], c
 	if (side && len < sizeof(buf))
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu mapping records lost",
 				len ? ", " : "", (unsigned long long)side);
-	if (!len)
-		return;
-	pr_warn("%llu of %llu %s incomplete: %s%s", (unsigned long long)total,
-		(unsigned long long)cnt[VG_CNT_EVENTS], unit, buf,
-		stacks || maps ? " (raise --stack-storage-size)" : "");
+	if (len)
+		pr_warn("%llu of %llu %s incomplete: %s%s", (unsigned long long)total,
+			(unsigned long long)cnt[VG_CNT_EVENTS], unit, buf,
+			stacks || maps ? " (raise --stack-storage-size)" : "");
+	if (r->sym) {
+		struct symbolizer_stats st;
+
+		symbolizer__stats(r->sym, &st);
+		if (symbolizer__describe_losses(&st, buf, sizeof(buf)))
+			pr_warn("symbols incomplete: %s%s", buf,
+				log_verbose() ? "" : " (-v names each)");
+	}
 }
 
 void runner__release(struct runner *r)

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "symbols/elf.h"
+#include "symbols/mapfile.h"
 #include "util/log.h"
 #include "symbols/procmaps.h"
 
@@ -40,7 +41,9 @@ struct elf_file {
 	struct ealias *aliases;
 	size_t naliases;
 	char *names;
+	size_t names_len;
 	char *debug_path;
+	size_t dropped; /* function symbols over the cap */
 };
 
 /* A symbol while collecting: name points into a live Elf handle. 32 bytes, so qsort moves it fast. */
@@ -54,6 +57,8 @@ struct tsym {
 struct collect {
 	struct tsym *v;
 	size_t n, cap;
+	size_t max; /* keep at most this many */
+	size_t dropped; /* functions seen over max */
 	size_t funcs_in_symtab; /* functions found in a .symtab */
 };
 
@@ -265,7 +270,7 @@ static int collect_syms(Elf *e, Elf64_Word type, struct collect *c)
 		if (!d || !d->d_buf)
 			continue;
 		count = sh.sh_size / sh.sh_entsize;
-		err = reserve(c, count);
+		err = reserve(c, count < c->max - c->n ? count : c->max - c->n);
 		if (err)
 			goto out;
 		for (size_t i = 0; i < count; i++) {
@@ -285,6 +290,10 @@ static int collect_syms(Elf *e, Elf64_Word type, struct collect *c)
 				continue;
 			t.addr = sym.st_value;
 			t.size = sym.st_size;
+			if (c->n == c->max) {
+				c->dropped++;
+				continue;
+			}
 			t.bind_rank = sb == STB_GLOBAL ? 0 : sb == STB_WEAK ? 1 : 2;
 			if (sym.st_shndx < SHN_LORESERVE && sym.st_shndx < shnum &&
 			    sec[2 * sym.st_shndx] <= t.addr && t.addr < sec[2 * sym.st_shndx + 1] &&
@@ -358,6 +367,7 @@ static int finish_syms(struct elf_file *f, struct collect *c)
 		}
 		total += strlen(c->v[i].name) + 1;
 	}
+	f->names_len = total;
 	f->syms = malloc((nuniq ? nuniq : 1) * sizeof(*f->syms));
 	f->aliases = malloc((nalias ? nalias : 1) * sizeof(*f->aliases));
 	f->names = malloc(total ? total : 1);
@@ -476,11 +486,22 @@ static bool same_file(int a, int b)
 	       sa.st_ino == sb.st_ino;
 }
 
+/* A candidate debug file: a regular file under the size cap, resolved inside rfd's tree. */
+static int open_candidate(int rfd, const char *candidate, const struct elf_opts *opts)
+{
+	int fd = mapfile__open_in_root(rfd, candidate, 0, opts ? opts->max_debug_size : 0, NULL);
+
+	if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR)
+		pr_debug("debug file '%s' not opened: %s", candidate, strerror(-fd));
+	return fd < 0 ? -1 : fd;
+}
+
 /* Opens candidate as a debug file for f: returns its fd or -1. */
-static int try_debug_build_id(const struct elf_file *f, const char *candidate, int self_fd)
+static int try_debug_build_id(const struct elf_file *f, int rfd, const char *candidate,
+			      const struct elf_opts *opts, int self_fd)
 {
 	__u8 id[ELF_BUILD_ID_MAX];
-	int fd = open(candidate, O_RDONLY | O_CLOEXEC), n;
+	int fd = open_candidate(rfd, candidate, opts), n;
 
 	if (fd < 0)
 		return -1;
@@ -493,9 +514,10 @@ static int try_debug_build_id(const struct elf_file *f, const char *candidate, i
 	return fd;
 }
 
-static int try_debug_crc(const char *candidate, __u32 crc, int self_fd)
+static int try_debug_crc(int rfd, const char *candidate, const struct elf_opts *opts, __u32 crc,
+			 int self_fd)
 {
-	int fd = open(candidate, O_RDONLY | O_CLOEXEC);
+	int fd = open_candidate(rfd, candidate, opts);
 	__u32 got = 0;
 
 	if (fd < 0)
@@ -509,24 +531,30 @@ static int try_debug_crc(const char *candidate, __u32 crc, int self_fd)
 	return fd;
 }
 
-/* Finds the separate debug file; returns an fd (and sets f->debug_path) or -1. */
+/*
+ * Finds the separate debug file; returns an fd (and sets f->debug_path) or -1. Inside a process's
+ * root (opts->in_root) its own debug directory comes first, every name resolved in that root;
+ * then the host's debug_dir.
+ */
 static int find_debug(struct elf_file *f, Elf *e, const char *path, const struct elf_opts *opts,
 		      int self_fd)
 {
 	const char *ddir = opts && opts->debug_dir ? opts->debug_dir : DEFAULT_DEBUG_DIR;
-	const char *root = opts && opts->root ? opts->root : "";
+	bool in_root = opts && opts->in_root;
+	int rfd = in_root ? opts->root_fd : AT_FDCWD;
 	char cand[PATH_MAX], link[256], dir[PATH_MAX];
 	const char *slash;
 	__u32 crc;
 	int fd;
 
-	if (*ddir && f->build_id_len >= 2) {
-		int n = snprintf(cand, sizeof(cand), "%s/.build-id/%02x/", ddir, f->build_id[0]);
+	for (int i = in_root ? 0 : 1; i < 2 && *ddir && f->build_id_len >= 2; i++) {
+		int n = snprintf(cand, sizeof(cand), "%s/.build-id/%02x/",
+				 i ? ddir : DEFAULT_DEBUG_DIR, f->build_id[0]);
 
 		if (n > 0 && (size_t)n + 2 * f->build_id_len + 7 < sizeof(cand)) {
 			elf__hex(f->build_id + 1, f->build_id_len - 1, cand + n);
 			strcat(cand, ".debug");
-			fd = try_debug_build_id(f, cand, self_fd);
+			fd = try_debug_build_id(f, i ? AT_FDCWD : rfd, cand, opts, self_fd);
 			if (fd >= 0)
 				goto found;
 		}
@@ -538,18 +566,23 @@ static int find_debug(struct elf_file *f, Elf *e, const char *path, const struct
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	else
 		snprintf(dir, sizeof(dir), ".");
-	const char *fmts[3][3] = {
-		{ root, dir, "" },
-		{ root, dir, "/.debug" },
-		{ ddir, dir, "" },
+	/* DIR/LINK, DIR/.debug/LINK, the root's /usr/lib/debug/DIR/LINK, the host's DEBUG_DIR/DIR/LINK */
+	const struct {
+		int rfd;
+		const char *pre, *mid;
+	} c[4] = {
+		{ rfd, "", "" },
+		{ rfd, "", "/.debug" },
+		{ rfd, in_root ? DEFAULT_DEBUG_DIR : NULL, "" },
+		{ AT_FDCWD, ddir, "" },
 	};
-	for (int i = 0; i < 3; i++) {
-		if (i == 2 && (!*ddir || dir[0] != '/'))
-			break;
-		if (snprintf(cand, sizeof(cand), "%s%s%s/%s", fmts[i][0], fmts[i][1], fmts[i][2],
-			     link) >= (int)sizeof(cand))
+	for (int i = 0; i < 4; i++) {
+		if (i >= 2 && (!c[i].pre || !*ddir || dir[0] != '/'))
 			continue;
-		fd = try_debug_crc(cand, crc, self_fd);
+		if (snprintf(cand, sizeof(cand), "%s%s%s/%s", c[i].pre, dir, c[i].mid, link) >=
+		    (int)sizeof(cand))
+			continue;
+		fd = try_debug_crc(c[i].rfd, cand, opts, crc, self_fd);
 		if (fd >= 0)
 			goto found;
 	}
@@ -566,7 +599,8 @@ found:
 static struct elf_file *parse(Elf *e, int fd, const char *path, const struct elf_opts *opts)
 {
 	struct elf_file *f = calloc(1, sizeof(*f));
-	struct collect c = { 0 };
+	struct collect c = { .max = opts && opts->max_symbols ? opts->max_symbols :
+								ELF_MAX_SYMBOLS };
 	Elf *de = NULL;
 	int dfd = -1, err = -ENOMEM, n;
 	GElf_Ehdr eh;
@@ -603,6 +637,7 @@ static struct elf_file *parse(Elf *e, int fd, const char *path, const struct elf
 	err = finish_syms(f, &c);
 	if (err)
 		goto fail;
+	f->dropped = c.dropped;
 	free(c.v);
 	if (de)
 		elf_end(de);
@@ -701,6 +736,17 @@ const char *elf_file__build_id_hex(const struct elf_file *f)
 const char *elf_file__debug_path(const struct elf_file *f)
 {
 	return f->debug_path;
+}
+
+size_t elf_file__dropped_symbols(const struct elf_file *f)
+{
+	return f->dropped;
+}
+
+size_t elf_file__memory(const struct elf_file *f)
+{
+	return sizeof(*f) + f->nsegs * sizeof(*f->segs) + f->nsyms * sizeof(*f->syms) +
+	       f->naliases * sizeof(*f->aliases) + f->names_len;
 }
 
 __u32 elf_file__type(const struct elf_file *f)

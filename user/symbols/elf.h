@@ -27,14 +27,23 @@
 
 #define ELF_BUILD_ID_MAX 64
 
+/* Default cap on the function symbols kept per file (a crafted file may claim millions). */
+#define ELF_MAX_SYMBOLS (4u << 20)
+
 struct elf_opts {
 	const char *debug_dir; /* default "/usr/lib/debug"; "" disables separate debug files */
 	/*
-	 * Prefix for the .gnu_debuglink search next to the file, e.g. "/proc/PID/root" when path is the
-	 * file's name inside that process's mount namespace. NULL: none.
+	 * in_root: path names the file inside the tree root_fd names (a process's root, from
+	 * mapfile__open_root), so the debug file is looked for in that tree first (its
+	 * /usr/lib/debug/.build-id, then the debuglink names next to the file), resolved by
+	 * mapfile__open_in_root so that nothing escapes it, then in debug_dir on the host. Without it,
+	 * path is the host's.
 	 */
-	const char *root;
+	bool in_root;
+	int root_fd;
 	bool no_debug; /* do not look for separate debug files */
+	size_t max_symbols; /* keep at most this many function symbols; 0: ELF_MAX_SYMBOLS */
+	__u64 max_debug_size; /* ignore debug files larger than this; 0: no cap */
 };
 
 struct elf_segment {
@@ -66,8 +75,15 @@ void elf_file__free(struct elf_file *f);
 size_t elf_file__build_id(const struct elf_file *f, const __u8 **id);
 /* Lowercase hex build-id, "" when none. */
 const char *elf_file__build_id_hex(const struct elf_file *f);
-/* The separate debug file whose symbols were merged in, or NULL. */
+/*
+ * The separate debug file whose symbols were merged in, or NULL. With opts->in_root it may name a
+ * file inside that root (open it again with mapfile__open_in_root, never by this path alone).
+ */
 const char *elf_file__debug_path(const struct elf_file *f);
+/* Function symbols not kept because the file had more than max_symbols. */
+size_t elf_file__dropped_symbols(const struct elf_file *f);
+/* Bytes of memory the parsed tables take (for the symbolizer's memory cap). */
+size_t elf_file__memory(const struct elf_file *f);
 /* ET_EXEC, ET_DYN, ... */
 __u32 elf_file__type(const struct elf_file *f);
 

@@ -129,15 +129,22 @@ struct proc *sym_proc_get(struct symbolizer *s, __u32 pid)
 
 struct proc *sym_proc_new(struct symbolizer *s, __u32 pid)
 {
-	struct proc *p = calloc(1, sizeof(*p));
+	struct proc *p;
 
+	if (!sym_proc_room(s, pid)) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->pid = pid;
+	p->uid = -1;
 	p->img = calloc(1, sizeof(*p->img));
 	if (!p->img || hashmap__set(s->procs, (const void *)(uintptr_t)pid, (uintptr_t)p)) {
 		free(p->img);
 		free(p);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return p;
@@ -186,6 +193,12 @@ static int keep_elf(struct symbolizer *s, struct elf_file *elf)
 	}
 	s->elves[s->nelves++] = elf;
 	s->st.elf_parsed++;
+	s->st.table_bytes += elf_file__memory(elf);
+	if (elf_file__dropped_symbols(elf)) {
+		s->st.symbols_dropped += elf_file__dropped_symbols(elf);
+		pr_debug("symbols: %zu symbols of a file dropped (more than %zu)",
+			 elf_file__dropped_symbols(elf), s->lim.max_symbols);
+	}
 	if (*hex && !hashmap__get(s->by_build_id, hex, NULL))
 		return hashmap__set(s->by_build_id, hex, (uintptr_t)elf);
 	return 0;
@@ -199,126 +212,95 @@ struct want {
 	const char *bid_hex; /* from the mmap record; "" when none */
 };
 
-static int open_map_files(struct symbolizer *s, const struct want *w)
+/* Counts a file not used and says why under -v. */
+static void refuse_file(struct symbolizer *s, const struct want *w, int err, const char *why)
 {
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/%u/map_files/%llx-%llx", s->proc_root, w->pid,
-		 (unsigned long long)w->start, (unsigned long long)w->end);
-	return open(p, O_RDONLY | O_CLOEXEC);
-}
-
-/*
- * Opens the file behind a mapping: PROC/PID/root/PATH, else PATH; a deleted (or replaced) file
- * through PROC/PID/map_files while the process lives. *via_root says whether PATH resolved inside
- * the process's root; *must_match that the file's build-id must equal the record's to be used;
- * *from_map_files that it is the mapped file itself.
- */
-static int open_mapped(struct symbolizer *s, const struct want *w, bool *via_root, bool *must_match,
-		       bool *from_map_files)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	int fd = -1, alt;
-
-	*via_root = false;
-	*must_match = false;
-	*from_map_files = false;
-	if (w->deleted) {
-		fd = open_map_files(s, w);
-		*from_map_files = fd >= 0;
-		if (fd >= 0 || !*w->bid_hex)
-			return fd;
-		/* Gone: a file now at PATH is only trusted with the same build-id. */
-		*must_match = true;
-	}
-	if (snprintf(p, sizeof(p), "%s/%u/root%s", s->proc_root, w->pid, w->path) < (int)sizeof(p))
-		fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		*via_root = true;
-	else
-		fd = open(w->path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && !w->deleted && w->ino && !fstat(fd, &st) && (__u64)st.st_ino != w->ino) {
-		/* Replaced since it was mapped: the mapped copy is the one to read. */
-		alt = open_map_files(s, w);
-		if (alt >= 0) {
-			close(fd);
-			fd = alt;
-			*via_root = false;
-			*from_map_files = true;
-		}
-	}
-	return fd;
+	s->st.files_failed++;
+	if (err == -EFBIG)
+		s->st.files_too_big++;
+	else if (err == -ESTALE || err == -EINVAL || err == -ELOOP || err == -EXDEV)
+		s->st.files_refused++;
+	pr_debug("symbols: not reading '%s' of pid %u: %s", w->path, w->pid,
+		 why ? why : strerror(-err));
 }
 
 static struct elf_file *get_file(struct symbolizer *s, const struct want *w, __u32 maj, __u32 min)
 {
 	struct map_key mk = { .maj = maj, .min = min, .ino = w->ino, .path = w->path };
+	struct mapfile_want mw = {
+		.proc_root = s->proc_root,
+		.pid = w->pid,
+		.start = w->start,
+		.end = w->end,
+		.maj = maj,
+		.min = min,
+		.ino = w->ino,
+		.path = w->path,
+		.max_size = s->lim.max_file_bytes,
+	};
 	struct inode_key ik = { 0 };
 	struct elf_file *elf = NULL;
 	__u8 id[ELF_BUILD_ID_MAX];
-	char hex[2 * ELF_BUILD_ID_MAX + 1], root[PATH_MAX];
+	char hex[2 * ELF_BUILD_ID_MAX + 1];
 	struct elf_opts eo = { 0 };
-	bool via_root, must_match, from_map_files, use_mk = w->ino && !w->deleted;
-	struct stat st;
+	bool use_mk = w->ino && !w->deleted;
+	struct mapfile mf;
 	uintptr_t v;
-	int fd, n, alt;
+	int n, err;
 
 	if (*w->bid_hex && hashmap__get(s->by_build_id, w->bid_hex, &v))
 		return (struct elf_file *)v;
 	if (use_mk && hashmap__get(s->by_mapkey, &mk, &v))
 		return (struct elf_file *)v;
-	fd = open_mapped(s, w, &via_root, &must_match, &from_map_files);
-	if (fd < 0) {
-		s->st.files_failed++;
-		pr_debug("symbols: cannot open '%s' of pid %u: %s", w->path, w->pid,
-			 strerror(errno));
+	err = mapfile__open(&mw, &mf);
+	if (err) {
+		refuse_file(s, w, err, NULL);
+		/* What is there now will not change into the mapped file: do not look again. */
+		if (use_mk && err != -ENOENT && err != -EACCES && err != -EPERM && err != -ENOMEM)
+			remember(s->by_mapkey, &mk, sizeof(mk), NULL);
 		return NULL;
 	}
 	s->st.files_opened++;
-	if (!fstat(fd, &st)) {
-		ik.dev = st.st_dev;
-		ik.ino = st.st_ino;
-		ik.size = (__u64)st.st_size;
-		ik.mtime_ns = (__u64)st.st_mtim.tv_sec * 1000000000ULL + (__u64)st.st_mtim.tv_nsec;
-		if (hashmap__get(s->by_inode, &ik, &v)) {
-			elf = (struct elf_file *)v;
-			goto out;
-		}
+	ik.dev = mf.st.st_dev;
+	ik.ino = mf.st.st_ino;
+	ik.size = (__u64)mf.st.st_size;
+	ik.mtime_ns = (__u64)mf.st.st_mtim.tv_sec * 1000000000ULL + (__u64)mf.st.st_mtim.tv_nsec;
+	if (hashmap__get(s->by_inode, &ik, &v)) {
+		elf = (struct elf_file *)v;
+		goto out;
 	}
-	n = elf__read_build_id(fd, id, sizeof(id));
-	if (n > 0 && *w->bid_hex && !w->deleted && !from_map_files) {
-		elf__hex(id, (size_t)n, hex);
-		if (strcmp(hex, w->bid_hex) && (alt = open_map_files(s, w)) >= 0) {
-			/* Rebuilt in place since it was mapped: read the mapped copy instead. */
-			close(fd);
-			fd = alt;
-			from_map_files = true;
-			via_root = false;
-			ik.ino = 0;
-			n = elf__read_build_id(fd, id, sizeof(id));
-		}
-	}
+	n = elf__read_build_id(mf.fd, id, sizeof(id));
 	if (n > 0) {
 		elf__hex(id, (size_t)n, hex);
 		if (*w->bid_hex && strcmp(hex, w->bid_hex)) {
-			pr_debug("symbols: '%s' of pid %u has build-id %s, not %s; not used",
-				 w->path, w->pid, hex, w->bid_hex);
-			close(fd);
-			s->st.files_failed++;
-			return NULL;
+			char why[2 * sizeof(hex) + 32];
+
+			snprintf(why, sizeof(why), "build-id %s, not %s", hex, w->bid_hex);
+			refuse_file(s, w, -ESTALE, why);
+			goto out_close;
 		}
 		if (hashmap__get(s->by_build_id, hex, &v)) {
 			elf = (struct elf_file *)v;
 			goto out_remember;
 		}
-	} else if (must_match) {
-		close(fd);
-		return NULL;
+	} else if (*w->bid_hex && !mf.identity_checked && mf.via != MAPFILE_MAP_FILES) {
+		/* Nothing ties a file without a build-id to a record that has one. */
+		refuse_file(s, w, -ESTALE, "no build-id to match the mapping's");
+		goto out_close;
 	}
-	snprintf(root, sizeof(root), "%s/%u/root", s->proc_root, w->pid);
-	eo.root = via_root ? root : NULL;
-	elf = elf_file__open_fd(fd, w->path, &eo);
+	if (s->st.table_bytes >= s->lim.max_table_bytes) {
+		s->st.files_over_memory++;
+		pr_debug(
+			"symbols: not reading '%s': symbol tables already take %llu bytes (the cap)",
+			w->path, (unsigned long long)s->st.table_bytes);
+		goto out_close;
+	}
+	/* Debug files are looked for inside the process's root (nothing escapes it). */
+	eo.in_root = mf.root_fd >= 0;
+	eo.root_fd = mf.root_fd;
+	eo.max_symbols = s->lim.max_symbols;
+	eo.max_debug_size = s->lim.max_file_bytes;
+	elf = elf_file__open_fd(mf.fd, w->path, &eo);
 	if (!elf) {
 		s->st.files_failed++;
 		pr_debug("symbols: cannot read ELF '%s': %s", w->path, strerror(errno));
@@ -327,12 +309,12 @@ static struct elf_file *get_file(struct symbolizer *s, const struct want *w, __u
 		elf = NULL;
 	}
 out_remember:
-	if (ik.ino)
-		remember(s->by_inode, &ik, sizeof(ik), elf);
+	remember(s->by_inode, &ik, sizeof(ik), elf);
 out:
 	if (use_mk)
 		remember(s->by_mapkey, &mk, sizeof(mk), elf);
-	close(fd);
+out_close:
+	mapfile__close(&mf);
 	return elf;
 }
 
@@ -449,7 +431,7 @@ int symbolizer__add_mmap(struct symbolizer *s, __u32 pid, const struct sym_mmap 
 	if (!p)
 		p = sym_proc_new(s, pid);
 	if (!p)
-		return -ENOMEM;
+		return -errno;
 	return sym_add_map(s, p, m, false);
 }
 
@@ -491,73 +473,169 @@ void symbolizer__exec(struct symbolizer *s, __u32 pid)
 
 /* ---- perf-PID.map ---- */
 
-/* The pid a process knows itself by, inside its pid namespace (last NSpid field), or 0. */
-static __u32 ns_pid(struct symbolizer *s, __u32 pid)
+/* The last number of a "Name:\tN\tN..." line of a status text, or -1. field: 0 first, -1 last. */
+static long long status_field(const char *buf, const char *name, int field)
 {
-	char p[PATH_MAX], *buf, *l, *save = NULL;
-	unsigned long v = 0;
+	const char *l = strstr(buf, name);
+	long long v = -1;
+
+	if (!l)
+		return -1;
+	l += strlen(name);
+	for (int i = 0; *l && *l != '\n'; i++) {
+		char *e;
+		long long x = strtoll(l, &e, 10);
+
+		if (e == l)
+			break;
+		v = x;
+		l = e;
+		if (i == field)
+			break;
+	}
+	return v;
+}
+
+/*
+ * From PROC/PID/status: the process's effective uid (the owner its perf map must have) and the pid
+ * it knows itself by inside its pid namespace (the last NSpid field, 0 when unknown).
+ */
+static void read_status(struct symbolizer *s, struct proc *p, __u32 *nspid)
+{
+	char path[PATH_MAX], *buf;
+	long long v;
 	size_t len;
 
-	snprintf(p, sizeof(p), "%s/%u/status", s->proc_root, pid);
-	buf = procmaps__slurp(p, &len);
+	*nspid = 0;
+	snprintf(path, sizeof(path), "%s/%u/status", s->proc_root, p->pid);
+	buf = procmaps__slurp(path, &len);
 	if (!buf)
-		return 0;
-	l = strstr(buf, "\nNSpid:");
-	if (l) {
-		char *e = strchr(l + 1, '\n'), *t;
-
-		if (e)
-			*e = '\0';
-		for (t = strtok_r(l + 7, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
-			v = strtoul(t, NULL, 10);
-	}
+		return;
+	v = status_field(buf, "\nUid:", 1);
+	if (v >= 0 && v <= 0xffffffffLL)
+		p->uid = v;
+	v = status_field(buf, "\nNSpid:", -1);
+	*nspid = v > 0 && v <= 0xffffffffLL ? (__u32)v : 0;
 	free(buf);
-	return v > 0 && v <= 0xffffffffUL ? (__u32)v : 0;
+}
+
+/*
+ * Refuses a perf map: one -v line and one count per distinct file (a refused map is looked at
+ * again on later misses, like an accepted one).
+ */
+static void refuse_perfmap(struct symbolizer *s, struct proc *p, const char *where, int err,
+			   const struct stat *st, const char *why)
+{
+	__u64 key = (__u64)(-err) * 0x9e3779b97f4a7c15ULL;
+
+	if (st)
+		key ^= hash_u64((__u64)st->st_ino ^ ((__u64)st->st_dev << 32)) ^
+		       (__u64)st->st_mtim.tv_nsec ^ (__u64)st->st_mtim.tv_sec << 20;
+	key |= 1;
+	if (key == p->jit_refused_key)
+		return;
+	p->jit_refused_key = key;
+	s->st.perfmaps_refused++;
+	pr_debug("symbols: perf map %s of pid %u not read: %s", where, p->pid,
+		 why ? why : strerror(-err));
+}
+
+/* Opens one candidate perf map and checks it; the fd, -ENOENT when there is none, else refused. */
+static int open_perfmap(struct symbolizer *s, struct proc *p, int root_fd, const char *where,
+			struct stat *st)
+{
+	char why[96];
+	int fd = mapfile__open_in_root(root_fd, where, O_NOFOLLOW | O_NONBLOCK,
+				       s->lim.max_perfmap_bytes, st);
+
+	if (fd == -ENOENT || fd == -ENOTDIR)
+		return -ENOENT;
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "%s",
+			 fd == -ELOOP  ? "a symbolic link" :
+			 fd == -EINVAL ? "not a regular file" :
+			 fd == -EFBIG  ? "larger than the perf map size cap" :
+					 strerror(-fd));
+		refuse_perfmap(s, p, where, fd, NULL, why);
+		return fd;
+	}
+	/* perf's rule, tightened: its owner is the process's user or root, and it is its only name
+	 * (a hard link would lend the map another user's file). */
+	if ((st->st_uid != 0 && (p->uid < 0 || st->st_uid != (uid_t)p->uid)) || st->st_nlink != 1) {
+		if (st->st_nlink != 1)
+			snprintf(why, sizeof(why), "%lu links", (unsigned long)st->st_nlink);
+		else
+			snprintf(why, sizeof(why),
+				 "owned by uid %u, neither root nor the process's uid %lld",
+				 (unsigned)st->st_uid, (long long)p->uid);
+		refuse_perfmap(s, p, where, -EPERM, st, why);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
 }
 
 void sym_jit_load(struct symbolizer *s, struct proc *p)
 {
-	char cand[3][PATH_MAX];
-	__u32 nspid = ns_pid(s, p->pid);
-	struct stat st;
-	int ncand = 0;
+	char cand[2][64];
+	__u32 nspid;
+	int ncand = 0, root_fd, rfd;
 
 	p->jit_loaded = true;
 	p->jit_checked_ns = sym_now_ns();
-	snprintf(cand[ncand++], PATH_MAX, "%s/%u/root/tmp/perf-%u.map", s->proc_root, p->pid,
-		 p->pid);
+	read_status(s, p, &nspid);
+	snprintf(cand[ncand++], sizeof(cand[0]), "/tmp/perf-%u.map", p->pid);
 	if (nspid && nspid != p->pid)
-		snprintf(cand[ncand++], PATH_MAX, "%s/%u/root/tmp/perf-%u.map", s->proc_root,
-			 p->pid, nspid);
-	snprintf(cand[ncand++], PATH_MAX, "/tmp/perf-%u.map", p->pid);
-	for (int i = 0; i < ncand; i++) {
+		snprintf(cand[ncand++], sizeof(cand[0]), "/tmp/perf-%u.map", nspid);
+	/* Inside the process's root while it lives; the host's /tmp once it is gone. */
+	root_fd = mapfile__open_root(s->proc_root, p->pid);
+	rfd = root_fd >= 0 ? root_fd : AT_FDCWD;
+	for (int i = 0; i < (root_fd >= 0 ? ncand : 1); i++) {
 		struct perfmap *j, **v;
+		struct stat st;
 		char name[64];
+		int fd = open_perfmap(s, p, rfd, cand[i], &st);
 
-		if (stat(cand[i], &st) || !S_ISREG(st.st_mode))
+		if (fd < 0)
 			continue;
 		if (p->njit && st.st_size == p->jit_size &&
 		    st.st_mtim.tv_sec == p->jit_mtime.tv_sec &&
-		    st.st_mtim.tv_nsec == p->jit_mtime.tv_nsec)
-			return; /* unchanged */
-		j = perfmap__read(cand[i]);
-		if (!j)
+		    st.st_mtim.tv_nsec == p->jit_mtime.tv_nsec) {
+			close(fd); /* unchanged */
+			break;
+		}
+		if (s->st.table_bytes >= s->lim.max_table_bytes) {
+			s->st.files_over_memory++;
+			close(fd);
+			break;
+		}
+		j = perfmap__read_fd(fd, s->lim.max_perfmap_bytes, s->lim.max_symbols);
+		close(fd);
+		if (!j) {
+			if (errno == EFBIG)
+				refuse_perfmap(s, p, cand[i], -EFBIG, NULL,
+					       "larger than the perf map size cap");
 			continue;
+		}
 		v = realloc(p->jit, (p->njit + 1) * sizeof(*v));
 		if (!v) {
 			perfmap__free(j);
-			return;
+			break;
 		}
 		p->jit = v;
 		p->jit[p->njit++] = j;
+		s->st.table_bytes += perfmap__memory(j);
+		s->st.symbols_dropped += perfmap__dropped(j);
 		snprintf(name, sizeof(name), "perf-%u.map", p->pid);
 		p->jit_module = sym_intern(s, name);
 		snprintf(name, sizeof(name), "/tmp/perf-%u.map", p->pid);
 		p->jit_path = sym_intern(s, name);
 		p->jit_size = st.st_size;
 		p->jit_mtime = st.st_mtim;
-		return;
+		break;
 	}
+	if (root_fd >= 0)
+		close(root_fd);
 }
 
 static const struct perfmap_sym *jit_find(const struct proc *p, __u64 addr)

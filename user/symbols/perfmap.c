@@ -10,6 +10,8 @@
 struct perfmap {
 	struct perfmap_sym *syms;
 	size_t n;
+	size_t dropped; /* symbol lines over the cap */
+	size_t text_len;
 	char *text; /* the input, names NUL-terminated in place */
 };
 
@@ -23,8 +25,8 @@ static int cmp_psym(const void *a, const void *b)
 	return x->name < y->name ? -1 : x->name > y->name ? 1 : 0;
 }
 
-/* Parses text (len bytes, text[len] == '\0') in place. */
-static struct perfmap *perfmap_parse_owned(char *text, size_t len)
+/* Parses text (len bytes, text[len] == '\0') in place, keeping at most max symbols (0: all). */
+static struct perfmap *perfmap_parse_owned(char *text, size_t len, size_t max)
 {
 	struct perfmap *m = calloc(1, sizeof(*m));
 	char *p = text, *end = text + len;
@@ -36,8 +38,11 @@ static struct perfmap *perfmap_parse_owned(char *text, size_t len)
 		return NULL;
 	}
 	m->text = text;
+	m->text_len = len;
 	for (const char *q = text; q < end; q++)
 		lines += *q == '\n';
+	if (max && lines > max)
+		lines = max;
 	m->syms = malloc(lines * sizeof(*m->syms));
 	if (!m->syms) {
 		perfmap__free(m);
@@ -60,10 +65,14 @@ static struct perfmap *perfmap_parse_owned(char *text, size_t len)
 			if (!procmaps__scan_hex(&q, le, &size) &&
 			    !procmaps__scan_char(&q, le, ' ') && *q && size &&
 			    start + size > start) {
-				m->syms[n].start = start;
-				m->syms[n].end = start + size;
-				m->syms[n].name = q;
-				n++;
+				if (n < lines) {
+					m->syms[n].start = start;
+					m->syms[n].end = start + size;
+					m->syms[n].name = q;
+					n++;
+				} else {
+					m->dropped++;
+				}
 			}
 		}
 		if (!nl)
@@ -90,15 +99,25 @@ struct perfmap *perfmap__parse(const char *buf, size_t len)
 	}
 	memcpy(text, buf, len);
 	text[len] = '\0';
-	return perfmap_parse_owned(text, len);
+	return perfmap_parse_owned(text, len, 0);
 }
 
-struct perfmap *perfmap__read(const char *path)
+struct perfmap *perfmap__read_fd(int fd, size_t max_bytes, size_t max_syms)
 {
 	size_t len;
-	char *text = procmaps__slurp(path, &len);
+	char *text = procmaps__slurp_fd(fd, max_bytes, &len);
 
-	return text ? perfmap_parse_owned(text, len) : NULL;
+	return text ? perfmap_parse_owned(text, len, max_syms) : NULL;
+}
+
+size_t perfmap__dropped(const struct perfmap *m)
+{
+	return m->dropped;
+}
+
+size_t perfmap__memory(const struct perfmap *m)
+{
+	return sizeof(*m) + m->n * sizeof(*m->syms) + m->text_len + 1;
 }
 
 void perfmap__free(struct perfmap *m)

@@ -229,20 +229,17 @@ void procmaps__prefault(void *p, size_t len)
 #endif
 }
 
-char *procmaps__slurp(const char *path, size_t *len)
+char *procmaps__slurp_fd(int fd, size_t max, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
 	char *buf = NULL, *nb;
-	int fd, err;
+	int err;
 	ssize_t r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
 	buf = malloc(cap);
 	if (!buf) {
-		err = ENOMEM;
-		goto fail;
+		errno = ENOMEM;
+		return NULL;
 	}
 	for (;;) {
 		if (cap - n < (1 << 15)) {
@@ -265,16 +262,32 @@ char *procmaps__slurp(const char *path, size_t *len)
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (max && n > max) {
+			err = EFBIG;
+			goto fail;
+		}
 	}
-	close(fd);
 	buf[n] = '\0';
 	*len = n;
 	return buf;
 fail:
 	free(buf);
-	close(fd);
 	errno = err;
 	return NULL;
+}
+
+char *procmaps__slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = procmaps__slurp_fd(fd, 0, len);
+	err = errno;
+	close(fd);
+	errno = err;
+	return buf;
 }
 
 struct procmaps *procmaps__read(const char *path)

@@ -88,6 +88,9 @@ int procmaps__scan_char(const char **p, const char *end, char c);
  * unknown up front). Returns the buffer and sets *len, or NULL with errno set. The caller frees it.
  */
 char *procmaps__slurp(const char *path, size_t *len);
+/* The same from an open descriptor (the caller keeps it); at most max bytes (0: no cap), else NULL
+ * with errno EFBIG. */
+char *procmaps__slurp_fd(int fd, size_t max, size_t *len);
 /*
  * Populates the page tables of a large, freshly allocated range in one call: touching fresh memory
  * page by page costs a fault per page, which in some VMs dominates the cost of parsing big files.

@@ -110,6 +110,18 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->kallsyms_path = strdup(ks);
 	s->modules_path = modules_path_for(ks);
 	s->proc_root = strdup(opts && opts->proc_root ? opts->proc_root : "/proc");
+	if (opts)
+		s->lim = opts->limits;
+	if (!s->lim.max_file_bytes)
+		s->lim.max_file_bytes = DEFAULT_MAX_FILE_BYTES;
+	if (!s->lim.max_perfmap_bytes)
+		s->lim.max_perfmap_bytes = DEFAULT_MAX_PERFMAP_BYTES;
+	if (!s->lim.max_symbols)
+		s->lim.max_symbols = DEFAULT_MAX_SYMBOLS;
+	if (!s->lim.max_procs)
+		s->lim.max_procs = DEFAULT_MAX_PROCS;
+	if (!s->lim.max_table_bytes)
+		s->lim.max_table_bytes = DEFAULT_MAX_TABLE_BYTES;
 	s->procs = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
 	s->strings = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
 	s->demangled = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
@@ -180,6 +192,7 @@ void symbolizer__free(struct symbolizer *s)
 		elf_file__free(s->elves[i]);
 	free(s->elves);
 	ksyms__free(s->ksyms);
+	free(s->untracked);
 	free(s->kallsyms_path);
 	free(s->modules_path);
 	free(s->proc_root);
@@ -189,6 +202,68 @@ void symbolizer__free(struct symbolizer *s)
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 {
 	*out = s->st;
+}
+
+size_t symbolizer__describe_losses(const struct symbolizer_stats *st, char *buf, size_t size)
+{
+	const struct {
+		__u64 n;
+		const char *one, *many, *why;
+	} l[] = {
+		{ st->perfmaps_refused, "perf map", "perf maps",
+		  "refused (a symlink, not a regular file, or not owned by the process's user)" },
+		{ st->files_refused, "mapped file", "mapped files",
+		  "refused (not the mapped file, or not a regular file)" },
+		{ st->files_too_big, "file", "files", "over the file size cap" },
+		{ st->symbols_dropped, "symbol", "symbols", "over the per-file symbol cap" },
+		{ st->files_over_memory, "file", "files",
+		  "not read (symbol table memory cap reached)" },
+		{ st->procs_untracked, "process", "processes",
+		  "not tracked (process cap reached)" },
+	};
+	size_t len = 0;
+
+	if (size)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		int n;
+
+		if (!l[i].n || len >= size)
+			continue;
+		n = snprintf(buf + len, size - len, "%s%llu %s %s", len ? ", " : "",
+			     (unsigned long long)l[i].n, l[i].n == 1 ? l[i].one : l[i].many,
+			     l[i].why);
+		len = n < 0 ? len : len + (size_t)n >= size ? size - 1 : len + (size_t)n;
+	}
+	return len;
+}
+
+bool sym_proc_room(struct symbolizer *s, __u32 pid)
+{
+	if (hashmap__size(s->procs) < s->lim.max_procs)
+		return true;
+	if (!s->untracked) {
+		/* Room for every pid the kernel can hand out, so each is counted once. */
+		size_t bits = 1u << 22;
+		char *pm = procmaps__slurp("/proc/sys/kernel/pid_max", &(size_t){ 0 });
+
+		if (pm && strtoul(pm, NULL, 10) > 0)
+			bits = strtoul(pm, NULL, 10) + 1;
+		free(pm);
+		s->untracked = calloc((bits + 7) / 8, 1);
+		s->untracked_bits = s->untracked ? bits : 0;
+	}
+	if (pid < s->untracked_bits) {
+		if (!(s->untracked[pid / 8] & (1u << (pid % 8)))) {
+			s->untracked[pid / 8] |= (__u8)(1u << (pid % 8));
+			s->st.procs_untracked++;
+			pr_debug("symbols: process %u not tracked: %zu processes already (the cap)",
+				 pid, s->lim.max_procs);
+		}
+	} else {
+		s->st.procs_untracked++;
+	}
+	return false;
 }
 
 /* ---- snapshots and lookups ---- */
@@ -206,6 +281,8 @@ static int snapshot(struct symbolizer *s, __u32 pid, bool refresh)
 	bool have_exe;
 	int err = 0;
 
+	if (!p && !sym_proc_room(s, pid))
+		return -ENOSPC;
 	snprintf(path, sizeof(path), "%s/%u/exe", s->proc_root, pid);
 	have_exe = !stat(path, &est);
 	if (p && p->snapshotted) {

@@ -25,12 +25,25 @@
 
 struct symbolizer;
 
+/*
+ * Bounds on what other users' files and processes can make the symbolizer hold. A zero field means
+ * the default in brackets. Every hit is counted in struct symbolizer_stats.
+ */
+struct symbolizer_limits {
+	__u64 max_file_bytes; /* ELF and debug files larger are not read [2 GiB] */
+	__u64 max_perfmap_bytes; /* a larger perf-PID.map is not read [64 MiB] */
+	size_t max_symbols; /* symbols kept per file, perf maps included [4 Mi] */
+	size_t max_procs; /* processes tracked at once [65536] */
+	__u64 max_table_bytes; /* memory of all parsed symbol tables; no new file beyond [1 GiB] */
+};
+
 struct symbolizer_opts {
 	const char *kallsyms_path; /* default "/proc/kallsyms" (tests pass a fixture) */
 	const char *proc_root; /* default "/proc" (tests pass a fixture directory) */
 	bool no_kernel; /* do not load kernel symbols at all */
 	bool no_demangle; /* user function names as the symbol table spells them (C++ and Rust are
 			   * demangled by default, with parameter types, through libiberty) */
+	struct symbolizer_limits limits;
 };
 
 /* opts may be NULL. Kernel symbols are loaded lazily on the first kernel lookup. NULL + errno. */
@@ -84,10 +97,26 @@ int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_fra
 /* Resolve one kernel address. 0, or -ENOENT when it is outside every known symbol and module. */
 int symbolizer__kernel(struct symbolizer *s, __u64 addr, struct sym_frame *out);
 
-/* Counters for diagnostics (-v) and benchmarks. */
+/* Counters for diagnostics (-v) and benchmarks, and what was lost to untrusted input or limits. */
 struct symbolizer_stats {
 	__u64 files_opened, files_failed, elf_parsed, pids_snapshotted, lookups;
+	/* mapped files not used: not the mapped inode (dev:inode or build-id differ), not a regular
+	 * file, or outside the process's root */
+	__u64 files_refused;
+	__u64 files_too_big; /* over max_file_bytes */
+	/* perf-PID.map not read: a symlink, not a regular file, owned by neither the process's user
+	 * nor root, more than one link, or over max_perfmap_bytes */
+	__u64 perfmaps_refused;
+	__u64 symbols_dropped; /* symbols over max_symbols, summed over files */
+	__u64 files_over_memory; /* files not parsed: the tables had reached max_table_bytes */
+	__u64 procs_untracked; /* distinct processes not tracked: max_procs reached */
+	__u64 table_bytes; /* memory the parsed tables take now */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
+/*
+ * The losses in st as one phrase ("2 perf maps refused (...), 1 file over the size cap"), or ""
+ * when there are none. Writes at most size bytes (NUL included); returns the phrase's length.
+ */
+size_t symbolizer__describe_losses(const struct symbolizer_stats *st, char *buf, size_t size);
 
 #endif

@@ -13,10 +13,16 @@
 #include <linux/types.h>
 
 #include "symbols/elf.h"
+#include "symbols/mapfile.h"
 #include "symbols/perfmap.h"
 #include "symbols/symbolizer.h"
 
 #define VDSO_MAX_SIZE (1 << 20)
+#define DEFAULT_MAX_FILE_BYTES (2ULL << 30)
+#define DEFAULT_MAX_PERFMAP_BYTES (64ULL << 20)
+#define DEFAULT_MAX_SYMBOLS ((size_t)4 << 20)
+#define DEFAULT_MAX_PROCS ((size_t)65536)
+#define DEFAULT_MAX_TABLE_BYTES (1ULL << 30)
 #define JIT_RECHECK_NS 200000000ULL /* re-stat a perf map at most this often on misses */
 #define MAPS_REREAD_NS 1000000000ULL /* re-read a live process's maps at most this often */
 
@@ -48,6 +54,8 @@ struct proc {
 	ino_t exe_ino;
 	struct perfmap **jit; /* every load, newest last: older ones keep their strings alive */
 	size_t njit;
+	__s64 uid; /* its effective uid from PROC/PID/status; -1 unknown */
+	__u64 jit_refused_key; /* what was last refused as its perf map (logged and counted once) */
 	bool jit_loaded; /* a load was attempted since the last snapshot */
 	__u64 jit_checked_ns; /* when the perf map's file was last looked at */
 	off_t jit_size;
@@ -79,17 +87,22 @@ struct symbolizer {
 	struct hashmap *by_mapkey; /* struct map_key * -> struct elf_file * (0: not usable ELF) */
 	struct elf_file **elves;
 	size_t nelves, capelves;
+	struct symbolizer_limits lim; /* defaults filled in */
+	__u8 *untracked; /* bitmap of pids refused at max_procs (distinct count), lazily allocated */
+	size_t untracked_bits;
 	struct symbolizer_stats st;
 };
 
 /* Interned copy of str, owned by the symbolizer; NULL when out of memory. */
 const char *sym_intern(struct symbolizer *s, const char *str);
 __u64 sym_now_ns(void); /* CLOCK_MONOTONIC */
+/* Whether a new process may be tracked; counts (once per pid) those refused at max_procs. */
+bool sym_proc_room(struct symbolizer *s, __u32 pid);
 
 /* images.c */
 const struct sym_map *sym_image_find(const struct image *img, __u64 addr);
 struct proc *sym_proc_get(struct symbolizer *s, __u32 pid);
-/* A new process record with an empty image; NULL when out of memory. */
+/* A new process record with an empty image; NULL with errno ENOMEM, or ENOSPC at max_procs. */
 struct proc *sym_proc_new(struct symbolizer *s, __u32 pid);
 /* Start a new, empty generation (exec). 0 or -ENOMEM. */
 int sym_proc_push_image(struct proc *p);
