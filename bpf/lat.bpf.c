@@ -94,20 +94,24 @@ struct {
 
 static __always_inline void hist_add(struct vg_hist *h, __u64 delta, bool error, bool atomic)
 {
-	__u32 b = vg_hist_bucket(delta);
+	__u32 b = vg_hist_bucket(delta), l = vg_le_bucket(delta);
 
 	if (b >= VG_HIST_BUCKETS)
 		b = VG_HIST_BUCKETS - 1;
+	if (l > VG_LE_BOUNDS)
+		l = VG_LE_BOUNDS;
 	if (atomic) {
 		__sync_fetch_and_add(&h->count, 1);
 		__sync_fetch_and_add(&h->sum_ns, delta);
 		__sync_fetch_and_add(&h->buckets[b], 1);
+		__sync_fetch_and_add(&h->le[l], 1);
 		if (error)
 			__sync_fetch_and_add(&h->errors, 1);
 	} else {
 		h->count++;
 		h->sum_ns += delta;
 		h->buckets[b]++;
+		h->le[l]++;
 		if (error)
 			h->errors++;
 	}

@@ -3,6 +3,11 @@
  * Latency histograms shared by BPF and userspace: log2 buckets, each split into VG_HIST_SUB linear
  * sub-buckets, so a bucket is at most 1/8 = 12.5% of its lower bound wide. Values 0..7 ns have a
  * bucket each; the last bucket (from 2^VG_HIST_MAX_POW ns, about 4.9 hours) takes everything above.
+ *
+ * Beside them, an exact count on the 1-2.5-5 ladder from 1 us to 10 s (the `le` boundaries of the
+ * Prometheus histograms): le[i] counts values v with bound(i-1) < v <= bound(i), le[VG_LE_BOUNDS]
+ * those above 10 s. The log2 buckets cannot give these (1000 ns is not a bucket edge), and an SLO on
+ * "under 1 ms" must not be an interpolation.
  */
 #ifndef VIGIL_HIST_H
 #define VIGIL_HIST_H
@@ -11,6 +16,7 @@
 #define VG_HIST_SUB_SHIFT 3
 #define VG_HIST_MAX_POW 44
 #define VG_HIST_BUCKETS ((VG_HIST_MAX_POW - 2) * VG_HIST_SUB)
+#define VG_LE_BOUNDS 22 /* 1, 2.5, 5 us ... 5 s, 10 s */
 
 struct vg_hist {
 	__u64 count;
@@ -18,10 +24,32 @@ struct vg_hist {
 	__u64 sum_ns;
 	__u64 max_ns;
 	__u64 buckets[VG_HIST_BUCKETS];
+	__u64 le[VG_LE_BOUNDS + 1];
 };
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
+/* The i-th `le` boundary in ns (i < VG_LE_BOUNDS): 1000, 2500, 5000, 10000, ... 10^10. */
+static __always_inline __u64 vg_le_bound(__u32 i)
+{
+	__u64 m = i % 3 == 0 ? 1000 : i % 3 == 1 ? 2500 : 5000;
+
+	for (__u32 d = 0; d < i / 3; d++)
+		m *= 10;
+	return m;
+}
+
+/* Ladder bucket of v: the number of boundaries below v (exact integer compares). */
+static __always_inline __u32 vg_le_bucket(__u64 v)
+{
+	return (v > 1000ull) + (v > 2500ull) + (v > 5000ull) + (v > 10000ull) + (v > 25000ull) +
+	       (v > 50000ull) + (v > 100000ull) + (v > 250000ull) + (v > 500000ull) +
+	       (v > 1000000ull) + (v > 2500000ull) + (v > 5000000ull) + (v > 10000000ull) +
+	       (v > 25000000ull) + (v > 50000000ull) + (v > 100000000ull) + (v > 250000000ull) +
+	       (v > 500000000ull) + (v > 1000000000ull) + (v > 2500000000ull) +
+	       (v > 5000000000ull) + (v > 10000000000ull);
+}
+
 #endif
 
 /* floor(log2(v)) for v > 0, branch-free (bcc's bits.bpf.h). */
@@ -77,6 +105,27 @@ static __always_inline __u64 vg_hist_high(__u32 i)
 	if (i < VG_HIST_SUB)
 		return (__u64)i + 1;
 	return vg_hist_low(i) + ((__u64)1 << (i / VG_HIST_SUB + 2 - VG_HIST_SUB_SHIFT));
+}
+
+/* The i-th `le` boundary in ns (i < VG_LE_BOUNDS): 1000, 2500, 5000, 10000, ... 10^10. */
+static __always_inline __u64 vg_le_bound(__u32 i)
+{
+	__u64 m = i % 3 == 0 ? 1000 : i % 3 == 1 ? 2500 : 5000;
+
+	for (__u32 d = 0; d < i / 3; d++)
+		m *= 10;
+	return m;
+}
+
+/* Ladder bucket of v: the number of boundaries below v (exact integer compares). */
+static __always_inline __u32 vg_le_bucket(__u64 v)
+{
+	return (v > 1000ull) + (v > 2500ull) + (v > 5000ull) + (v > 10000ull) + (v > 25000ull) +
+	       (v > 50000ull) + (v > 100000ull) + (v > 250000ull) + (v > 500000ull) +
+	       (v > 1000000ull) + (v > 2500000ull) + (v > 5000000ull) + (v > 10000000ull) +
+	       (v > 25000000ull) + (v > 50000000ull) + (v > 100000000ull) + (v > 250000000ull) +
+	       (v > 500000000ull) + (v > 1000000000ull) + (v > 2500000000ull) +
+	       (v > 5000000000ull) + (v > 10000000000ull);
 }
 
 #endif

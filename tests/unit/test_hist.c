@@ -45,6 +45,7 @@ static void test_buckets_cover_and_order(void **state)
 static void add(struct vg_hist *h, __u64 v)
 {
 	h->buckets[vg_hist_bucket(v)]++;
+	h->le[vg_le_bucket(v)]++;
 	h->count++;
 	h->sum_ns += v;
 	if (v > h->max_ns)
@@ -152,17 +153,44 @@ static void test_prom_text(void **state)
 		0);
 	fclose(f);
 	assert_non_null(strstr(buf, "# TYPE vigil_test_seconds histogram\n"));
-	/* Cumulative buckets at powers of two of ns, in seconds: 1500 ns <= 2048 ns. */
+	/* Cumulative buckets on the exact ladder, in seconds: 1500 ns <= 2.5 us, 3000 ns <= 5 us. */
 	assert_non_null(
-		strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"2.048e-06\"} 1\n"));
+		strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"1e-06\"} 0\n"));
 	assert_non_null(
-		strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"4.096e-06\"} 2\n"));
+		strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"2.5e-06\"} 1\n"));
+	assert_non_null(
+		strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"5e-06\"} 2\n"));
+	assert_non_null(strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"10\"} 2\n"));
 	assert_non_null(strstr(buf, "vigil_test_seconds_bucket{syscall=\"read\",le=\"+Inf\"} 2\n"));
 	assert_non_null(strstr(buf, "vigil_test_seconds_sum{syscall=\"read\"} 0.000004500\n"));
 	assert_non_null(strstr(buf, "vigil_test_seconds_count{syscall=\"read\"} 2\n"));
 	assert_non_null(strstr(buf, "syscall=\"we\\\"ird\\\\\""));
 	assert_non_null(strstr(buf, "# TYPE vigil_test_errors_total counter\n"));
 	free(buf);
+}
+
+/* The ladder is exact at its edges: a value equal to a boundary is inside it (le means <=). */
+static void test_le_ladder(void **state)
+{
+	static const __u64 want[VG_LE_BOUNDS] = {
+		1000,	    2500,	5000,	    10000,	 25000,	    50000,
+		100000,	    250000,	500000,	    1000000,	 2500000,   5000000,
+		10000000,   25000000,	50000000,   100000000,	 250000000, 500000000,
+		1000000000, 2500000000, 5000000000, 10000000000,
+	};
+	char b[32];
+
+	(void)state;
+	for (__u32 i = 0; i < VG_LE_BOUNDS; i++) {
+		assert_int_equal(vg_le_bound(i), want[i]);
+		assert_int_equal(vg_le_bucket(want[i]), i);
+		assert_int_equal(vg_le_bucket(want[i] + 1), i + 1);
+	}
+	assert_int_equal(vg_le_bucket(0), 0);
+	assert_int_equal(vg_le_bucket(~0ULL), VG_LE_BOUNDS);
+	assert_string_equal(hist_le_label(0, b, sizeof(b)), "1e-06");
+	assert_string_equal(hist_le_label(10, b, sizeof(b)), "0.0025");
+	assert_string_equal(hist_le_label(21, b, sizeof(b)), "10");
 }
 
 static void test_syscall_names(void **state)
@@ -203,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_log2_text_matches_bcc_layout),
 		cmocka_unit_test(test_prom_text),
+		cmocka_unit_test(test_le_ladder),
 		cmocka_unit_test(test_syscall_names),
 		cmocka_unit_test(test_fmt),
 	};

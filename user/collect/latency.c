@@ -191,11 +191,7 @@ static int to_interval(struct lat_collector *lr)
 			p = (struct vg_hist *)v;
 			struct vg_hist total = e->h;
 
-			e->h.count -= p->count;
-			e->h.errors -= p->errors;
-			e->h.sum_ns -= p->sum_ns;
-			for (int b = 0; b < VG_HIST_BUCKETS; b++)
-				e->h.buckets[b] -= p->buckets[b];
+			hist_sub(&e->h, p);
 			*p = total;
 			/* The maximum of an interval is not recoverable from totals: keep the
 			 * bucket bound of its largest value as a safe upper estimate. */

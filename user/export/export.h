@@ -45,6 +45,16 @@ int export_speedscope(const struct profile *p, FILE *out, const struct export_op
 int export_profile(const struct profile *p, enum export_format f, FILE *out,
 		   const struct export_opts *o);
 
+/*
+ * The reverse of export_pprof: a gzip (or raw) pprof profile into a new struct profile (caller frees).
+ * Sample types, period, time and duration come from the profile; weight_unit, weight_div and title
+ * (when the profile has no comment) from base. Inflated size is capped at max_bytes. NULL + errno:
+ * EINVAL (not a profile export_pprof could have written), EFBIG (over max_bytes), ENOMEM.
+ * Thread-safe.
+ */
+struct profile *export_pprof_read(const void *data, size_t len, size_t max_bytes,
+				  const struct profile_meta *base);
+
 /* Check that a file can be created at path (its directory exists and is writable), without
  * creating it. 0 or -errno. Used to reject a bad -o before anything is attached. */
 int export_check_path(const char *path);

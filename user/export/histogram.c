@@ -68,6 +68,12 @@ void hist_print_log2(FILE *out, const struct vg_hist *h, const struct hist_unit 
 }
 
 /* Label values escape backslash, double quote and newline (text format 0.0.4). */
+const char *hist_le_label(__u32 i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.9g", (double)vg_le_bound(i) / 1e9);
+	return buf;
+}
+
 static void prom_labels(FILE *out, const struct hist_entry *e, const char *extra_key,
 			const char *extra_val)
 {
@@ -97,35 +103,15 @@ static void prom_labels(FILE *out, const struct hist_entry *e, const char *extra
 int hist_write_prom(FILE *out, const char *metric, const char *help, const char *errors_metric,
 		    const struct hist_entry *e, size_t n)
 {
-	int lo = VG_HIST_MAX_POW, hi = 0;
-
-	/* One set of boundaries for every series: powers of two ns from the smallest to the largest
-	 * value seen. */
-	for (size_t k = 0; k < n; k++)
-		for (int i = 0; i < VG_HIST_BUCKETS; i++)
-			if (e[k].h.buckets[i]) {
-				int p = (int)vg_log2_u64(vg_hist_high(i) - 1) + 1;
-
-				if (p < lo)
-					lo = p;
-				if (p > hi)
-					hi = p;
-			}
-	if (lo > hi)
-		lo = hi = 0;
 	fprintf(out, "# HELP %s %s\n# TYPE %s histogram\n", metric, help, metric);
 	for (size_t k = 0; k < n; k++) {
 		__u64 cum = 0;
-		int i = 0;
 		char le[32];
 
-		for (int p = lo; p <= hi; p++) {
-			__u64 bound = (__u64)1 << p;
-
-			/* Cumulative: every bucket whose values are all <= bound. */
-			while (i < VG_HIST_BUCKETS && vg_hist_high(i) <= bound)
-				cum += e[k].h.buckets[i++];
-			snprintf(le, sizeof(le), "%.9g", (double)bound / 1e9);
+		/* The exact 1-2.5-5 ladder counted in the kernel beside the log2 buckets. */
+		for (__u32 i = 0; i < VG_LE_BOUNDS; i++) {
+			cum += e[k].h.le[i];
+			hist_le_label(i, le, sizeof(le));
 			fprintf(out, "%s_bucket", metric);
 			prom_labels(out, &e[k], "le", le);
 			fprintf(out, " %llu\n", (unsigned long long)cum);

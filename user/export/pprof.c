@@ -331,7 +331,7 @@ static int add_locations(struct pprof *b, size_t nm, size_t nf)
 static void add_samples(struct pprof *b, size_t ns)
 {
 	int64_t k_pid = str_id(&b->st, "pid"), k_tid = str_id(&b->st, "tid"),
-		k_comm = str_id(&b->st, "comm");
+		k_comm = str_id(&b->st, "comm"), k_cgroup = -1;
 	size_t li = 0, fi = 0;
 
 	for (size_t i = 0; i < ns; i++) {
@@ -350,7 +350,7 @@ static void add_samples(struct pprof *b, size_t ns)
 		sm->n_value = 2;
 		sm->value = &b->values[2 * i];
 		sm->label = &b->labelp[li];
-		for (int n = 0; n < 3; n++) {
+		for (int n = 0; n < 4; n++) {
 			perftools__profiles__label__init(&l[n]);
 			b->labelp[li + n] = &l[n];
 		}
@@ -363,6 +363,13 @@ static void add_samples(struct pprof *b, size_t ns)
 		}
 		l[sm->n_label].key = k_comm;
 		l[sm->n_label++].str = str_id(&b->st, s->comm);
+		if (s->cgroup && *s->cgroup) {
+			/* Interned only when used: profiles without cgroups keep their string table. */
+			if (k_cgroup < 0)
+				k_cgroup = str_id(&b->st, "cgroup");
+			l[sm->n_label].key = k_cgroup;
+			l[sm->n_label++].str = str_id(&b->st, s->cgroup);
+		}
 		li += sm->n_label;
 		b->samplep[i] = sm;
 	}
@@ -454,8 +461,8 @@ int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o
 	b.fkeys = calloc(nf + 1, sizeof(*b.fkeys));
 	b.samples = calloc(ns + 1, sizeof(*b.samples));
 	b.samplep = calloc(ns + 1, sizeof(*b.samplep));
-	b.labels = calloc(3 * ns + 1, sizeof(*b.labels));
-	b.labelp = calloc(3 * ns + 1, sizeof(*b.labelp));
+	b.labels = calloc(4 * ns + 1, sizeof(*b.labels));
+	b.labelp = calloc(4 * ns + 1, sizeof(*b.labelp));
 	b.locids = calloc(total_frames + 1, sizeof(*b.locids));
 	b.values = calloc(2 * ns + 1, sizeof(*b.values));
 	if (!b.st.idx || !b.fn_idx || !b.maps || !b.mapp || !b.map_id || !b.locs || !b.locp ||

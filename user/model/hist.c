@@ -16,6 +16,19 @@ void hist_merge(struct vg_hist *dst, const struct vg_hist *src)
 		dst->max_ns = src->max_ns;
 	for (int i = 0; i < VG_HIST_BUCKETS; i++)
 		dst->buckets[i] += src->buckets[i];
+	for (int i = 0; i <= VG_LE_BOUNDS; i++)
+		dst->le[i] += src->le[i];
+}
+
+void hist_sub(struct vg_hist *dst, const struct vg_hist *prev)
+{
+	dst->count -= prev->count;
+	dst->errors -= prev->errors;
+	dst->sum_ns -= prev->sum_ns;
+	for (int i = 0; i < VG_HIST_BUCKETS; i++)
+		dst->buckets[i] -= prev->buckets[i];
+	for (int i = 0; i <= VG_LE_BOUNDS; i++)
+		dst->le[i] -= prev->le[i];
 }
 
 __u64 hist_quantile(const struct vg_hist *h, double q)

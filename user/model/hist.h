@@ -13,8 +13,10 @@
 
 #include "vigil/hist.h"
 
-/* dst += src (counts, sums, buckets; max of maxima). */
+/* dst += src (counts, sums, buckets, ladder; max of maxima). */
 void hist_merge(struct vg_hist *dst, const struct vg_hist *src);
+/* dst -= prev, for totals that only grow (interval deltas); max_ns is left as it is. */
+void hist_sub(struct vg_hist *dst, const struct vg_hist *prev);
 /*
  * The value at quantile q (0..1) in ns, interpolated linearly inside its bucket and capped at max_ns,
  * so the error is below one bucket's width (12.5%). 0 for an empty histogram.

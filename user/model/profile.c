@@ -21,6 +21,7 @@ struct profile {
 
 	struct profile_stack *stacks;
 	size_t nr_stacks, cap_stacks;
+	struct hashmap *stack_idx; /* profile__merge: 1-based stack index, hashed by content */
 };
 
 static const char *intern(struct profile *p, const char *s)
@@ -148,6 +149,7 @@ void profile__free(struct profile *p)
 	free(p->maps);
 	hashmap__free(p->frame_idx);
 	hashmap__free(p->map_idx);
+	hashmap__free(p->stack_idx);
 	if (p->strings)
 		hashmap__for_each(p->strings, free_string, NULL);
 	hashmap__free(p->strings);
@@ -229,7 +231,8 @@ int profile__add_stack(struct profile *p, const struct profile_stack *s)
 	*slot = *s;
 	slot->frames = frames;
 	slot->comm = intern(p, s->comm ? s->comm : "");
-	if (!slot->comm) {
+	slot->cgroup = intern(p, s->cgroup ? s->cgroup : "");
+	if (!slot->comm || !slot->cgroup) {
 		free(frames);
 		return -ENOMEM;
 	}
@@ -284,4 +287,106 @@ __u64 profile__total_weight(const struct profile *p)
 	for (size_t i = 0; i < p->nr_stacks; i++)
 		t += profile__weight(p, &p->stacks[i]);
 	return t;
+}
+
+/* Stacks compare by interned comm/cgroup pointers and frame ids. */
+static uint64_t stack_hash(const void *key, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct profile_stack *st = &p->stacks[(uintptr_t)key - 1];
+	uint64_t parts[4] = { st->pid, st->tid, (uintptr_t)st->comm, (uintptr_t)st->cgroup };
+	uint64_t h = hash_bytes(parts, sizeof(parts), 3);
+
+	return st->nframes ? hash_bytes(st->frames, st->nframes * sizeof(__u32), h) : h;
+}
+
+static bool stack_equal(const void *a, const void *b, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct profile_stack *x = &p->stacks[(uintptr_t)a - 1],
+				   *y = &p->stacks[(uintptr_t)b - 1];
+
+	return x->pid == y->pid && x->tid == y->tid && x->comm == y->comm &&
+	       x->cgroup == y->cgroup && x->nframes == y->nframes &&
+	       (!x->nframes || !memcmp(x->frames, y->frames, x->nframes * sizeof(__u32)));
+}
+
+int profile__merge(struct profile *dst, const struct profile *src,
+		   bool (*keep)(const struct profile_stack *s, void *arg), void *arg, bool drop_tid)
+{
+	__u32 *map_ids = NULL, *frame_ids = NULL, *frames = NULL;
+	size_t cap_frames = 0;
+	int err = -ENOMEM;
+
+	if (!dst->stack_idx) {
+		dst->stack_idx = hashmap__new(stack_hash, stack_equal, dst);
+		if (!dst->stack_idx)
+			return -ENOMEM;
+		for (size_t i = 0; i < dst->nr_stacks; i++)
+			if (hashmap__set(dst->stack_idx, (const void *)(uintptr_t)(i + 1), i + 1))
+				return -ENOMEM;
+	}
+	map_ids = calloc(src->nr_maps + 1, sizeof(*map_ids));
+	frame_ids = calloc(src->nr_frames + 1, sizeof(*frame_ids));
+	if (!map_ids || !frame_ids)
+		goto out;
+	for (size_t i = 0; i < src->nr_maps; i++)
+		if (!(map_ids[i + 1] = profile__add_mapping(dst, &src->maps[i])))
+			goto out;
+	for (size_t i = 0; i < src->nr_frames; i++) {
+		struct profile_frame f = src->frames[i];
+
+		f.mapping = map_ids[f.mapping];
+		if (!(frame_ids[i + 1] = profile__add_frame(dst, &f)))
+			goto out;
+	}
+	for (size_t i = 0; i < src->nr_stacks; i++) {
+		struct profile_stack s = src->stacks[i];
+		uintptr_t key = dst->nr_stacks + 1, found;
+
+		if (keep && !keep(&s, arg))
+			continue;
+		if (s.nframes > cap_frames) {
+			__u32 *n = realloc(frames, s.nframes * sizeof(*n));
+
+			if (!n)
+				goto out;
+			frames = n;
+			cap_frames = s.nframes;
+		}
+		for (__u32 k = 0; k < s.nframes; k++)
+			frames[k] = frame_ids[s.frames[k]];
+		s.frames = frames;
+		if (drop_tid)
+			s.tid = 0;
+		err = profile__add_stack(dst, &s);
+		if (err)
+			goto out;
+		err = -ENOMEM;
+		/* The candidate is the new last stack: keep it only if it is new. */
+		if (hashmap__get(dst->stack_idx, (const void *)key, &found)) {
+			struct profile_stack *into = &dst->stacks[found - 1];
+
+			into->count += s.count;
+			into->value += s.value;
+			free((void *)dst->stacks[--dst->nr_stacks].frames);
+			continue;
+		}
+		if (hashmap__set(dst->stack_idx, (const void *)key, key)) {
+			free((void *)dst->stacks[--dst->nr_stacks].frames);
+			goto out;
+		}
+	}
+	err = 0;
+out:
+	free(map_ids);
+	free(frame_ids);
+	free(frames);
+	return err;
+}
+
+void profile__set_span(struct profile *p, __u64 start_ns, __u64 duration_ns)
+{
+	p->meta.start_ns = start_ns;
+	p->meta.duration_ns = duration_ns;
 }

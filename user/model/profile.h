@@ -49,6 +49,7 @@ struct profile_stack {
 		*frames; /* 1-based frame indices, ROOT FIRST; user frames, then kernel frames */
 	__u64 count; /* events: samples, blocking episodes, allocations */
 	__u64 value; /* weight in meta.value_unit (e.g. count * period nanoseconds) */
+	const char *cgroup; /* cgroup v2 path ("/system.slice/x.service"); NULL or "" = unknown */
 };
 
 /*
@@ -91,6 +92,18 @@ __u32 profile__add_frame(struct profile *p, const struct profile_frame *f);
  * format merges). Returns 0 or -ENOMEM / -EINVAL (a frame index out of range).
  */
 int profile__add_stack(struct profile *p, const struct profile_stack *s);
+
+/*
+ * Adds src's stacks to dst, re-interning their frames and mappings, and sums each into an identical
+ * stack (same pid, tid, comm, cgroup and frames) that an earlier merge added to dst. keep(s, arg)
+ * selects the stacks of src (NULL: all); with drop_tid, threads are merged into their process
+ * (tid 0). dst's meta stays as it is (see profile__set_span). 0 or -ENOMEM / -EINVAL.
+ */
+int profile__merge(struct profile *dst, const struct profile *src,
+		   bool (*keep)(const struct profile_stack *s, void *arg), void *arg,
+		   bool drop_tid);
+/* Set the collection span of the profile's meta (merged profiles cover several intervals). */
+void profile__set_span(struct profile *p, __u64 start_ns, __u64 duration_ns);
 
 const struct profile_meta *profile__meta(const struct profile *p);
 size_t profile__nr_stacks(const struct profile *p);
