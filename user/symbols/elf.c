@@ -355,7 +355,8 @@ static int finish_syms(struct elf_file *f, struct collect *c)
 {
 	size_t nuniq = 0, nalias = 0, total = 0, off = 0;
 
-	qsort(c->v, c->n, sizeof(*c->v), cmp_tsym);
+	if (c->n) /* c->v may be NULL: a file without symbols (UBSan: qsort's nonnull) */
+		qsort(c->v, c->n, sizeof(*c->v), cmp_tsym);
 	for (size_t i = 0; i < c->n; i++) {
 		if (i && c->v[i].addr == c->v[i - 1].addr) {
 			/* The same name from .symtab and .dynsym sorts next to itself. */
@@ -394,7 +395,8 @@ static int finish_syms(struct elf_file *f, struct collect *c)
 			off += l;
 		}
 		if (t->size) {
-			s->end = t->addr + t->size;
+			/* A size running past the end of the address space (a crafted st_size). */
+			s->end = t->addr + t->size > t->addr ? t->addr + t->size : ~0ULL;
 		} else {
 			__u64 end = j < c->n ? c->v[j].addr : 0;
 			__u64 cap = t->sec_left ? t->addr + t->sec_left : 0;

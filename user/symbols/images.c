@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <libiberty/demangle.h>
 
 #include "symbols/elf.h"
 #include "model/hashmap.h"

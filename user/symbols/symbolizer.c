@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <libiberty/demangle.h>
 
+#include "symbols/demangle.h"
 #include "symbols/elf.h"
 #include "model/hashmap.h"
 #include "symbols/kallsyms.h"
@@ -66,7 +66,7 @@ static const char *display_name(struct symbolizer *s, const char *name)
 	if (hashmap__get(s->demangled, name, &v))
 		return (const char *)v;
 	key = sym_intern(s, name);
-	d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	d = demangle__name(name);
 	v = (uintptr_t)(d ? sym_intern(s, d) : key);
 	free(d);
 	if (!key || !v || hashmap__set(s->demangled, key, v))
