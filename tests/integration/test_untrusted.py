@@ -77,7 +77,7 @@ def test_perf_map_symlink_to_root_only_file(ctx):
     """A process of nobody's makes its /tmp/perf-PID.map a symlink to a root-only file in map
     format: the file's contents never appear in the output; the refusal is counted and said once
     under -v. Then the honest map, nobody's own file, names the JIT code again."""
-    p = ctx.spawn(as_user(NOBODY, workload("jit"), "8"))
+    p = ctx.spawn(as_user(NOBODY, workload("jit"), "30"))
     pid = p.stdout.readline().strip()
     assert pid.isdigit(), p.stderr.read()
     mapfile = f"/tmp/perf-{pid}.map"
@@ -95,7 +95,7 @@ def test_perf_map_symlink_to_root_only_file(ctx):
     assert os.path.islink(mapfile)
     if os.path.exists(mapfile):  # fs.protected_symlinks=0: root following it reads the secret
         assert token in open(mapfile).read()
-    r = vigil("profile", "-p", pid, "-F", "199", "-f", "-v", "1")
+    r = vigil("profile", "-p", pid, "-F", "499", "-f", "-v", "1")
     check_rc(r)
     assert token not in r.stdout and token not in r.stderr, "the root-only file was shown"
     lines = [l for l in r.stderr.splitlines() if "perf map" in l and "not read" in l]
@@ -107,7 +107,7 @@ def test_perf_map_symlink_to_root_only_file(ctx):
     # The honest map again, written by nobody: named.
     subprocess.run(as_user(NOBODY, "sh", "-c", f"rm -f {mapfile} && cat > {mapfile}"),
                    input=honest, text=True, check=True)
-    r = vigil("profile", "-p", pid, "-F", "199", "-f", "1")
+    r = vigil("profile", "-p", pid, "-F", "499", "-f", "1")
     check_rc(r)
     stacks = parse_folded(r.stdout)
     total = sum(c for _, c in stacks)
@@ -134,7 +134,7 @@ def _trapped_namespace(ctx):
     ctx.dirs = [hidden, decoy_dir]
     script = (f"mount -t tmpfs none {hidden} && cp {workload('spin')} {hidden}/ctspin && "
               f"mount -t tmpfs none {decoy_dir} && "
-              f"{{ {hidden}/ctspin 20 & }} && sleep 0.3 && "
+              f"{{ {hidden}/ctspin 60 & }} && sleep 0.3 && "
               # cover the mapped file's directory; its path becomes a symlink to the host's file
               f"mount -t tmpfs none {hidden} && ln -s {decoy} {hidden}/ctspin && "
               f"echo ready && wait")
@@ -174,7 +174,7 @@ def test_library_symlink_out_of_mount_namespace(ctx):
                  ("openat2 in the root", {"VIGIL_NO_MAP_FILES": "1"}, False),
                  ("no symlinks", {"VIGIL_NO_MAP_FILES": "1", "VIGIL_NO_OPENAT2": "1"}, False)]
         for name, env, resolves in cases:
-            r, touched = _vigil_watched(decoy, "profile", "-p", pid, "-F", "199", "-f", "-U", "1",
+            r, touched = _vigil_watched(decoy, "profile", "-p", pid, "-F", "499", "-f", "-U", "1",
                                         env=env)
             check_rc(r)
             stacks = parse_folded(r.stdout)
