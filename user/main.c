@@ -19,6 +19,8 @@ static const struct {
 	{ "offcpu", cmd_offcpu, "off-CPU time by blocked stack, wakers, or --wall (on + off CPU)" },
 	{ "lat", cmd_lat,
 	  "latency histograms: syscall, runq, bio, uprobe (text, JSON, Prometheus)" },
+	{ "mem", cmd_mem,
+	  "memory profiles: allocations in use or churned by stack, page faults, RSS, kernel" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 
@@ -33,6 +35,7 @@ static void usage(FILE *out)
 		     "  sudo vigil profile -o cpu.svg 10\n"
 		     "  sudo vigil offcpu -p 1234 -o waits.svg 10\n"
 		     "  sudo vigil lat syscall -p 1234 -d 5\n"
+		     "  sudo vigil mem -p 1234 -o heap.pb.gz 30\n"
 		     "  sudo vigil doctor\n");
 }
 

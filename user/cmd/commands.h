@@ -6,6 +6,7 @@
 int cmd_profile(int argc, char **argv);
 int cmd_offcpu(int argc, char **argv);
 int cmd_lat(int argc, char **argv);
+int cmd_mem(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 
 #endif

@@ -64,7 +64,9 @@ int export_profile_to_path(const struct profile *p, enum export_format f, const 
 
 /*
  * The top-N table: functions by self weight, with self %, total (inclusive) %, samples, function and
- * module. A function counts once per stack for "total" even when recursive. n = 0 means all.
+ * module. A function counts once per stack for "total" even when recursive. n = 0 means all. With
+ * meta.count_column, also its self count and the average weight per count (vigil mem: objects and
+ * average size).
  */
 int export_top(const struct profile *p, FILE *out, unsigned int n);
 

@@ -2,14 +2,16 @@
 /*
  * pprof: gzip-compressed perftools.profiles.Profile (proto/profile.proto) through protobuf-c.
  *
- * - sample types [count_type/count_unit, value_type/value_unit], period type = the value type;
+ * - sample types [count_type/count_unit, value_type/value_unit] and then the meta's extras (before
+ *   them with extra_first: a heap profile's alloc_objects, alloc_space, inuse_objects, inuse_space),
+ *   period type meta.period_type (the value type unless set), default sample type the value type;
  * - one mapping per profile mapping, the main binary first (pprof's convention), plus a synthetic
  *   "[kernel.kallsyms]" mapping spanning the kernel frames that came without one, so kernel code is
  *   never mistaken for a user binary;
  * - one location per profile frame (location id = frame id), with one Line naming its function;
  *   special frames ("[off-cpu]", "--") are locations without a mapping;
  * - one function per distinct (name, file), file being the mapping's path, else the frame's module;
- * - one sample per profile stack, locations LEAF FIRST, values [count, value], labels pid, tid (when
+ * - one sample per profile stack, locations LEAF FIRST, values in sample-type order, labels pid, tid (when
  *   known) and comm.
  * string_table[0] is "", as the format requires; every string is valid UTF-8 (proto3).
  */
@@ -24,6 +26,7 @@
 #include "profile.pb-c.h"
 
 #define KERNEL_SPACE_START 0xffff800000000000ull /* x86-64: canonical upper half */
+#define NR_TYPES_MAX (2 + PROFILE_MAX_EXTRA)
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__ValueType ValueType;
@@ -137,7 +140,8 @@ static bool fn_equal(const void *a, const void *b, void *ctx)
 struct pprof {
 	const struct profile *p;
 	Profile prof;
-	ValueType vt[3], *vtp[2];
+	ValueType vt[NR_TYPES_MAX + 1], *vtp[NR_TYPES_MAX];
+	size_t nv; /* values per sample */
 	Mapping *maps, **mapp;
 	Location *locs, **locp;
 	Line *lines, **linep;
@@ -164,20 +168,29 @@ static void add_header(struct pprof *b)
 	const struct profile_meta *meta = profile__meta(b->p);
 	Profile *prof = &b->prof;
 
-	for (int i = 0; i < 3; i++)
+	size_t main_at = meta->extra_first ? meta->nr_extra : 0,
+	       extra_at = meta->extra_first ? 0 : 2;
+
+	b->nv = 2 + meta->nr_extra;
+	for (size_t i = 0; i <= b->nv; i++)
 		perftools__profiles__value_type__init(&b->vt[i]);
-	b->vt[0].type = str_id(&b->st, meta->count_type);
-	b->vt[0].unit = str_id(&b->st, meta->count_unit);
-	b->vt[1].type = str_id(&b->st, meta->value_type);
-	b->vt[1].unit = str_id(&b->st, meta->value_unit);
-	b->vt[2] = b->vt[1];
-	b->vtp[0] = &b->vt[0];
-	b->vtp[1] = &b->vt[1];
-	prof->n_sample_type = 2;
+	b->vt[main_at].type = str_id(&b->st, meta->count_type);
+	b->vt[main_at].unit = str_id(&b->st, meta->count_unit);
+	b->vt[main_at + 1].type = str_id(&b->st, meta->value_type);
+	b->vt[main_at + 1].unit = str_id(&b->st, meta->value_unit);
+	for (__u32 i = 0; i < meta->nr_extra; i++) {
+		b->vt[extra_at + i].type = str_id(&b->st, meta->extra_type[i]);
+		b->vt[extra_at + i].unit = str_id(&b->st, meta->extra_unit[i]);
+	}
+	b->vt[b->nv].type = str_id(&b->st, meta->period_type);
+	b->vt[b->nv].unit = str_id(&b->st, meta->period_unit);
+	for (size_t i = 0; i < b->nv; i++)
+		b->vtp[i] = &b->vt[i];
+	prof->n_sample_type = b->nv;
 	prof->sample_type = b->vtp;
-	prof->period_type = &b->vt[2];
+	prof->period_type = &b->vt[b->nv];
 	prof->period = (int64_t)meta->period;
-	prof->default_sample_type = b->vt[1].type;
+	prof->default_sample_type = b->vt[main_at + 1].type;
 	prof->time_nanos = (int64_t)meta->start_ns;
 	prof->duration_nanos = (int64_t)meta->duration_ns;
 	if (meta->title) {
@@ -328,6 +341,19 @@ static int add_locations(struct pprof *b, size_t nm, size_t nf)
 	return 0;
 }
 
+/* A stack's values in sample-type order (add_header). */
+static void add_values(const struct pprof *b, const struct profile_stack *s, int64_t *v)
+{
+	const struct profile_meta *meta = profile__meta(b->p);
+	size_t main_at = meta->extra_first ? meta->nr_extra : 0,
+	       extra_at = meta->extra_first ? 0 : 2;
+
+	v[main_at] = (int64_t)s->count;
+	v[main_at + 1] = (int64_t)s->value;
+	for (__u32 i = 0; i < meta->nr_extra; i++)
+		v[extra_at + i] = (int64_t)s->extra[i];
+}
+
 static void add_samples(struct pprof *b, size_t ns)
 {
 	int64_t k_pid = str_id(&b->st, "pid"), k_tid = str_id(&b->st, "tid"),
@@ -345,10 +371,9 @@ static void add_samples(struct pprof *b, size_t ns)
 		sm->n_location_id = s->nframes;
 		sm->location_id = &b->locids[fi];
 		fi += s->nframes;
-		b->values[2 * i] = (int64_t)s->count;
-		b->values[2 * i + 1] = (int64_t)s->value;
-		sm->n_value = 2;
-		sm->value = &b->values[2 * i];
+		sm->n_value = b->nv;
+		sm->value = &b->values[b->nv * i];
+		add_values(b, s, sm->value);
 		sm->label = &b->labelp[li];
 		for (int n = 0; n < 4; n++) {
 			perftools__profiles__label__init(&l[n]);
@@ -464,7 +489,7 @@ int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o
 	b.labels = calloc(4 * ns + 1, sizeof(*b.labels));
 	b.labelp = calloc(4 * ns + 1, sizeof(*b.labelp));
 	b.locids = calloc(total_frames + 1, sizeof(*b.locids));
-	b.values = calloc(2 * ns + 1, sizeof(*b.values));
+	b.values = calloc(NR_TYPES_MAX * ns + 1, sizeof(*b.values));
 	if (!b.st.idx || !b.fn_idx || !b.maps || !b.mapp || !b.map_id || !b.locs || !b.locp ||
 	    !b.lines || !b.linep || !b.fns || !b.fnp || !b.fkeys || !b.samples || !b.samplep ||
 	    !b.labels || !b.labelp || !b.locids || !b.values)

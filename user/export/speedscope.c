@@ -4,7 +4,8 @@
  * per process name (or "comm-tid" with per_thread), heaviest first, so speedscope opens on the
  * busiest; samples are frame indices root first, one per distinct stack. The weights are the stacks'
  * values in nanoseconds when the profile's values are nanoseconds (CPU time, off-CPU time), so
- * speedscope shows times; otherwise their weights with unit "none". startValue 0, endValue the
+ * speedscope shows times; otherwise their weights, with unit "bytes" when the weight unit is bytes
+ * (memory profiles) and "none" otherwise. startValue 0, endValue the
  * profile's total weight.
  */
 #include <errno.h>
@@ -103,7 +104,10 @@ int export_speedscope(const struct profile *p, FILE *out, const struct export_op
 		json__begin_object(j);
 		json__kv_str(j, "type", "sampled");
 		json__kv_str(j, "name", m.names[groups[g].root]);
-		json__kv_str(j, "unit", ns ? "nanoseconds" : "none");
+		json__kv_str(j, "unit",
+			     ns					 ? "nanoseconds" :
+			     !strcmp(meta->weight_unit, "bytes") ? "bytes" :
+								   "none");
 		json__kv_u64(j, "startValue", 0);
 		json__kv_u64(j, "endValue", groups[g].weight);
 		json__key(j, "samples");

@@ -18,6 +18,7 @@
 struct fn {
 	const char *name, *module; /* strings of the profile */
 	__u64 self, total;
+	__u64 self_count; /* counts of the stacks it is the leaf of (meta.count_column) */
 	size_t seen; /* the last stack (index + 1) that added to total */
 };
 
@@ -121,7 +122,18 @@ static int add_stack(struct top *t, const struct profile *p, const struct profil
 	if (!leaf)
 		f->total += w;
 	f->self += w;
+	f->self_count += s->count;
 	return 0;
+}
+
+static __u64 max_count(const struct top *t, size_t rows)
+{
+	__u64 m = 0;
+
+	for (size_t i = 0; i < rows; i++)
+		if (t->fns[i]->self_count > m)
+			m = t->fns[i]->self_count;
+	return m;
 }
 
 /* Names come from binaries anyone can write: control characters must not reach the terminal. */
@@ -137,11 +149,13 @@ static void put_clean(FILE *out, const char *s, int width)
 
 int export_top(const struct profile *p, FILE *out, unsigned int n)
 {
-	const char *unit = profile__meta(p)->weight_unit;
+	const struct profile_meta *meta = profile__meta(p);
+	const char *unit = meta->weight_unit;
 	__u64 total = profile__total_weight(p);
 	struct top t = { 0 };
 	size_t rows = 0;
-	int name_w = NAME_MIN_WIDTH, num_w;
+	int name_w = NAME_MIN_WIDTH, num_w,
+	    cnt_w = meta->count_column ? (int)strlen(meta->count_column) : 0;
 	char num[32];
 	int err = -ENOMEM;
 
@@ -174,13 +188,22 @@ int export_top(const struct profile *p, FILE *out, unsigned int n)
 	if ((int)strlen(num) > num_w)
 		num_w = (int)strlen(num);
 
-	fprintf(out, "%7s %7s %*s  %-*s %s\n", "SELF%", "TOTAL%", num_w, unit, name_w, "FUNCTION",
-		"MODULE");
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)max_count(&t, rows));
+	if ((int)strlen(num) > cnt_w)
+		cnt_w = (int)strlen(num);
+
+	fprintf(out, "%7s %7s %*s  ", "SELF%", "TOTAL%", num_w, unit);
+	if (meta->count_column)
+		fprintf(out, "%*s %10s  ", cnt_w, meta->count_column, "avg");
+	fprintf(out, "%-*s %s\n", name_w, "FUNCTION", "MODULE");
 	for (size_t i = 0; i < rows; i++) {
 		const struct fn *f = t.fns[i];
 
 		fprintf(out, "%6.2f%% %6.2f%% %*llu  ", total ? 100.0 * f->self / total : 0.0,
 			total ? 100.0 * f->total / total : 0.0, num_w, (unsigned long long)f->self);
+		if (meta->count_column)
+			fprintf(out, "%*llu %10.1f  ", cnt_w, (unsigned long long)f->self_count,
+				f->self_count ? (double)f->self / f->self_count : 0.0);
 		/* No trailing blanks when there is no module. */
 		put_clean(out, f->name, *f->module ? name_w : 0);
 		if (*f->module) {

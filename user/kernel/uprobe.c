@@ -114,8 +114,7 @@ static int find_in_path(const char *name, char *out, size_t len)
 	return found;
 }
 
-/* Up to three function names close to func, for the error message. */
-static void suggest_functions(const struct elf_file *ef, const char *func, char *buf, size_t len)
+void uprobe_suggest_functions(const struct elf_file *ef, const char *func, char *buf, size_t len)
 {
 	size_t n = elf_file__nr_symbols(ef);
 	struct suggest sg;
@@ -128,6 +127,11 @@ static void suggest_functions(const struct elf_file *ef, const char *func, char 
 			suggest__add(&sg, s.name);
 	}
 	suggest__format(&sg, 4, buf, len);
+}
+
+int uprobe_find_library(const char *name, __u32 pid, char *out, size_t len)
+{
+	return (pid && find_in_maps(pid, name, out, len)) || find_in_ldcache(name, out, len);
 }
 
 int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t)
@@ -169,7 +173,7 @@ int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t)
 		return cli_error("lat", "cannot read '%s' as ELF: %s", t->path,
 				 errno == ENOEXEC ? "not an ELF file" : strerror(errno));
 	if (elf_file__find(ef, t->func, &sym)) {
-		suggest_functions(ef, t->func, hint, sizeof(hint));
+		uprobe_suggest_functions(ef, t->func, hint, sizeof(hint));
 		ret = cli_error("lat", "no function '%s' in %s%s%s%s", t->func, t->path,
 				*hint ? " (did you mean: " : "", hint, *hint ? ")" : "");
 	}

@@ -8,6 +8,7 @@
 #define VIGIL_UPROBE_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <linux/types.h>
 
 struct bpf_program;
@@ -30,6 +31,14 @@ int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t);
  * error line. links[0..1] receive the links (the caller destroys them). */
 int uprobe_target_attach(const struct uprobe_target *t, struct bpf_program *entry,
 			 struct bpf_program *ret, int pid, struct bpf_link *links[2]);
+
+/* A library by short name ("libc", "libstdc++") in pid's mappings (pid != 0), else in the dynamic
+ * linker's cache; its path (through /proc/PID/root for a process) into out. 1 found, 0 not. */
+int uprobe_find_library(const char *name, __u32 pid, char *out, size_t len);
+
+struct elf_file;
+/* Up to four function names of ef close to func ("a, b, c"), for an error message; "" if none. */
+void uprobe_suggest_functions(const struct elf_file *ef, const char *func, char *buf, size_t len);
 
 /* Library-name matching, for tests: does the file basename match a short name like "libc"? */
 int uprobe_lib_matches(const char *basename, const char *name);

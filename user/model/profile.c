@@ -123,6 +123,28 @@ struct profile *profile__new(const struct profile_meta *meta)
 	if (!p->meta.count_type || !p->meta.count_unit || !p->meta.value_type ||
 	    !p->meta.value_unit || !p->meta.weight_unit || (meta->title && !p->meta.title))
 		goto nomem;
+	if (p->meta.nr_extra > PROFILE_MAX_EXTRA) {
+		profile__free(p);
+		errno = EINVAL;
+		return NULL;
+	}
+	for (__u32 i = 0; i < PROFILE_MAX_EXTRA; i++) {
+		bool on = i < p->meta.nr_extra;
+
+		p->meta.extra_type[i] =
+			on ? intern(p, meta->extra_type[i] ? meta->extra_type[i] : "extra") : NULL;
+		p->meta.extra_unit[i] =
+			on ? intern(p, meta->extra_unit[i] ? meta->extra_unit[i] : "count") : NULL;
+		if (on && (!p->meta.extra_type[i] || !p->meta.extra_unit[i]))
+			goto nomem;
+	}
+	p->meta.count_column = meta->count_column ? intern(p, meta->count_column) : NULL;
+	if (meta->count_column && !p->meta.count_column)
+		goto nomem;
+	p->meta.period_type = intern(p, meta->period_type ? meta->period_type : p->meta.value_type);
+	p->meta.period_unit = intern(p, meta->period_unit ? meta->period_unit : p->meta.value_unit);
+	if (!p->meta.period_type || !p->meta.period_unit)
+		goto nomem;
 	return p;
 nomem:
 	profile__free(p);
@@ -229,6 +251,8 @@ int profile__add_stack(struct profile *p, const struct profile_stack *s)
 	}
 	slot = &p->stacks[p->nr_stacks];
 	*slot = *s;
+	for (__u32 i = p->meta.nr_extra; i < PROFILE_MAX_EXTRA; i++)
+		slot->extra[i] = 0;
 	slot->frames = frames;
 	slot->comm = intern(p, s->comm ? s->comm : "");
 	slot->cgroup = intern(p, s->cgroup ? s->cgroup : "");

@@ -40,6 +40,8 @@ struct profile_frame {
 	__u32 kind; /* enum frame_kind */
 };
 
+#define PROFILE_MAX_EXTRA 2
+
 struct profile_stack {
 	const char *comm; /* process name */
 	__u32 pid; /* process (tgid) */
@@ -50,6 +52,8 @@ struct profile_stack {
 	__u64 count; /* events: samples, blocking episodes, allocations */
 	__u64 value; /* weight in meta.value_unit (e.g. count * period nanoseconds) */
 	const char *cgroup; /* cgroup v2 path ("/system.slice/x.service"); NULL or "" = unknown */
+	__u64 extra
+		[PROFILE_MAX_EXTRA]; /* meta.nr_extra more values, e.g. a heap profile's other half */
 };
 
 /*
@@ -58,6 +62,17 @@ struct profile_stack {
  *   e.g. {"samples","count"} and {"cpu","nanoseconds"}; {"events","count"} and {"off-cpu","nanoseconds"}.
  * - The "weight" of a stack in folded, SVG and top output is count when weight_div == 0, else
  *   value / weight_div (e.g. 1000 to show microseconds); weight_unit names it ("samples", "us").
+ * - nr_extra (0..PROFILE_MAX_EXTRA) more sample types, extra_type[i]/extra_unit[i], whose values
+ *   each stack carries in extra[i]. A heap profile (vigil mem) puts the half it reports in
+ *   count/value (inuse_objects/inuse_space, or alloc_objects/alloc_space with --report alloc) and the
+ *   other half in the extras; extra_first says that the extras come first in pprof's sample types,
+ *   so both reports list them in Go's order (alloc_objects, alloc_space, inuse_objects,
+ *   inuse_space). pprof's default sample type stays value_type.
+ * - period_type/period_unit: pprof's period type; NULL means value_type/value_unit. A heap
+ *   profile's is space/bytes.
+ * - count_column: when set, the top table also shows each function's self count under this
+ *   heading and the average weight per count, e.g. "objects" and the average size per allocating
+ *   function.
  */
 struct profile_meta {
 	const char *count_type, *count_unit;
@@ -68,6 +83,11 @@ struct profile_meta {
 	__u64 start_ns; /* CLOCK_REALTIME at the start of collection */
 	__u64 duration_ns; /* length of the collection */
 	const char *title; /* e.g. "vigil profile -F 99 (10.0 s, 2 CPUs)"; may be NULL */
+	__u32 nr_extra;
+	bool extra_first;
+	const char *count_column;
+	const char *extra_type[PROFILE_MAX_EXTRA], *extra_unit[PROFILE_MAX_EXTRA];
+	const char *period_type, *period_unit;
 };
 
 struct profile;
@@ -89,7 +109,8 @@ __u32 profile__add_mapping(struct profile *p, const struct profile_mapping *m);
 __u32 profile__add_frame(struct profile *p, const struct profile_frame *f);
 /*
  * Adds a stack; comm and frames are copied. Stacks are not merged here (exporters merge what their
- * format merges). Returns 0 or -ENOMEM / -EINVAL (a frame index out of range).
+ * format merges). Returns 0 or -ENOMEM / -EINVAL (a frame index out of range). Extras beyond
+ * meta.nr_extra are stored as 0.
  */
 int profile__add_stack(struct profile *p, const struct profile_stack *s);
 

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The allocator a process really uses, for vigil mem's uprobes: the object that defines malloc in
+ * the process (an interposed jemalloc or tcmalloc, a static binary's own malloc, else libc), found
+ * from /proc/PID/maps, from a COMMAND's executable (its own symbols, LD_PRELOAD, its DT_NEEDED
+ * libraries) or, host-wide, libc from the linker cache; or the file --lib names. Also where C++'s
+ * operator new lives (libstdc++), so a C++ allocation is recorded where new returns, in its caller.
+ */
+#ifndef VIGIL_ALLOCATOR_H
+#define VIGIL_ALLOCATOR_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <linux/types.h>
+
+/* The functions hooked, by what their arguments mean (bpf/mem.bpf.c has one entry program each). */
+enum alloc_call {
+	ALLOC_MALLOC, /* (size): malloc, valloc, operator new */
+	ALLOC_CALLOC, /* (nmemb, size) */
+	ALLOC_REALLOC, /* (ptr, size) */
+	ALLOC_REALLOCARRAY, /* (ptr, nmemb, size) */
+	ALLOC_POSIX_MEMALIGN, /* (memptr, alignment, size) */
+	ALLOC_ALIGNED, /* (alignment, size): aligned_alloc, memalign */
+	ALLOC_PVALLOC, /* (size), rounded up to pages */
+	ALLOC_FREE, /* (ptr) */
+	ALLOC_CALL_NR
+};
+
+#define ALLOCATOR_MAX_FUNCS 24
+
+struct alloc_func {
+	char name[64]; /* with the prefix: "je_malloc" */
+	enum alloc_call call;
+	__u64 addr; /* ELF address (functions sharing one are hooked once) */
+	bool cxx; /* in cxx_path (operator new) */
+};
+
+struct allocator {
+	char path[PATH_MAX]; /* the ELF file that provides malloc (as this process sees it) */
+	char cxx_path[PATH_MAX]; /* libstdc++, "" when not used */
+	struct alloc_func funcs[ALLOCATOR_MAX_FUNCS];
+	int nr_funcs;
+	char why[64]; /* how it was chosen: "mapped by process 12", "--lib", "linker cache" */
+};
+
+struct allocator_query {
+	__u32 pid; /* a running target, 0 = none */
+	const char *command; /* COMMAND's argv[0], NULL = none */
+	const char *lib; /* --lib PATH, NULL = find it */
+	const char *prefix; /* --prefix ("je_"), NULL or "" = none */
+};
+
+/*
+ * Find the allocator for q (pid, else command, else host-wide) and the functions it has:
+ * PREFIXmalloc and PREFIXfree must exist; calloc, realloc, reallocarray, posix_memalign,
+ * aligned_alloc, memalign, valloc, pvalloc are hooked when present. 0, or 1 after a one-line error
+ * ("vigil mem: ...": no allocator mapped, --lib not ELF, no such function with near names).
+ */
+int allocator_find(const struct allocator_query *q, struct allocator *out);
+
+#endif
