@@ -54,11 +54,14 @@ def main():
         # Programs are freed asynchronously once their last reference closes: give them a moment.
         # Only what no live process holds counts, so tests of other checkouts running on the same
         # machine at the same time are not taken for this test's leaks.
+        # List first, then see who holds them: a program another checkout loads in between is
+        # then found held, not taken for a leak.
         def leftovers():
+            progs, links = lib.bpf_progs(), lib.bpf_links()
             held_progs, held_links = lib.held_bpf_ids()
-            progs = {i: n for i, n in lib.bpf_progs().items()
+            progs = {i: n for i, n in progs.items()
                      if i not in progs_before and i not in held_progs}
-            links = {i for i, prog in lib.bpf_links().items()
+            links = {i for i, prog in links.items()
                      if i not in links_before and i not in held_links and prog not in held_progs}
             return progs, links
 

@@ -432,7 +432,6 @@ int cmd_mem(int argc, char **argv)
 	struct profile *prof = NULL;
 	struct profile_meta meta = { 0 };
 	struct runner run = { 0 };
-	struct tp_progs exec_progs;
 	struct common_opts c;
 	struct rss_state rs = { 0 };
 	struct mem_read_opts ro = { 0 };
@@ -498,8 +497,7 @@ int cmd_mem(int argc, char **argv)
 	});
 	if (!col)
 		goto out;
-	mem_collector__exec_progs(col, &exec_progs);
-	if (runner__spawn(&run, mem_collector__object(col), &exec_progs, tpa) ||
+	if (runner__spawn(&run, mem_collector__object(col), mem_collector__exec_progs(col), tpa) ||
 	    runner__track(&run, opts.mode == VG_MEM_MODE_RSS ? NULL : mem_collector__notices(col)))
 		goto out;
 	err = mem_collector__attach(col, targets, nr_targets, what, sizeof(what));
@@ -548,7 +546,7 @@ int cmd_mem(int argc, char **argv)
 		 opts.report_alloc ? " --report alloc" : "", c.command ? " -- " : "",
 		 c.command ? c.command[0] : "", run.t_stop - run.t_start);
 	meta.title = title;
-	prof = mem_collector__read(col, run.sym, &meta, &ro, cnt, mcnt);
+	prof = mem_collector__read(col, run.sym, &meta, &ro, COLLECT_TOTAL, cnt, mcnt);
 	if (!prof)
 		goto out;
 	if (cli_write_profile(&run, &c, prof))

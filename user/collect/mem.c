@@ -21,6 +21,7 @@
 _Static_assert(sizeof(struct vg_mem_key) == VG_MEM_KEY_SIZE, "mem key layout");
 _Static_assert(sizeof(struct vg_mem_alloc) == VG_MEM_ALLOC_SIZE, "mem alloc layout");
 _Static_assert(sizeof(struct vg_mem_rss) == VG_MEM_RSS_SIZE, "mem rss layout");
+_Static_assert(VG_MEM_CNT_NR <= VG_CNT_NR, "mem counters read through a counter_delta");
 
 struct mem_collector {
 	struct mem_bpf *skel;
@@ -29,6 +30,7 @@ struct mem_collector {
 	struct bpf_link *fork_link;
 	struct bpf_link **links;
 	size_t nr_links, cap_links;
+	struct counter_delta cd, mcd;
 };
 
 double mem_sample_weight(__u64 size, __u64 n)
@@ -158,9 +160,9 @@ struct bpf_object *mem_collector__object(struct mem_collector *c)
 	return c->skel->obj;
 }
 
-void mem_collector__exec_progs(struct mem_collector *c, struct tp_progs *out)
+const struct tp_progs *mem_collector__exec_progs(struct mem_collector *c)
 {
-	*out = c->exec_progs;
+	return &c->exec_progs;
 }
 
 struct bpf_map *mem_collector__notices(struct mem_collector *c)
@@ -448,12 +450,14 @@ static struct agg *agg_get(struct aggs *g, __u32 pid, __u32 tid, __s32 kstack, _
 	return &g->a[g->n++];
 }
 
-static int read_totals(struct mem_collector *c, struct aggs *g, __u64 *events)
+static int read_totals(struct mem_collector *c, struct aggs *g, enum collect_read mode,
+		       __u64 *events)
 {
 	struct vg_mem_key *keys = NULL;
 	struct vg_mem_val *vals = NULL;
-	long n = map_read_all(bpf_map__fd(c->skel->maps.totals), sizeof(*keys), sizeof(*vals),
-			      (void **)&keys, (void **)&vals);
+	long n = (mode == COLLECT_INTERVAL ? map_drain_all : map_read_all)(
+		bpf_map__fd(c->skel->maps.totals), sizeof(*keys), sizeof(*vals), (void **)&keys,
+		(void **)&vals);
 
 	if (n < 0) {
 		pr_err("reading the allocation totals failed: %s", strerror((int)-n));
@@ -521,8 +525,10 @@ static __u64 rounded(double v)
 
 struct profile *mem_collector__read(struct mem_collector *c, struct symbolizer *sym,
 				    const struct profile_meta *meta, const struct mem_read_opts *ro,
-				    __u64 cnt[VG_CNT_NR], __u64 mcnt[VG_MEM_CNT_NR])
+				    enum collect_read mode, __u64 cnt[VG_CNT_NR],
+				    __u64 mcnt[VG_MEM_CNT_NR])
 {
+	__u64 mall[VG_CNT_NR] = { 0 };
 	struct profile_meta m = *meta;
 	struct aggs g = { 0 };
 	struct stack_resolver *res = NULL;
@@ -531,8 +537,15 @@ struct profile *mem_collector__read(struct mem_collector *c, struct symbolizer *
 	__u64 events = 0;
 	int err = -ENOMEM;
 
-	read_percpu_counters(bpf_map__fd(c->skel->maps.counters), cnt, VG_CNT_NR);
-	read_percpu_counters(bpf_map__fd(c->skel->maps.mem_counters), mcnt, VG_MEM_CNT_NR);
+	/* Counters before the maps: what a full map dropped after this is the next read's. */
+	if ((err = counter_delta__read(&c->cd, bpf_map__fd(c->skel->maps.counters), mode, cnt)) ||
+	    (err = counter_delta__read(&c->mcd, bpf_map__fd(c->skel->maps.mem_counters), mode,
+				       mall))) {
+		pr_err("reading the loss counters failed: %s", strerror(-err));
+		errno = -err;
+		return NULL;
+	}
+	memcpy(mcnt, mall, VG_MEM_CNT_NR * sizeof(*mcnt));
 	m.weight_div = 1;
 	m.weight_unit = "bytes";
 	m.count_column = c->o.mode == VG_MEM_MODE_FAULTS ? "faults" : "objects";
@@ -559,9 +572,11 @@ struct profile *mem_collector__read(struct mem_collector *c, struct symbolizer *
 	p = profile__new(&m);
 	if (!g.idx || !p)
 		goto fail;
-	if ((err = read_totals(c, &g, &events)) || (heap && (err = read_outstanding(c, &g, ro))))
+	if ((err = read_totals(c, &g, mode, &events)) ||
+	    (heap && (err = read_outstanding(c, &g, ro))))
 		goto fail;
 	cnt[VG_CNT_EVENTS] = events + cnt[VG_CNT_MAP_FULL];
+	cnt[VG_CNT_STACK_GONE] = 0;
 	res = stack_resolver__new(sym, p, bpf_map__fd(c->skel->maps.stacks),
 				  bpf_map__fd(c->skel->maps.ustacks));
 	if (!res)
@@ -587,6 +602,7 @@ struct profile *mem_collector__read(struct mem_collector *c, struct symbolizer *
 			goto fail;
 		}
 	}
+	cnt[VG_CNT_STACK_GONE] = stack_resolver__gone(res);
 	stack_resolver__free(res);
 	hashmap__free(g.idx);
 	free(g.a);

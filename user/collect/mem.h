@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "collect/collector.h"
 #include "kernel/allocator.h"
 #include "kernel/features.h"
 #include "kernel/filter.h"
@@ -62,7 +63,7 @@ void mem_collector__free(struct mem_collector *c);
  * collector. */
 struct bpf_object *mem_collector__object(struct mem_collector *c);
 struct tp_progs;
-void mem_collector__exec_progs(struct mem_collector *c, struct tp_progs *out);
+const struct tp_progs *mem_collector__exec_progs(struct mem_collector *c);
 struct bpf_map *mem_collector__notices(struct mem_collector *c);
 
 /* Attach the mode's hooks (malloc mode: the allocator of each target). 0 or -errno (EACCES/EPERM:
@@ -83,10 +84,15 @@ struct mem_read_opts {
  * or faults/count and space/bytes), stacks symbolized with sym (borrowed). cnt and mcnt get the
  * common and the mem counters (VG_CNT_EVENTS: allocations or faults recorded, plus those a full
  * totals map dropped). NULL + errno.
+ * COLLECT_TOTAL: allocated since attach. COLLECT_INTERVAL: allocated since the previous read (the
+ * totals are drained, the counters differenced); the in-use half is always what is outstanding
+ * now, whenever it was allocated, so the stack maps are never recycled here (an old allocation
+ * keeps its stack): when they fill, the loss counters say so.
  */
 struct profile *mem_collector__read(struct mem_collector *c, struct symbolizer *sym,
 				    const struct profile_meta *meta, const struct mem_read_opts *ro,
-				    __u64 cnt[VG_CNT_NR], __u64 mcnt[VG_MEM_CNT_NR]);
+				    enum collect_read mode, __u64 cnt[VG_CNT_NR],
+				    __u64 mcnt[VG_MEM_CNT_NR]);
 
 /* --mode rss: one row per address space seen. */
 struct mem_rss_row {
