@@ -33,10 +33,11 @@ def main():
             if name.startswith("test_") and callable(getattr(mod, name)):
                 full = f"{fn[:-3]}.{name}"
                 if not filters or any(f in full for f in filters):
-                    tests.append((full, getattr(mod, name)))
+                    tests.append((full, getattr(mod, name),
+                                  getattr(mod, "BPF_PREFIXES", ("vg_", "probe_"))))
     passed = failed = skipped = 0
     t_all = time.time()
-    for full, fn in tests:
+    for full, fn, prefixes in tests:
         tmp = tempfile.mkdtemp(prefix="vigil-it-")
         ctx = lib.Ctx(tmp)
         progs_before = lib.bpf_progs()
@@ -55,14 +56,17 @@ def main():
         # Only what no live process holds counts, so tests of other checkouts running on the same
         # machine at the same time are not taken for this test's leaks.
         # List first, then see who holds them: a program another checkout loads in between is
-        # then found held, not taken for a leak.
+        # then found held, not taken for a leak. A module whose tests load only programs of its
+        # own names says so (BPF_PREFIXES), and programs of other checkouts' commands that are
+        # still being torn down are not its leaks.
         def leftovers():
             progs, links = lib.bpf_progs(), lib.bpf_links()
             held_progs, held_links = lib.held_bpf_ids()
             progs = {i: n for i, n in progs.items()
-                     if i not in progs_before and i not in held_progs}
+                     if i not in progs_before and i not in held_progs and n.startswith(prefixes)}
+            # A leaked link keeps its program loaded: it is one of those.
             links = {i for i, prog in links.items()
-                     if i not in links_before and i not in held_links and prog not in held_progs}
+                     if prog in progs and i not in links_before and i not in held_links}
             return progs, links
 
         lib.wait_for(lambda: not any(leftovers()), 3)

@@ -10,6 +10,9 @@ import time
 from lib import (Skip, check_rc, have, node, one_line_error, parse_folded, vigil, workload, BROWSER,
                  VIGIL)
 
+# Every program these tests load is vigil mem's (the leak check looks only at those).
+BPF_PREFIXES = ("vg_mem_",)
+
 
 def _bytes_at(stacks, func, leaf=True):
     """Bytes of the stacks whose leaf (or, with leaf=False, any frame) is func."""
