@@ -26,13 +26,14 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-PROTO_C   := $(OUTPUT)/profile.pb-c.c
-PROTO_H   := $(OUTPUT)/profile.pb-c.h
+PROTO_C   := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/remote.pb-c.c
+PROTO_H   := $(OUTPUT)/profile.pb-c.h $(OUTPUT)/remote.pb-c.h
 
 # user/ is one folder per concern (user/*/README.md); main.c sits on top of them.
 USER_SRCS := user/main.c $(wildcard user/*/*.c)
 LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
-LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS)) $(OUTPUT)/obj/profile.pb-c.o
+LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS)) $(OUTPUT)/obj/profile.pb-c.o \
+	     $(OUTPUT)/obj/remote.pb-c.o $(OUTPUT)/obj/web_assets.o
 ASAN_OBJS := $(patsubst $(OUTPUT)/obj/%,$(OUTPUT)/asan/%,$(LIB_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -79,9 +80,20 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 $(OUTPUT)/syscall_names.h: scripts/gen-syscalls.sh | $(OUTPUT)
 	$(Q)scripts/gen-syscalls.sh > $@.tmp && mv $@.tmp $@
 
-$(PROTO_C) $(PROTO_H): proto/profile.proto | $(OUTPUT)
+$(OUTPUT)/%.pb-c.c $(OUTPUT)/%.pb-c.h: proto/%.proto | $(OUTPUT)
 	@echo "  PROTOC  $<"
 	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(OUTPUT) $<
+
+# vigil serve's web view: our page and script plus the chart library vendored from npm
+# (user/service/web/package.json), embedded in the binary: no external assets at runtime.
+WEB_ASSETS := user/service/web/index.html user/service/web/app.js user/service/web/style.css \
+	      user/service/web/node_modules/uplot/dist/uPlot.iife.min.js \
+	      user/service/web/node_modules/uplot/dist/uPlot.min.css
+user/service/web/node_modules/uplot/dist/%: user/service/web/package-lock.json
+	$(Q)cd user/service/web && npm ci --no-audit --no-fund --loglevel=error
+$(OUTPUT)/web_assets.c: $(WEB_ASSETS) scripts/embed-assets.py | $(OUTPUT)
+	@echo "  EMBED   $@"
+	$(Q)/usr/bin/python3 scripts/embed-assets.py $(WEB_ASSETS) > $@.tmp && mv $@.tmp $@
 
 # ---- userspace ----
 # Objects mirror the folders (.output/obj/cmd/profile.o); -MMD records each object's real headers.
@@ -90,12 +102,16 @@ $(OUTPUT)/obj/%.o: user/%.c $(GEN_HDRS) | $(OUTPUT)/obj
 	@echo "  CC      $@"
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-$(OUTPUT)/obj/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/obj
+$(OUTPUT)/obj/%.pb-c.o: $(OUTPUT)/%.pb-c.c $(PROTO_H) | $(OUTPUT)/obj
 	$(Q)$(CC) -std=c11 -O2 -g $(CPPFLAGS) -c $< -o $@
+$(OUTPUT)/obj/web_assets.o: $(OUTPUT)/web_assets.c | $(OUTPUT)/obj
+	$(Q)$(CC) -std=c11 -O2 $(CPPFLAGS) -c $< -o $@
+$(OUTPUT)/asan/web_assets.o: $(OUTPUT)/web_assets.c | $(OUTPUT)/asan
+	$(Q)$(CC) -std=c11 -O1 $(CPPFLAGS) -c $< -o $@
 $(OUTPUT)/asan/%.o: user/%.c $(GEN_HDRS) | $(OUTPUT)/asan
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
-$(OUTPUT)/asan/profile.pb-c.o: $(PROTO_C) | $(OUTPUT)/asan
+$(OUTPUT)/asan/%.pb-c.o: $(OUTPUT)/%.pb-c.c $(PROTO_H) | $(OUTPUT)/asan
 	$(Q)$(CC) -std=c11 -O1 -g $(CPPFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 $(OUTPUT)/libvigil.a: $(LIB_OBJS)
@@ -137,7 +153,8 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 $(OUTPUT)/fuzzobj/%.o: user/%.c $(GEN_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
-$(OUTPUT)/libvigil-fuzz.a: $(FUZZ_OBJS) $(OUTPUT)/obj/profile.pb-c.o
+$(OUTPUT)/libvigil-fuzz.a: $(FUZZ_OBJS) $(OUTPUT)/obj/profile.pb-c.o $(OUTPUT)/obj/remote.pb-c.o \
+			   $(OUTPUT)/obj/web_assets.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/libvigil-fuzz.a | $(OUTPUT)/fuzz
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(OUTPUT)/libvigil-fuzz.a $(LDLIBS) -o $@
@@ -194,6 +211,10 @@ bench: vigil $(WORKLOADS) $(OUTPUT)/bench/floor
 
 install: vigil
 	install -D -m 0755 vigil $(DESTDIR)/usr/local/sbin/vigil
+	install -D -m 0644 scripts/vigil.service $(DESTDIR)/etc/systemd/system/vigil.service
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload; \
+		echo "installed vigil.service: systemctl enable --now vigil"; fi
 
 clean:
 	rm -rf $(OUTPUT) vigil

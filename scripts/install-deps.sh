@@ -29,7 +29,7 @@ fi
 
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev
 	libprotobuf-c-dev protobuf-c-compiler libdw-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev
-	libcurl4-openssl-dev libjansson-dev libsnappy-dev libcap-dev)
+	libcurl4-openssl-dev libjansson-dev libsnappy-dev libcap-dev nodejs npm)
 test_pkgs=(libcmocka-dev binutils g++ linux-perf bpftrace libbpf-tools golang-go graphviz chromium prometheus python3
 	nodejs npm clang-format cppcheck util-linux procps prometheus-alertmanager strace curl openssl
 	libclang-rt-14-dev iproute2)
@@ -53,8 +53,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+here=$(cd "$(dirname "$0")/.." && pwd)
+# The web view's chart library (vigil serve), vendored from npm at build time.
+want=$(sha256sum "$here/user/service/web/package-lock.json" | cut -d' ' -f1)
+stamp="$here/user/service/web/node_modules/.vigil-lock-sha256"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	echo "install-deps.sh: installing the web view's npm packages" >&2
+	(cd "$here/user/service/web" && npm ci --no-audit --no-fund --loglevel=error)
+	echo "$want" >"$stamp"
+fi
+
 if [ "$want_test" = 1 ]; then
-	here=$(cd "$(dirname "$0")/.." && pwd)
 	# npm ci again whenever package-lock.json changed since the last install (a stamp holds its hash).
 	want=$(sha256sum "$here/tests/browser/package-lock.json" | cut -d' ' -f1)
 	stamp="$here/tests/browser/node_modules/.vigil-lock-sha256"

@@ -21,6 +21,8 @@ static const struct {
 	  "latency histograms: syscall, runq, bio, uprobe (text, JSON, Prometheus)" },
 	{ "mem", cmd_mem,
 	  "memory profiles: allocations in use or churned by stack, page faults, RSS, kernel" },
+	{ "serve", cmd_serve,
+	  "continuous profiling service: store, HTTP API, /metrics, pprof, web view" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 
@@ -36,6 +38,7 @@ static void usage(FILE *out)
 		     "  sudo vigil offcpu -p 1234 -o waits.svg 10\n"
 		     "  sudo vigil lat syscall -p 1234 -d 5\n"
 		     "  sudo vigil mem -p 1234 -o heap.pb.gz 30\n"
+		     "  sudo vigil serve --offcpu\n"
 		     "  sudo vigil doctor\n");
 }
 

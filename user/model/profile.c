@@ -414,3 +414,16 @@ void profile__set_span(struct profile *p, __u64 start_ns, __u64 duration_ns)
 	p->meta.start_ns = start_ns;
 	p->meta.duration_ns = duration_ns;
 }
+
+int profile__set_cgroup(struct profile *p, size_t i, const char *cgroup)
+{
+	const char *c;
+
+	if (i >= p->nr_stacks)
+		return -EINVAL;
+	c = intern(p, cgroup ? cgroup : "");
+	if (!c)
+		return -ENOMEM;
+	p->stacks[i].cgroup = c;
+	return 0;
+}

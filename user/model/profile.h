@@ -123,6 +123,8 @@ int profile__add_stack(struct profile *p, const struct profile_stack *s);
 int profile__merge(struct profile *dst, const struct profile *src,
 		   bool (*keep)(const struct profile_stack *s, void *arg), void *arg,
 		   bool drop_tid);
+/* Label stack i with a cgroup path (copied). 0 or -ENOMEM / -EINVAL. */
+int profile__set_cgroup(struct profile *p, size_t i, const char *cgroup);
 /* Set the collection span of the profile's meta (merged profiles cover several intervals). */
 void profile__set_span(struct profile *p, __u64 start_ns, __u64 duration_ns);
 

@@ -101,3 +101,30 @@ out:
 	free(ids);
 	return 0;
 }
+
+int cli_parse_duration(const char *s, double *out)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = { { "", 1 },     { "ms", 0.001 }, { "s", 1 },     { "m", 60 },
+		      { "h", 3600 }, { "d", 86400 },  { "w", 604800 } };
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !(v > 0))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			v *= units[i].mult;
+			if (!(v > 0) || v > 10 * 366 * 86400.0)
+				return -EINVAL;
+			*out = v;
+			return 0;
+		}
+	return -EINVAL;
+}

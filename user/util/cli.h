@@ -17,6 +17,9 @@ int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 /* Seconds, fractional allowed ("2.5"), > 0 and <= 1 year. */
 int cli_parse_seconds(const char *s, double *out);
+/* A duration: a number with an optional unit, ms, s (default), m, h, d or w ("7d", "1.5h", "90").
+ * > 0 and <= 10 years. 0 or -EINVAL. */
+int cli_parse_duration(const char *s, double *out);
 /* "1,2,3" into a new array; each id must be > 0. 0 or -EINVAL/-ENOMEM. */
 int cli_parse_id_list(const char *s, __u32 **out, size_t *n);
 
