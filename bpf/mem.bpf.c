@@ -37,6 +37,9 @@ const volatile __u64 page_size = 4096;
 const volatile __u64 sample_bytes = 0; /* --sample-bytes; 0 = every allocation */
 const volatile __u32 log2_tab[VG_MEM_LOG2_STEPS + 1] = {}; /* log2(1 + i/256) << 16 */
 const volatile __u32 est_tab[VG_MEM_EST_N + 1] = {}; /* x/(1-e^-x) << 16 at x = i/128 */
+/* --mode kernel: the BPF memory allocator's refill (alloc_bulk), whose kmallocs are the BPF maps'
+ * own, this collector's included: counting them would feed on itself. */
+const volatile __u64 skip_site_lo = 0, skip_site_hi = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -294,8 +297,10 @@ static __always_inline void fill_key(struct vg_mem_key *key, void *ctx, bool use
 	key->kstack_id = kernel ? get_stack(ctx, &stacks, false) : VG_STACK_NONE;
 }
 
-/* Record an allocation of size bytes at addr (owner: the outstanding-table pid). */
-static __always_inline void record(void *ctx, __u32 owner, __u64 addr, __u64 size, bool kernel)
+/* Record an allocation of size bytes at addr (owner: the outstanding-table pid); call_site: the
+ * kernel allocator's caller, or 0. */
+static __always_inline void record(void *ctx, __u32 owner, __u64 addr, __u64 size, bool kernel,
+				   __u64 call_site)
 {
 	struct vg_mem_addr ak = { .pid = owner, .addr = addr };
 	struct vg_mem_alloc a = {};
@@ -303,6 +308,7 @@ static __always_inline void record(void *ctx, __u32 owner, __u64 addr, __u64 siz
 	__u64 cnt, bytes;
 
 	fill_key(&key, ctx, !kernel, kernel);
+	key.call_site = call_site;
 	weigh(size, &cnt, &bytes);
 	add_total(&key, cnt, bytes, !kernel);
 	mem_count(VG_MEM_CNT_CALLS);
@@ -312,6 +318,7 @@ static __always_inline void record(void *ctx, __u32 owner, __u64 addr, __u64 siz
 	a.pid = key.pid;
 	a.tid = key.tid;
 	a.kstack_id = key.kstack_id;
+	a.call_site = call_site;
 	if (bpf_map_update_elem(&outstanding, &ak, &a, BPF_ANY))
 		mem_count(VG_MEM_CNT_OUTSTANDING_FULL);
 }
@@ -394,7 +401,7 @@ static __always_inline int on_return(struct pt_regs *ctx)
 	}
 	if (!ptr || !t->sampled)
 		return 0;
-	record(ctx, pid, ptr, size, false);
+	record(ctx, pid, ptr, size, false, 0);
 	return 0;
 }
 
@@ -515,7 +522,7 @@ static __always_inline int on_sys_exit(void *ctx, long ret)
 		forget(pid, t->sys_old);
 	t->sys_call = 0;
 	if (t->sys_sampled)
-		record(ctx, pid, (__u64)ret, t->sys_size, false);
+		record(ctx, pid, (__u64)ret, t->sys_size, false, 0);
 	return 0;
 }
 
@@ -649,26 +656,28 @@ int vg_mem_rss_stat(struct trace_event_raw_rss_stat *ctx)
 
 /* ---- kernel mode ---- */
 
-static __always_inline int on_kalloc(void *ctx, __u32 owner, __u64 addr, __u64 size)
+static __always_inline int on_kalloc(void *ctx, __u32 owner, __u64 addr, __u64 size,
+				     __u64 call_site)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (!addr || !pass_filters(id >> 32, (__u32)id))
+	if (!addr || (call_site >= skip_site_lo && call_site < skip_site_hi) ||
+	    !pass_filters(id >> 32, (__u32)id))
 		return 0;
-	record(ctx, owner, addr, size, true);
+	record(ctx, owner, addr, size, true, call_site);
 	return 0;
 }
 
 SEC("tracepoint/kmem/kmalloc")
 int vg_mem_kmalloc(struct trace_event_raw_kmalloc *ctx)
 {
-	return on_kalloc(ctx, VG_MEM_PID_KERNEL, (__u64)ctx->ptr, ctx->bytes_alloc);
+	return on_kalloc(ctx, VG_MEM_PID_KERNEL, (__u64)ctx->ptr, ctx->bytes_alloc, ctx->call_site);
 }
 
 SEC("tracepoint/kmem/kmem_cache_alloc")
 int vg_mem_cache_alloc(struct trace_event_raw_kmem_cache_alloc *ctx)
 {
-	return on_kalloc(ctx, VG_MEM_PID_KERNEL, (__u64)ctx->ptr, ctx->bytes_alloc);
+	return on_kalloc(ctx, VG_MEM_PID_KERNEL, (__u64)ctx->ptr, ctx->bytes_alloc, ctx->call_site);
 }
 
 SEC("tracepoint/kmem/kfree")
@@ -692,7 +701,7 @@ int vg_mem_page_alloc(struct trace_event_raw_mm_page_alloc *ctx)
 {
 	if (ctx->pfn == ~0UL)
 		return 0; /* the allocation failed */
-	return on_kalloc(ctx, VG_MEM_PID_PAGES, ctx->pfn, page_size << (ctx->order & 31));
+	return on_kalloc(ctx, VG_MEM_PID_PAGES, ctx->pfn, page_size << (ctx->order & 31), 0);
 }
 
 SEC("tracepoint/kmem/mm_page_free")

@@ -56,9 +56,10 @@ struct vg_mem_key {
 	__s32 kstack_id; /* --mode kernel; VG_STACK_NONE otherwise */
 	__u32 pad;
 	__u64 ustack; /* VG_USTACK_* reference (common.h) */
+	__u64 call_site; /* --mode kernel: the allocator's caller (kmalloc's call_site); 0 = none */
 	__u8 comm[VG_COMM_LEN];
 };
-#define VG_MEM_KEY_SIZE 40
+#define VG_MEM_KEY_SIZE 48
 
 /* What a key allocated during the capture (faults: page faults and their bytes). */
 struct vg_mem_val {
@@ -73,17 +74,18 @@ struct vg_mem_addr {
 	__u64 addr; /* pointer; pfn for pages */
 };
 
-/* An allocation not freed yet. Its aggregation key is (pid, tid, ustack, kstack_id). */
+/* An allocation not freed yet. Its aggregation key is (pid, tid, ustack, kstack_id, call_site). */
 struct vg_mem_alloc {
 	__u64 size; /* bytes asked for (mmap: rounded up to pages) */
 	__u64 ts; /* bpf_ktime_get_ns() when it was made */
 	__u64 ustack;
+	__u64 call_site;
 	__u32 pid;
 	__u32 tid;
 	__s32 kstack_id;
 	__u32 pad;
 };
-#define VG_MEM_ALLOC_SIZE 40
+#define VG_MEM_ALLOC_SIZE 48
 
 /* --mode rss: the latest resident-set counters of one address space (rss_stat's mm_id), in bytes
  * by MM_* member, and the process it belongs to (known from the first update made by the process

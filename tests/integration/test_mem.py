@@ -223,3 +223,67 @@ def test_help(ctx):
     for s in ("--report inuse|alloc", "--older-than", "--sample-bytes", "--mode MODE", "Examples:"):
         assert s in r.stdout, s
     assert "mem" in vigil("--help").stdout
+
+
+def test_older_than(ctx):
+    """old_blocks() 1.5 s before young_blocks(): --older-than 1 keeps only the old ones."""
+    stacks, _ = _folded(ctx, "--", workload("allocs"), "aging")
+    assert _bytes_at(stacks, "old_blocks") == 100000 and _bytes_at(stacks, "young_blocks") == 200000
+    stacks, _ = _folded(ctx, "--older-than", "1", "--", workload("allocs"), "aging")
+    assert _bytes_at(stacks, "old_blocks") == 100000, stacks
+    assert _bytes_at(stacks, "young_blocks") == 0, stacks
+
+
+def test_sample_bytes_unbiased(ctx):
+    """A churn of mixed sizes (16 B .. 256 KiB) sampled every 512 KiB on average: the scaled
+    estimate of the bytes allocated is within 10% of the truth in each of three runs."""
+    errs = []
+    for _ in range(3):
+        stacks, r = _folded(ctx, "--report", "alloc", "--sample-bytes", "512k", "--",
+                            workload("allocs"), "mixed", "20000")
+        truth = int(re.search(r"^(\d+)$", r.stderr, re.M).group(1))
+        est = _bytes_at(stacks, "mixed_churn")
+        m = re.search(r"sampled (\d+) of (\d+) allocations", r.stderr)
+        assert m and int(m.group(1)) < int(m.group(2)) / 4, r.stderr
+        errs.append((est - truth) / truth)
+        assert abs(errs[-1]) <= 0.10, (est, truth)
+    ctx.measure("sampled estimate vs truth: " + ", ".join(f"{100 * e:+.1f}%" for e in errs) +
+                " (bound 10% each)")
+
+
+def test_faults_mode(ctx):
+    """A function that touches 64 MiB of fresh memory is charged 64 MiB (5%)."""
+    stacks, _ = _folded(ctx, "--mode", "faults", "--", workload("allocs"), "touch", "64")
+    got = _bytes_at(stacks, "touch_pages")
+    ctx.measure(f"touch_pages: {got} B faulted in (want {64 << 20} +-5%)")
+    assert _within(got, 64 << 20, 0.05), stacks
+
+
+def test_rss_mode(ctx):
+    """rss_stat over time: while the workload holds 64 MiB its anonymous RSS shows it, and the
+    peak stays after it exits."""
+    r = vigil("mem", "--mode", "rss", "-j", "-i", "0.2", "--", workload("allocs"), "touch", "64",
+              "1")
+    check_rc(r)
+    rows = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    assert len(rows) >= 3, r.stdout
+    mine = [p for row in rows for p in row["processes"] if p["comm"] == "allocs"]
+    anon = max(p["anon_bytes"] for p in mine)
+    ctx.measure(f"anonymous RSS seen {anon} B (want >= 64 MiB), peak {mine[-1]['peak_bytes']} B")
+    assert anon >= 64 << 20, mine
+    assert mine[-1]["peak_bytes"] >= 64 << 20, mine
+    r = vigil("mem", "--mode", "rss", "--", workload("allocs"), "touch", "8")
+    check_rc(r)
+    assert re.search(r"^\s+TIME\(s\)\s+PID\s+COMM\s+RSS\(KiB\)", r.stdout, re.M), r.stdout
+
+
+def test_kernel_mode(ctx):
+    """kmem tracepoints: the pages a process faults in are allocated from do_anonymous_page, and
+    slab allocations name their caller, not the allocator."""
+    stacks, _ = _folded(ctx, "--mode", "kernel", "--report", "alloc", "--", workload("allocs"),
+                        "touch", "64")
+    anon = _bytes_at(stacks, "do_anonymous_page_[k]")
+    ctx.measure(f"do_anonymous_page: {anon} B of pages (want >= 64 MiB)")
+    assert anon >= 64 << 20, sorted(stacks, key=lambda s: -s[1])[:5]
+    leaves = {f[-1] for f, _ in stacks}
+    assert not any(l.startswith(("__kmalloc", "kmem_cache_alloc")) for l in leaves), leaves

@@ -8,7 +8,9 @@
  *                vigil never saw allocated), then keep_blocks() and exits
  *   mixed N      N allocations of mixed sizes (16 B .. 256 KiB) made and freed in mixed_churn();
  *                prints the bytes allocated
- *   touch MIB    touch_pages() writes every page of MIB fresh MiB of anonymous memory
+ *   touch MIB [S] touch_pages() writes every page of MIB fresh MiB of anonymous memory, then holds
+ *                it for S seconds (default 0)
+ *   aging        old_blocks() keeps 100 x 1000 B, 1.5 s later young_blocks() keeps 100 x 2000 B
  *   loop N [SZ]  N malloc(SZ)/free pairs in alloc_loop() (default 64 B); prints ns per pair
  *   deep N       one 100 B block kept from each of N distinct stacks (recursion depths 0..N-1)
  *   wait MODE... prints "ready", waits for SIGUSR1, then runs MODE (for -p tests)
@@ -155,6 +157,18 @@ __attribute__((noinline)) void touch_pages(long mib)
 	sink = p;
 }
 
+__attribute__((noinline)) void old_blocks(void)
+{
+	for (int i = 0; i < 100; i++)
+		kept[i] = malloc(1000);
+}
+
+__attribute__((noinline)) void young_blocks(void)
+{
+	for (int i = 100; i < 200; i++)
+		kept[i] = malloc(2000);
+}
+
 __attribute__((noinline)) void alloc_loop(long n, size_t size)
 {
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
@@ -218,6 +232,12 @@ static int run(int argc, char **argv)
 		mixed_churn(argc > 2 ? atol(argv[2]) : 20000);
 	} else if (!strcmp(mode, "touch")) {
 		touch_pages(argc > 2 ? atol(argv[2]) : 64);
+		if (argc > 3)
+			usleep((useconds_t)(atof(argv[3]) * 1e6));
+	} else if (!strcmp(mode, "aging")) {
+		old_blocks();
+		usleep(1500000);
+		young_blocks();
 	} else if (!strcmp(mode, "loop")) {
 		alloc_loop(argc > 2 ? atol(argv[2]) : 1000000,
 			   argc > 3 ? (size_t)atol(argv[3]) : 64);

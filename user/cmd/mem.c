@@ -498,7 +498,7 @@ int cmd_mem(int argc, char **argv)
 	if (!col)
 		goto out;
 	if (runner__spawn(&run, mem_collector__object(col), mem_collector__exec_progs(col), tpa) ||
-	    runner__track(&run, opts.mode == VG_MEM_MODE_RSS ? NULL : mem_collector__notices(col)))
+	    (opts.mode != VG_MEM_MODE_RSS && runner__track(&run, mem_collector__notices(col))))
 		goto out;
 	err = mem_collector__attach(col, targets, nr_targets, what, sizeof(what));
 	if (err) {
@@ -533,12 +533,8 @@ int cmd_mem(int argc, char **argv)
 	runner__finish(&run);
 	ro.report_alloc = opts.report_alloc || opts.mode == VG_MEM_MODE_FAULTS;
 	ro.older_than_ns = (__u64)(opts.older_than * 1e9);
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ro.now_ns = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-	}
+	/* Ages count to the end of the capture (t_stop is CLOCK_MONOTONIC, as bpf_ktime_get_ns). */
+	ro.now_ns = (__u64)(run.t_stop * 1e9);
 	runner__timing(&run, &meta.start_ns, &meta.duration_ns);
 	snprintf(title, sizeof(title), "vigil mem%s%s%s%s%s (%.1f s)",
 		 opts.mode == VG_MEM_MODE_MALLOC ? "" : " --mode ",

@@ -57,6 +57,29 @@ static void fill_tables(struct mem_bpf *skel)
 	}
 }
 
+/* A kernel function's address range from /proc/kallsyms: [lo, hi) up to the next symbol. */
+static void kernel_function_range(const char *name, __u64 *lo, __u64 *hi)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[512], sym[256], type;
+	unsigned long long a;
+
+	*lo = *hi = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &a, &type, sym) != 3 || !a)
+			continue;
+		if (!*lo && !strcmp(sym, name) && (type == 't' || type == 'T'))
+			*lo = a;
+		else if (*lo && a > *lo && (!*hi || a < *hi))
+			*hi = a;
+	}
+	fclose(f);
+	if (!*hi)
+		*lo = 0;
+}
+
 static void autoload_all(struct mem_bpf *s, bool on)
 {
 	struct bpf_program *p;
@@ -69,6 +92,7 @@ struct mem_collector *mem_collector__new(const struct mem_collector_opts *o)
 	struct mem_collector *c = calloc(1, sizeof(*c));
 	struct mem_bpf *s;
 	long page = sysconf(_SC_PAGESIZE);
+	__u64 lo, hi;
 	int err;
 
 	if (!c)
@@ -123,6 +147,9 @@ struct mem_collector *mem_collector__new(const struct mem_collector_opts *o)
 		bpf_program__set_autoload(s->progs.vg_mem_rss_stat, true);
 		break;
 	case VG_MEM_MODE_KERNEL:
+		kernel_function_range("alloc_bulk", &lo, &hi);
+		s->rodata->skip_site_lo = lo;
+		s->rodata->skip_site_hi = hi;
 		bpf_program__set_autoload(s->progs.vg_mem_kmalloc, true);
 		bpf_program__set_autoload(s->progs.vg_mem_cache_alloc, true);
 		bpf_program__set_autoload(s->progs.vg_mem_kfree, true);
@@ -385,6 +412,7 @@ struct agg {
 	__u32 pid, tid;
 	__s32 kstack_id;
 	__u64 ustack;
+	__u64 call_site;
 	char comm[VG_COMM_LEN + 1];
 	double alloc_count, alloc_bytes, inuse_count, inuse_bytes;
 };
@@ -398,7 +426,7 @@ struct aggs {
 static uint64_t agg_hash(const void *key, void *ctx)
 {
 	const struct agg *a = key;
-	uint64_t parts[4] = { a->pid, a->tid, (__u64)(__s64)a->kstack_id, a->ustack };
+	uint64_t parts[5] = { a->pid, a->tid, (__u64)(__s64)a->kstack_id, a->ustack, a->call_site };
 
 	(void)ctx;
 	return hash_bytes(parts, sizeof(parts), 31);
@@ -410,14 +438,19 @@ static bool agg_equal(const void *x, const void *y, void *ctx)
 
 	(void)ctx;
 	return a->pid == b->pid && a->tid == b->tid && a->kstack_id == b->kstack_id &&
-	       a->ustack == b->ustack;
+	       a->ustack == b->ustack && a->call_site == b->call_site;
 }
 
 /* The entry of (pid, tid, stacks), made when new (comm "" until a totals key names it). The
  * returned pointer is valid until the next call; NULL when out of memory. */
-static struct agg *agg_get(struct aggs *g, __u32 pid, __u32 tid, __s32 kstack, __u64 ustack)
+static struct agg *agg_get(struct aggs *g, __u32 pid, __u32 tid, __s32 kstack, __u64 ustack,
+			   __u64 call_site)
 {
-	struct agg probe = { .pid = pid, .tid = tid, .kstack_id = kstack, .ustack = ustack };
+	struct agg probe = { .pid = pid,
+			     .tid = tid,
+			     .kstack_id = kstack,
+			     .ustack = ustack,
+			     .call_site = call_site };
 	uintptr_t v;
 
 	/* Keys point into g->a, which moves when it grows: the index holds positions. */
@@ -464,8 +497,8 @@ static int read_totals(struct mem_collector *c, struct aggs *g, enum collect_rea
 		return (int)n;
 	}
 	for (long i = 0; i < n; i++) {
-		struct agg *a =
-			agg_get(g, keys[i].pid, keys[i].tid, keys[i].kstack_id, keys[i].ustack);
+		struct agg *a = agg_get(g, keys[i].pid, keys[i].tid, keys[i].kstack_id,
+					keys[i].ustack, keys[i].call_site);
 
 		if (!a) {
 			free(keys);
@@ -504,7 +537,7 @@ static int read_outstanding(struct mem_collector *c, struct aggs *g, const struc
 		if (ro->older_than_ns &&
 		    (v->ts > ro->now_ns || ro->now_ns - v->ts < ro->older_than_ns))
 			continue;
-		a = agg_get(g, v->pid, v->tid, v->kstack_id, v->ustack);
+		a = agg_get(g, v->pid, v->tid, v->kstack_id, v->ustack, v->call_site);
 		if (!a) {
 			free(keys);
 			free(vals);
@@ -516,6 +549,40 @@ static int read_outstanding(struct mem_collector *c, struct aggs *g, const struc
 	free(keys);
 	free(vals);
 	return 0;
+}
+
+/*
+ * Kernel allocations: the tracepoint fires inside the allocator, so the stack's leaf frames are the
+ * allocator's own. Cut them off below the frame that returns to call_site (the caller the
+ * tracepoint names), so the leaf is the code that asked; for pages, below the page allocator.
+ */
+static bool page_allocator_frame(const struct profile_frame *f)
+{
+	static const char *const parts[] = { "alloc_pages", "alloc_frozen_pages", "folio_alloc",
+					     "alloc_folio", "get_free_pages" };
+
+	for (size_t i = 0; f && f->kind == FRAME_KERNEL && i < sizeof(parts) / sizeof(parts[0]);
+	     i++)
+		if (strstr(f->name, parts[i]))
+			return true;
+	return false;
+}
+
+static __u32 cut_at_call_site(const struct profile *p, const __u32 *frames, __u32 n, __u64 site)
+{
+	/* Pages come without a call site: drop the page allocator's own frames instead. */
+	if (!site) {
+		while (n > 1 && page_allocator_frame(profile__frame(p, frames[n - 1])))
+			n--;
+		return n;
+	}
+	for (__u32 k = n; k-- > 0;) {
+		const struct profile_frame *f = profile__frame(p, frames[k]);
+
+		if (f && f->kind == FRAME_KERNEL && f->addr == site)
+			return k + 1;
+	}
+	return n;
 }
 
 static __u64 rounded(double v)
@@ -596,8 +663,13 @@ struct profile *mem_collector__read(struct mem_collector *c, struct symbolizer *
 		if (!s.count && !s.value && !s.extra[0] && !s.extra[1])
 			continue;
 		if (stack_resolver__frames(res, a->pid, a->ustack, a->kstack_id, &s.frames,
-					   &s.nframes) ||
-		    profile__add_stack(p, &s)) {
+					   &s.nframes)) {
+			pr_err("building the profile failed: out of memory");
+			goto fail;
+		}
+		if (c->o.mode == VG_MEM_MODE_KERNEL)
+			s.nframes = cut_at_call_site(p, s.frames, s.nframes, a->call_site);
+		if (profile__add_stack(p, &s)) {
 			pr_err("building the profile failed: out of memory");
 			goto fail;
 		}
