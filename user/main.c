@@ -23,6 +23,8 @@ static const struct {
 	  "memory profiles: allocations in use or churned by stack, page faults, RSS, kernel" },
 	{ "serve", cmd_serve,
 	  "continuous profiling service: store, HTTP API, /metrics, pprof, web view" },
+	{ "anomaly", cmd_anomaly,
+	  "score a CSV time series for anomalies, online (timestamp,value,anomaly_score)" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 

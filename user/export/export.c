@@ -192,15 +192,14 @@ static mode_t new_file_mode(void)
 
 /* Devices and FIFOs (-o /dev/stdout, -o /dev/null) are written in place: renaming over them would
  * replace the device node with a regular file. */
-static int write_in_place(const struct profile *p, enum export_format f, const char *path,
-			  const struct export_opts *o)
+static int write_in_place(const char *path, export_write_fn write, void *arg)
 {
 	FILE *out = fopen(path, "we");
 	int err;
 
 	if (!out)
 		return -errno;
-	err = export_profile(p, f, out, o);
+	err = write(out, arg);
 	if (!err && fflush(out))
 		err = -errno;
 	if (!err && ferror(out))
@@ -225,8 +224,7 @@ static void sync_dir(const char *target)
 	close(fd);
 }
 
-int export_profile_to_path(const struct profile *p, enum export_format f, const char *path,
-			   const struct export_opts *o)
+int export_to_path(const char *path, export_write_fn write, void *arg)
 {
 	char tmp[PATH_MAX], real[PATH_MAX];
 	const char *target;
@@ -236,13 +234,13 @@ int export_profile_to_path(const struct profile *p, enum export_format f, const 
 	FILE *out;
 	int fd, err;
 
-	if (!p || !path || !*path || f == EXPORT_NONE)
+	if (!path || !*path || !write)
 		return -EINVAL;
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return -EISDIR;
 		if (!S_ISREG(st.st_mode))
-			return write_in_place(p, f, path, o);
+			return write_in_place(path, write, arg);
 		existed = true;
 	}
 	target = resolve_target(path, real);
@@ -267,7 +265,7 @@ int export_profile_to_path(const struct profile *p, enum export_format f, const 
 		close(fd);
 		goto fail;
 	}
-	err = export_profile(p, f, out, o);
+	err = write(out, arg);
 	/* Exporters say -EIO for any stream failure; a second flush of what is still buffered says
 	 * what it was (ENOSPC, EDQUOT), which is what the user can act on. */
 	if (err == -EIO) {
@@ -294,4 +292,27 @@ int export_profile_to_path(const struct profile *p, enum export_format f, const 
 fail:
 	unlink(tmp);
 	return err;
+}
+
+struct profile_write {
+	const struct profile *p;
+	enum export_format f;
+	const struct export_opts *o;
+};
+
+static int write_profile(FILE *out, void *arg)
+{
+	const struct profile_write *w = arg;
+
+	return export_profile(w->p, w->f, out, w->o);
+}
+
+int export_profile_to_path(const struct profile *p, enum export_format f, const char *path,
+			   const struct export_opts *o)
+{
+	struct profile_write w = { p, f, o };
+
+	if (!p || f == EXPORT_NONE)
+		return -EINVAL;
+	return export_to_path(path, write_profile, &w);
 }

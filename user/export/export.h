@@ -61,6 +61,12 @@ int export_check_path(const char *path);
 /* Atomic write as described above. 0 or -errno. */
 int export_profile_to_path(const struct profile *p, enum export_format f, const char *path,
 			   const struct export_opts *o);
+/*
+ * The same atomic write for any content: write(out, arg) writes the file and returns 0 or a negative
+ * errno (-EIO when the stream failed). Used for CSV and other non-profile outputs.
+ */
+typedef int (*export_write_fn)(FILE *out, void *arg);
+int export_to_path(const char *path, export_write_fn write, void *arg);
 
 /*
  * The top-N table: functions by self weight, with self %, total (inclusive) %, samples, function and
