@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "analytics/anomaly.h"
-#include "analytics/series.h"
+#include "analytics/csvseries.h"
 #include "cmd/commands.h"
 #include "cmd/options.h"
 #include "cmd/series_input.h"
@@ -115,13 +115,13 @@ static const struct cli_spec anomaly_spec = {
 
 struct anomaly_run {
 	const struct anomaly_cmd_opts *opts;
-	const struct series *s;
+	const struct csv_series *s;
 };
 
 static int write_scores(FILE *out, void *arg)
 {
 	const struct anomaly_run *run = arg;
-	const struct series *s = run->s;
+	const struct csv_series *s = run->s;
 	struct anomaly_detector *d = anomaly__new(&run->opts->det);
 	char ts[64];
 
@@ -133,7 +133,7 @@ static int write_scores(FILE *out, void *arg)
 		struct anomaly_point p;
 
 		anomaly__update(d, s->ts[i], s->v[i], &p);
-		series_format_time(s->ts[i], s->style, s->frac_digits, ts, sizeof(ts));
+		ts_format(s->ts[i], s->style, s->frac_digits, ts, sizeof(ts));
 		fputs(ts, out);
 		fputc(',', out);
 		cli_print_number(out, s->v[i]);
@@ -156,7 +156,7 @@ int cmd_anomaly(int argc, char **argv)
 	struct anomaly_cmd_opts opts = { 0 };
 	struct anomaly_run run = { &opts, NULL };
 	struct common_opts c;
-	struct series s;
+	struct csv_series s;
 	int err;
 
 	anomaly_opts_default(&opts.det);
@@ -179,7 +179,7 @@ int cmd_anomaly(int argc, char **argv)
 		if (!err && fflush(stdout))
 			err = -errno;
 	}
-	series_release(&s);
+	csv_series_release(&s);
 	if (err)
 		return cli_error("anomaly", "cannot write %s: %s",
 				 opts.output ? opts.output : "stdout", strerror(-err));

@@ -54,9 +54,9 @@ static int read_all(int fd, char **buf, size_t *len)
 	return 0;
 }
 
-int cli_read_series(const char *cmd, const char *path, struct series *s)
+int cli_read_series(const char *cmd, const char *path, struct csv_series *s)
 {
-	struct series_error e;
+	struct csv_error e;
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
@@ -76,7 +76,7 @@ int cli_read_series(const char *cmd, const char *path, struct series *s)
 		return cli_error(cmd, "'%s' is larger than %lu MiB", path, SERIES_INPUT_MAX >> 20);
 	if (err)
 		return cli_error(cmd, "cannot read '%s': %s", path, strerror(-err));
-	err = series_parse(buf, len, s, &e);
+	err = csv_series_parse(buf, len, s, &e);
 	free(buf);
 	if (err == -ENOMEM)
 		return cli_error(cmd, "cannot parse '%s': out of memory", path);

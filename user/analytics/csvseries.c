@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* CSV time series and timestamps (series.h). Strict: a row that is not exactly right is an error
+/* CSV time series and timestamps (csvseries.h). Strict: a row that is not exactly right is an error
  * naming its line, never skipped, so no point is lost silently. */
 #include <ctype.h>
 #include <errno.h>
@@ -11,15 +11,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "analytics/series.h"
+#include "analytics/csvseries.h"
 
 #define FIELD_MAX 256 /* longer timestamp or value fields are errors */
 #define EPOCH_MAX 253402300799.0 /* 9999-12-31 23:59:59 */
 
-static int fail(struct series_error *e, size_t line, const char *fmt, ...)
+static int fail(struct csv_error *e, size_t line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int fail(struct series_error *e, size_t line, const char *fmt, ...)
+static int fail(struct csv_error *e, size_t line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -91,7 +91,7 @@ static int parse_epoch(const char *s, double *t)
 	return 0;
 }
 
-int series_parse_time(const char *str, double *t, enum ts_style *style, int *frac_digits)
+int ts_parse(const char *str, double *t, enum ts_style *style, int *frac_digits)
 {
 	int y, mo, d, h = 0, mi = 0, se = 0, nfrac = 0;
 	double frac = 0, scale = 0.1, off = 0;
@@ -175,7 +175,7 @@ int series_parse_time(const char *str, double *t, enum ts_style *style, int *fra
 	return 0;
 }
 
-int series_format_time(double t, enum ts_style style, int frac_digits, char *buf, size_t len)
+int ts_format(double t, enum ts_style style, int frac_digits, char *buf, size_t len)
 {
 	double whole = floor(t);
 	time_t secs = (time_t)whole;
@@ -224,7 +224,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-double series_step(const double *ts, size_t n)
+double ts_step(const double *ts, size_t n)
 {
 	double *d, step = 0;
 	size_t k = 0;
@@ -256,7 +256,7 @@ struct fields {
 };
 
 /* Splits [s, s+len) (no line terminator) into fields. 0 or -EINVAL with e filled. */
-static int split(struct fields *f, const char *s, size_t len, size_t line, struct series_error *e)
+static int split(struct fields *f, const char *s, size_t len, size_t line, struct csv_error *e)
 {
 	size_t o = 0, i = 0;
 
@@ -342,7 +342,7 @@ static bool has_nul(const struct fields *f, size_t k)
 }
 
 static int parse_value(const struct fields *f, size_t k, size_t line, double *out,
-		       struct series_error *e)
+		       struct csv_error *e)
 {
 	char tmp[FIELD_MAX], shown[48];
 	const char *p = tmp;
@@ -374,7 +374,7 @@ static int parse_value(const struct fields *f, size_t k, size_t line, double *ou
 	return 0;
 }
 
-static int push(struct series *s, size_t *cap, double t, double v)
+static int push(struct csv_series *s, size_t *cap, double t, double v)
 {
 	if (s->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 1024;
@@ -395,7 +395,7 @@ static int push(struct series *s, size_t *cap, double t, double v)
 	return 0;
 }
 
-int series_parse(const char *buf, size_t len, struct series *s, struct series_error *e)
+int csv_series_parse(const char *buf, size_t len, struct csv_series *s, struct csv_error *e)
 {
 	struct fields f = { 0 };
 	size_t pos = 0, line = 0, cap = 0, ti = 0, vi = 1, blank_line = 0;
@@ -443,7 +443,7 @@ int series_parse(const char *buf, size_t len, struct series *s, struct series_er
 			first = false;
 			field_str(&f, 0, tf, sizeof(tf));
 			if (f.len[0] >= sizeof(tf) || has_nul(&f, 0) ||
-			    series_parse_time(tf, &t, &st, &fd)) {
+			    ts_parse(tf, &t, &st, &fd)) {
 				/* A header: find the columns by name, else take the first two. */
 				if (f.n < 2) {
 					err = fail(e, line,
@@ -479,7 +479,7 @@ int series_parse(const char *buf, size_t len, struct series *s, struct series_er
 
 			field_str(&f, ti, tf, sizeof(tf));
 			if (f.len[ti] >= sizeof(tf) || has_nul(&f, ti) ||
-			    series_parse_time(tf, &t, &st, &fd)) {
+			    ts_parse(tf, &t, &st, &fd)) {
 				err = fail(e, line,
 					   "bad timestamp '%s' (expected YYYY-MM-DD HH:MM:SS, "
 					   "ISO 8601 or seconds since the epoch)",
@@ -514,12 +514,12 @@ out:
 			e->line = 0;
 			snprintf(e->msg, sizeof(e->msg), "out of memory");
 		}
-		series_release(s);
+		csv_series_release(s);
 	}
 	return err;
 }
 
-void series_release(struct series *s)
+void csv_series_release(struct csv_series *s)
 {
 	if (!s)
 		return;

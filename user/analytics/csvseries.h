@@ -12,8 +12,8 @@
  * followed by 'Z' or a "+HH:MM"/"-HH:MM" offset, "YYYY-MM-DD", or seconds since the epoch (an
  * integer or decimal number). Every error names the 1-based line and the cause.
  */
-#ifndef VIGIL_ANALYTICS_SERIES_H
-#define VIGIL_ANALYTICS_SERIES_H
+#ifndef VIGIL_ANALYTICS_CSVSERIES_H
+#define VIGIL_ANALYTICS_CSVSERIES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +27,7 @@ enum ts_style {
 	TS_EPOCH, /* 1396310400 */
 };
 
-struct series {
+struct csv_series {
 	size_t n;
 	double *ts; /* seconds since the epoch, UTC (offsets applied); in file order */
 	double *v;
@@ -36,35 +36,35 @@ struct series {
 	char *value_name; /* the value column's header ("value" when there is no header) */
 };
 
-#define SERIES_ERR_MAX 160
+#define CSV_ERR_MAX 160
 
 /* Where parsing stopped and why, for "FILE:LINE: why" messages. */
-struct series_error {
+struct csv_error {
 	size_t line; /* 1-based; 0 when not about a line (e.g. out of memory) */
-	char msg[SERIES_ERR_MAX];
+	char msg[CSV_ERR_MAX];
 };
 
 /*
  * Parses len bytes of CSV into s (zeroed first). Returns 0, -EINVAL with e filled on bad input (also
  * when there are no data rows), or -ENOMEM. On error s holds nothing to release. The caller owns s:
- * release it with series_release().
+ * release it with csv_series_release().
  */
-int series_parse(const char *buf, size_t len, struct series *s, struct series_error *e);
+int csv_series_parse(const char *buf, size_t len, struct csv_series *s, struct csv_error *e);
 /* Frees what s owns and zeroes it; NULL-safe. */
-void series_release(struct series *s);
+void csv_series_release(struct csv_series *s);
 
 /*
  * Parses one timestamp (the whole string, surrounding blanks allowed). 0 with *t and *style set, or
  * -EINVAL. frac_digits, when not NULL, receives the digits after the seconds' point.
  */
-int series_parse_time(const char *s, double *t, enum ts_style *style, int *frac_digits);
+int ts_parse(const char *s, double *t, enum ts_style *style, int *frac_digits);
 /* Writes t in style (frac_digits after the seconds' point for ISO styles). Returns snprintf's count. */
-int series_format_time(double t, enum ts_style style, int frac_digits, char *buf, size_t len);
+int ts_format(double t, enum ts_style style, int frac_digits, char *buf, size_t len);
 
 /*
  * The sampling step: the median of the positive differences between consecutive timestamps (robust to
  * gaps, duplicates and an occasional step back such as a clock change). 0 when there are none.
  */
-double series_step(const double *ts, size_t n);
+double ts_step(const double *ts, size_t n);
 
 #endif

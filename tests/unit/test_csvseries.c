@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests: CSV time series and timestamps (analytics/series.h). */
+/* Unit tests: CSV time series and timestamps (analytics/csvseries.h). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -11,11 +11,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analytics/series.h"
+#include "analytics/csvseries.h"
 
-static int parse(const char *text, struct series *s, struct series_error *e)
+static int parse(const char *text, struct csv_series *s, struct csv_error *e)
 {
-	return series_parse(text, strlen(text), s, e);
+	return csv_series_parse(text, strlen(text), s, e);
 }
 
 static void test_timestamps(void **state)
@@ -27,29 +27,29 @@ static void test_timestamps(void **state)
 
 	(void)state;
 	/* date -u -d '2014-04-01 00:00:00' +%s */
-	assert_int_equal(series_parse_time("2014-04-01 00:00:00", &t, &st, &fd), 0);
+	assert_int_equal(ts_parse("2014-04-01 00:00:00", &t, &st, &fd), 0);
 	assert_true(t == 1396310400.0);
 	assert_int_equal(st, TS_ISO_SPACE);
-	assert_int_equal(series_parse_time("2014-04-01T00:00:00.500000", &t, &st, &fd), 0);
+	assert_int_equal(ts_parse("2014-04-01T00:00:00.500000", &t, &st, &fd), 0);
 	assert_true(t == 1396310400.5);
 	assert_int_equal(st, TS_ISO_T);
 	assert_int_equal(fd, 6);
 	/* an offset is applied: 02:00+02:00 is midnight UTC */
-	assert_int_equal(series_parse_time("2014-04-01T02:00:00+02:00", &t, &st, NULL), 0);
+	assert_int_equal(ts_parse("2014-04-01T02:00:00+02:00", &t, &st, NULL), 0);
 	assert_true(t == 1396310400.0);
 	assert_int_equal(st, TS_ISO_TZ);
-	assert_int_equal(series_parse_time("2014-04-01T00:00:00Z", &t, &st, NULL), 0);
+	assert_int_equal(ts_parse("2014-04-01T00:00:00Z", &t, &st, NULL), 0);
 	assert_true(t == 1396310400.0);
-	assert_int_equal(series_parse_time(" 1396310400 ", &t, &st, NULL), 0);
+	assert_int_equal(ts_parse(" 1396310400 ", &t, &st, NULL), 0);
 	assert_true(t == 1396310400.0);
 	assert_int_equal(st, TS_EPOCH);
-	assert_int_equal(series_parse_time("2000-02-29", &t, &st, NULL), 0);
+	assert_int_equal(ts_parse("2000-02-29", &t, &st, NULL), 0);
 	assert_true(t == 951782400.0); /* a leap day */
 	assert_int_equal(st, TS_DATE);
 	/* 1970-01-01 and a date before it */
-	assert_int_equal(series_parse_time("1970-01-01 00:00:00", &t, &st, NULL), 0);
+	assert_int_equal(ts_parse("1970-01-01 00:00:00", &t, &st, NULL), 0);
 	assert_true(t == 0);
-	assert_int_equal(series_parse_time("1969-12-31 23:59:59", &t, &st, NULL), 0);
+	assert_int_equal(ts_parse("1969-12-31 23:59:59", &t, &st, NULL), 0);
 	assert_true(t == -1);
 	const char *bad[] = { "",
 			      "2014-13-01 00:00:00",
@@ -66,26 +66,26 @@ static void test_timestamps(void **state)
 			      "12.34.56",
 			      "2014-04-01 00:00:00." };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (!series_parse_time(bad[i], &t, &st, NULL))
+		if (!ts_parse(bad[i], &t, &st, NULL))
 			fail_msg("accepted bad timestamp '%s'", bad[i]);
 	}
 	/* printing gives back what was read */
-	series_format_time(1396310400.0, TS_ISO_SPACE, 0, buf, sizeof(buf));
+	ts_format(1396310400.0, TS_ISO_SPACE, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "2014-04-01 00:00:00");
-	series_format_time(1396310400.25, TS_ISO_T, 6, buf, sizeof(buf));
+	ts_format(1396310400.25, TS_ISO_T, 6, buf, sizeof(buf));
 	assert_string_equal(buf, "2014-04-01T00:00:00.250000");
-	series_format_time(1396310400.0, TS_ISO_TZ, 0, buf, sizeof(buf));
+	ts_format(1396310400.0, TS_ISO_TZ, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "2014-04-01T00:00:00Z");
-	series_format_time(1396310400.0, TS_EPOCH, 0, buf, sizeof(buf));
+	ts_format(1396310400.0, TS_EPOCH, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "1396310400");
-	series_format_time(1396310399.9999999, TS_ISO_SPACE, 3, buf, sizeof(buf));
+	ts_format(1396310399.9999999, TS_ISO_SPACE, 3, buf, sizeof(buf));
 	assert_string_equal(buf, "2014-04-01 00:00:00.000"); /* rounding carries into the second */
 }
 
 static void test_parse_rows(void **state)
 {
-	struct series_error e;
-	struct series s;
+	struct csv_error e;
+	struct csv_series s;
 
 	(void)state;
 	/* NAB's layout, with CRLF and a trailing blank line */
@@ -97,12 +97,12 @@ static void test_parse_rows(void **state)
 	assert_true(s.v[0] == 20.5 && s.v[1] == -300);
 	assert_true(s.ts[1] - s.ts[0] == 300);
 	assert_string_equal(s.value_name, "value");
-	series_release(&s);
+	csv_series_release(&s);
 	/* no header, epoch seconds */
 	assert_int_equal(parse("100,1\n160,2\n220,3", &s, &e), 0);
 	assert_int_equal(s.n, 3);
 	assert_int_equal(s.style, TS_EPOCH);
-	series_release(&s);
+	csv_series_release(&s);
 	/* columns found by name in any order, extra columns ignored, quotes */
 	assert_int_equal(parse("host,value,timestamp\n\"a,b\",1.5,\"2014-04-01 00:00:00\"\n"
 			       "\"say \"\"hi\"\"\",2.5,2014-04-01 00:01:00\n",
@@ -110,22 +110,22 @@ static void test_parse_rows(void **state)
 			 0);
 	assert_int_equal(s.n, 2);
 	assert_true(s.v[1] == 2.5 && s.ts[1] - s.ts[0] == 60);
-	series_release(&s);
+	csv_series_release(&s);
 	/* a header naming neither column: the first two */
 	assert_int_equal(parse("when,rss_bytes\n2014-04-01,10\n2014-04-02,11\n", &s, &e), 0);
 	assert_string_equal(s.value_name, "rss_bytes");
 	assert_true(s.ts[1] - s.ts[0] == 86400);
-	series_release(&s);
+	csv_series_release(&s);
 	/* a byte-order mark */
 	assert_int_equal(parse("\xef\xbb\xbftimestamp,value\n1,2\n", &s, &e), 0);
-	series_release(&s);
+	csv_series_release(&s);
 }
 
 /* Each bad input fails with -EINVAL on the expected line and a message containing `what`. */
 static void expect_error(const char *text, size_t line, const char *what)
 {
-	struct series_error e;
-	struct series s;
+	struct csv_error e;
+	struct csv_series s;
 
 	assert_int_equal(parse(text, &s, &e), -EINVAL);
 	if (e.line != line || !strstr(e.msg, what))
@@ -158,10 +158,10 @@ static void test_parse_errors(void **state)
 	{
 		/* a NUL byte inside a field */
 		static const char nul[] = "timestamp,value\n2014-04-01 00:00:00,1\0\n";
-		struct series_error e;
-		struct series s;
+		struct csv_error e;
+		struct csv_series s;
 
-		assert_int_equal(series_parse(nul, sizeof(nul) - 1, &s, &e), -EINVAL);
+		assert_int_equal(csv_series_parse(nul, sizeof(nul) - 1, &s, &e), -EINVAL);
 		assert_int_equal(e.line, 2);
 	}
 }
@@ -172,8 +172,8 @@ static void test_step(void **state)
 	double ts[] = { 0, 300, 600, 600, 900, 4500, 4800, 4200, 5100, 5400 };
 
 	(void)state;
-	assert_true(series_step(ts, sizeof(ts) / sizeof(ts[0])) == 300);
-	assert_true(series_step(ts, 1) == 0);
+	assert_true(ts_step(ts, sizeof(ts) / sizeof(ts[0])) == 300);
+	assert_true(ts_step(ts, 1) == 0);
 }
 
 int main(void)
