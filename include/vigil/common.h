@@ -61,6 +61,8 @@ struct vg_ustack {
 /* Userspace-only (never incremented by BPF): a sample whose stack was cleared from its map before
  * the interval read that resolved it. */
 #define VG_CNT_STACK_GONE 12
+/* Userspace-only: a key whose stack filled every slot of the walk, cut at the depth limit. */
+#define VG_CNT_TRUNCATED 13
 #define VG_CNT_NR 16
 
 /* Ring-buffer records: each starts with type and size (STYLE.md rule 3). */

@@ -251,3 +251,12 @@ def test_help_prints_percent_once(ctx):
         r = vigil(*args)
         check_rc(r)
         assert "12.5%" in r.stdout and "%%" not in r.stdout, r.stdout[:400]
+
+
+def test_per_process_names_are_not_cut(ctx):
+    """-P: "clock_nanosleep pid=N (sleeper)" is wider than the old 28-column field: whole."""
+    r = vigil("lat", "syscall", "-P", "-e", "clock_nanosleep", "--", workload("sleeper"), "0.3",
+              "20", "0", timeout=30)
+    check_rc(r)
+    row = [l for l in r.stdout.splitlines() if l.startswith("clock_nanosleep pid=")]
+    assert row and re.match(r"clock_nanosleep pid=\d+ \(sleeper\)\s+\d+", row[0]), r.stdout[:500]

@@ -1,8 +1,11 @@
 """vigil offcpu on this kernel: every attach flavour that works here, wakers and --wall."""
+import json
+import os
 import re
+import signal
 import subprocess
 
-from lib import (Skip, attach_flavours, check_rc, have, one_line_error, parse_folded, strip_k,
+from lib import (VIGIL, Skip, attach_flavours, check_rc, have, one_line_error, parse_folded, strip_k,
                  vigil, workload)
 
 
@@ -172,15 +175,23 @@ def test_exit_is_not_a_wait(ctx):
 
 
 def test_exited_target_not_charged_after_exit(ctx):
-    """`sleeper 1 & vigil offcpu -p $!`: the 1 s of 20 ms naps is charged, not up to the end."""
+    """`sleeper 1 & vigil offcpu -p $!`: its 1 s of 20 ms naps is charged, not the time after its
+    exit. The sleeper is held (SIGSTOP) until vigil has attached, so the whole second is seen."""
     p = ctx.spawn([workload("sleeper"), "1", "20", "0"])
-    r = vigil("offcpu", "-p", p.pid, "-f", "-d", "4", timeout=30)
-    check_rc(r)
-    stacks = parse_folded(r.stdout)
+    os.kill(p.pid, signal.SIGSTOP)
+    v = ctx.spawn([VIGIL, "offcpu", "-p", str(p.pid), "-f", "-d", "6"])
+    line = v.stderr.readline()
+    assert "tracing off-CPU time" in line, line
+    os.kill(p.pid, signal.SIGCONT)
+    out, err = v.communicate(timeout=30)
+    assert v.returncode == 0, err
+    stacks = parse_folded(out)
     total = sum(us for _, us in stacks)
-    ctx.measure(f"sleeper 1 s under -p: {total / 1e6:.3f} s off-CPU (bound 0.7-1.05 s), "
+    ctx.measure(f"sleeper 1 s under -p: {total / 1e6:.3f} s off-CPU (bound 0.9-1.05 s), "
                 f"{_dead_time(stacks)} us in do_task_dead")
-    assert 0.7e6 <= total <= 1.05e6 and _dead_time(stacks) == 0, stacks
+    assert 0.9e6 <= total <= 1.05e6 and _dead_time(stacks) == 0, stacks
+    # Its frames are named although it is gone by the end (imaged at the start).
+    assert _sleep_share(stacks) >= 0.9 * total, stacks[:3]
 
 
 def test_per_thread_early_exit(ctx):
@@ -211,3 +222,46 @@ def test_wall_has_no_exit_tower(ctx):
                 f"{exiting} us of {total} in do_exit (bound 1%)")
     assert off and dead == 0, f"{dead} us of off-CPU time in do_task_dead stacks"
     assert exiting <= 0.01 * total, f"a do_exit tower: {exiting} of {total} us"
+
+
+def test_table_names_the_wait(ctx):
+    """The default table ranks waits: the sleeping function, what it called and why
+    ("sleeper_sleep <- clock_nanosleep  (hrtimer)"), not "__schedule [kernel.kallsyms]"."""
+    r = vigil("offcpu", "--", workload("sleeper"), "1", "20", "0", timeout=30)
+    check_rc(r)
+    lines = r.stdout.splitlines()
+    assert re.match(r"\s*TOTAL%\s+TIME\s+COUNT\s+AVG\s+COMM\s+WAIT$", lines[0]), lines[0]
+    top = lines[1]
+    ctx.measure(f"top row: {top.strip()}")
+    assert "sleeper sleeper_sleep <- clock_nanosleep  (hrtimer)" in top, lines[:4]
+    pct = float(top.split("%")[0])
+    assert pct > 95, top
+    # As JSON.
+    r = vigil("offcpu", "-j", "--", workload("sleeper"), "1", "20", "0", timeout=30)
+    check_rc(r)
+    w = json.loads(r.stdout)["waits"][0]
+    assert w["comm"] == "sleeper" and w["wait"] == "sleeper_sleep <- clock_nanosleep  (hrtimer)"
+    assert 40 <= w["count"] <= 55 and 0.9e9 <= w["ns"] <= 1.1e9, w
+    # --sort asks for the function table instead.
+    r = vigil("offcpu", "--sort", "sym", "--", workload("sleeper"), "0.5", "20", "0", timeout=30)
+    check_rc(r)
+    assert "FUNCTION" in r.stdout.splitlines()[0], r.stdout[:300]
+
+
+def test_wakers_table_names_the_waker(ctx):
+    """--wakers: cat blocked in a pipe read, woken by sh writing to the pipe."""
+    r = vigil("offcpu", "--wakers", "-j", "--", "sh", "-c",
+              "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.05; echo x; done | cat >/dev/null",
+              timeout=30)
+    check_rc(r)
+    waits = json.loads(r.stdout)["waits"]
+    cat = [w for w in waits if w["comm"] == "cat" and "(pipe)" in w["wait"]]
+    assert cat, waits[:5]
+    top = max(cat, key=lambda w: w["ns"])
+    ctx.measure(f"cat: {top['wait']} woken by {top.get('woken_by')}, {top['count']} times")
+    assert top.get("woken_by", "").startswith("sh: ") and "(pipe)" in top["woken_by"], top
+    assert top["count"] >= 8, top
+
+
+def test_frequency_needs_wall(ctx):
+    one_line_error(vigil("offcpu", "-F", "99", "1"), 1, r"-F applies to --wall only")

@@ -436,3 +436,90 @@ def test_cxx_names_demangled(ctx):
               timeout=60)
     check_rc(r)
     assert "_ZN10vigil_demo3mixEm" in r.stdout and "vigil_demo::" not in r.stdout, r.stdout[-800:]
+
+
+def _two_processes():
+    """A command running split and spin side by side for 1.5 s."""
+    return ["--", "sh", "-c", f"{workload('split')} 50 1.5 & {workload('spin')} 1.5; wait"]
+
+
+def test_sort_per_process_and_module(ctx):
+    """--sort comm / dso / comm,dso give per-process and per-module totals, as perf report."""
+    r = vigil("profile", "-F", "499", "--sort", "comm", "-j", *_two_processes(), timeout=60)
+    check_rc(r)
+    doc = json.loads(r.stdout)
+    rows = {row["comm"]: row for row in doc["rows"]}
+    assert {"split", "spin"} <= set(rows), rows
+    assert all(row["self"] == row["total"] for row in doc["rows"]), doc["rows"]
+    assert sum(row["self"] for row in doc["rows"]) == doc["total"], doc
+    ctx.measure(f"--sort comm: split {rows['split']['self_pct']:.1f}%, "
+                f"spin {rows['spin']['self_pct']:.1f}% of {doc['total']} samples")
+    assert rows["split"]["self_pct"] > 25 and rows["spin"]["self_pct"] > 25, rows
+    r = vigil("profile", "-F", "499", "--sort", "comm,dso", *_two_processes(), timeout=60)
+    check_rc(r)
+    lines = r.stdout.splitlines()
+    assert re.match(r"\s+SELF%\s+TOTAL%\s+samples\s+COMM\s+MODULE$", lines[0]), lines[0]
+    mods = {tuple(l.split()[3:5]) for l in lines[1:] if len(l.split()) >= 5}
+    assert ("split", "split") in mods and ("spin", "spin") in mods, mods
+    r = vigil("profile", "-F", "499", "--sort", "dso", "-j", *_two_processes(), timeout=60)
+    check_rc(r)
+    doc = json.loads(r.stdout)
+    assert {"split", "spin"} <= {row["module"] for row in doc["rows"]}, doc["rows"]
+    one_line_error(vigil("profile", "--sort", "bogus", "1"), 1,
+                   r"invalid --sort 'bogus' \(want KEY\[,KEY\.\.\.\] of: sym, dso, comm, pid\)")
+
+
+def test_table_as_json(ctx):
+    """-j: the top table as JSON on stdout; -j with -f is refused."""
+    r = vigil("profile", "-F", "499", "-j", "--top", "5", "--", workload("split"), "80", "1.5",
+              timeout=60)
+    check_rc(r)
+    doc = json.loads(r.stdout)
+    assert doc["unit"] == "samples" and len(doc["rows"]) <= 5, doc
+    assert doc["rows"][0]["function"] == "hot_alpha", doc["rows"][:2]
+    assert doc["rows"][0]["module"] == "split"
+    one_line_error(vigil("profile", "-j", "-f", "1"), 1, r"-j and -f exclude each other")
+
+
+def test_output_to_a_full_disk(ctx):
+    """Writing to /dev/full says "No space left on device" and exits 1 (the table, -f, -o)."""
+    with open("/dev/full", "w") as full:
+        for args in (["profile", "0.5"], ["profile", "-f", "0.5"], ["profile", "-j", "0.5"],
+                     ["offcpu", "0.5"], ["lat", "syscall", "-d", "0.5"],
+                     ["lat", "syscall", "-j", "-d", "0.5"]):
+            r = subprocess.run([VIGIL] + args, stdout=full, stderr=subprocess.PIPE, text=True,
+                               timeout=60)
+            assert r.returncode == 1, (args, r.returncode, r.stderr)
+            assert "No space left on device" in r.stderr, (args, r.stderr)
+    r = vigil("profile", "--format", "folded", "-o", "/dev/full", "0.5")
+    assert r.returncode == 1 and "writing '/dev/full' failed: No space left on device" in r.stderr, \
+        r.stderr
+
+
+def test_pid_of_a_thread_is_explained(ctx):
+    """-p TID of a thread that is not its process's leader: say so and suggest -L or the pid."""
+    p = ctx.spawn([workload("threadexit"), "10", "5000"])
+    assert wait_for(lambda: len(os.listdir(f"/proc/{p.pid}/task")) == 2, 5)
+    tid = int([t for t in os.listdir(f"/proc/{p.pid}/task") if int(t) != p.pid][0])
+    for cmd in (["profile"], ["offcpu"], ["lat", "syscall"]):
+        one_line_error(vigil(*cmd, "-p", tid, "-d", "1"), 1,
+                       rf"{tid} is a thread of process {p.pid} \(use -L {tid} for this thread, "
+                       rf"or -p {p.pid} for the whole process\)")
+
+
+def test_deep_stacks_are_marked_truncated(ctx):
+    """Stacks deeper than the walker's 127 frames start with [truncated], and are counted."""
+    r = vigil("profile", "-F", "999", "-f", "--", workload("deepstacks"), "200", "8", timeout=60)
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    cut = [(f, c) for f, c in stacks if "[truncated]" in f]
+    whole = [(f, c) for f, c in stacks if "[truncated]" not in f and "deep_leaf" in f]
+    assert cut and whole, "want both cut and complete stacks"
+    # The marker is the root (right after the process name); complete stacks reach main.
+    assert all(f[1] == "[truncated]" for f, _ in cut), cut[0][0][:3]
+    assert all("main" in f for f, _ in whole), [f[:3] for f, _ in whole if "main" not in f][:3]
+    m = re.search(r"(\d+) stacks cut at 127 frames \(marked \[truncated\]\)", r.stderr)
+    assert m, r.stderr
+    ctx.measure(f"{sum(c for _, c in cut)} samples in [truncated] stacks, reported "
+                f"{m.group(1)}")
+    assert int(m.group(1)) == sum(c for _, c in cut)

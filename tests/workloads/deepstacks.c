@@ -30,8 +30,8 @@ int main(int argc, char **argv)
 	int depths = argc > 1 ? atoi(argv[1]) : 100;
 	int ms = argc > 2 ? atoi(argv[2]) : 10;
 
-	if (depths <= 0 || depths > 120 || ms <= 0) {
-		fprintf(stderr, "usage: deepstacks DEPTHS(1-120) MS\n");
+	if (depths <= 0 || depths > 1000 || ms <= 0) {
+		fprintf(stderr, "usage: deepstacks DEPTHS(1-1000) MS\n");
 		return 2;
 	}
 	for (int d = 1; d <= depths; d++)

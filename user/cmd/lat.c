@@ -15,6 +15,7 @@
 #include "cmd/commands.h"
 #include "kernel/features.h"
 #include "kernel/filter.h"
+#include "export/export.h"
 #include "export/histogram.h"
 #include "model/hist.h"
 #include "export/json.h"
@@ -188,12 +189,18 @@ static void print_text(struct lat_run *lr, double seconds)
 		return;
 	}
 	if (o->mode == LAT_SYSCALL) {
-		printf("%-28s %10s %8s %10s %10s %10s %10s %10s\n", "SYSCALL", "COUNT", "ERRORS",
+		/* As wide as the longest name: -P names ("read pid=1234 (comm)") are never cut. */
+		int w = 28;
+
+		for (size_t i = 0; i < lr->nr; i++)
+			if ((int)strlen(lr->entries[i].name) > w)
+				w = (int)strlen(lr->entries[i].name);
+		printf("%-*s %10s %8s %10s %10s %10s %10s %10s\n", w, "SYSCALL", "COUNT", "ERRORS",
 		       "TOTAL", "P50", "P90", "P99", "MAX");
 		for (size_t i = 0; i < lr->nr; i++) {
 			const struct vg_hist *h = &lr->entries[i].h;
 
-			printf("%-28.28s %10llu %8llu %10s %10s %10s %10s %10s\n",
+			printf("%-*s %10llu %8llu %10s %10s %10s %10s %10s\n", w,
 			       lr->entries[i].name, (unsigned long long)h->count,
 			       (unsigned long long)h->errors,
 			       hist_fmt_ns((double)h->sum_ns, t, sizeof(t)),
@@ -307,7 +314,11 @@ static int print_now(struct lat_run *lr, bool interval)
 		print_prom(lr);
 	else
 		print_text(lr, seconds);
-	fflush(stdout);
+	err = export_stream_error(stdout, ferror(stdout) ? -EIO : 0);
+	if (err) {
+		pr_err("writing the histograms failed: %s", strerror(-err));
+		return err;
+	}
 	lr->printed++;
 	return 0;
 }

@@ -545,7 +545,7 @@ int cmd_mem(int argc, char **argv)
 	prof = mem_collector__read(col, run.sym, &meta, &ro, COLLECT_TOTAL, cnt, mcnt);
 	if (!prof)
 		goto out;
-	if (cli_write_profile(&run, &c, prof))
+	if (cli_write_profile(&run, &c, prof, CLI_TABLE_FUNCTIONS))
 		goto out;
 	runner__report_losses(&run, cnt,
 			      opts.mode == VG_MEM_MODE_FAULTS ? "page faults" : "allocations");

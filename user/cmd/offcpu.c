@@ -27,6 +27,7 @@ struct offcpu_opts {
 	__u32 state;
 	bool wakers, wall;
 	unsigned long freq;
+	bool freq_given;
 	const char *attach;
 };
 
@@ -55,11 +56,16 @@ static const char offcpu_help[] =
 	"      --wakers               also record who woke each blocked stack; folded as\n"
 	"                             wakee-stack;--;waker-stack (leaf first);waker-comm\n"
 	"      --wall                 on-CPU samples + off-CPU time of -p PID or -- COMMAND\n"
-	"  -F, --frequency HZ         --wall: on-CPU sampling frequency (default 199)\n"
+	"  -F, --frequency HZ         --wall only: on-CPU sampling frequency (default 199)\n"
 	"  -o, --output FILE          .folded, .svg, .pb.gz/.pprof, .json (speedscope)\n"
 	"      --format NAME          folded, svg, pprof or speedscope\n"
 	"  -f, --folded               folded stacks on stdout\n"
-	"      --top N                top N stacks' functions by self time (default 15)\n"
+	"      --top N                rows of the table (default 15). The table ranks off-CPU time\n"
+	"                             by process and wait: the program's innermost own function,\n"
+	"                             what it called and the kernel's reason (with --wakers, who\n"
+	"                             woke it): \"my_nap <- nanosleep  (hrtimer)\"\n"
+	"      --sort KEYS            a function table instead: sym, dso, comm, pid or a list\n"
+	"  -j, --json                 the table as JSON on stdout\n"
 	"      --per-thread           one root per thread (comm-TID)\n"
 	"      --attach TYPE          tp_btf, raw_tp or tracepoint (default: the best that works)\n"
 	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
@@ -94,6 +100,7 @@ static int offcpu_option(int key, const char *arg, void *o)
 		if (cli_parse_ulong(arg, 1, 10000, &opts->freq))
 			return cli_error("offcpu", "invalid frequency '%s' (want 1..10000 Hz)",
 					 arg);
+		opts->freq_given = true;
 		return 0;
 	case OPT_STATE:
 		if (!strcmp(arg, "S"))
@@ -133,7 +140,7 @@ static const struct cli_spec offcpu_spec = {
 	.name = "offcpu",
 	.help = offcpu_help,
 	.common = CLI_PID | CLI_TID | CLI_CGROUP | CLI_STACKS | CLI_OUTPUT | CLI_DURATION |
-		  CLI_COMMAND | CLI_STACK_OPTS | CLI_DURATION_ARG,
+		  CLI_COMMAND | CLI_STACK_OPTS | CLI_DURATION_ARG | CLI_JSON,
 	.short_opts = "m:M:F:",
 	.longs = offcpu_longs,
 	.option = offcpu_option,
@@ -164,6 +171,11 @@ int cmd_offcpu(int argc, char **argv)
 	if (opts.wall && !c.nr_pids && !c.command) {
 		ret = cli_error("offcpu",
 				"--wall needs -p PID or -- COMMAND (whose threads to add up)");
+		goto out;
+	}
+	if (opts.freq_given && !opts.wall) {
+		ret = cli_error("offcpu",
+				"-F applies to --wall only (off-CPU time is traced, not sampled)");
 		goto out;
 	}
 	if (opts.wall && opts.wakers) {
@@ -237,7 +249,7 @@ int cmd_offcpu(int argc, char **argv)
 	prof = offcpu_collector__read(col, run.sym, &meta, COLLECT_TOTAL, cnt);
 	if (!prof)
 		goto out;
-	if (cli_write_profile(&run, &c, prof))
+	if (cli_write_profile(&run, &c, prof, opts.wall ? CLI_TABLE_FUNCTIONS : CLI_TABLE_WAITS))
 		goto out;
 	runner__report_losses(&run, cnt, "off-CPU periods");
 	ret = runner__exit_code(&run);

@@ -19,7 +19,8 @@ enum {
 	OPT_STACK_STORAGE,
 	OPT_PER_THREAD,
 	OPT_UNWIND,
-	OPT_NO_DEMANGLE
+	OPT_NO_DEMANGLE,
+	OPT_SORT
 };
 
 void cli_free_common(struct common_opts *c)
@@ -33,7 +34,7 @@ void cli_free_common(struct common_opts *c)
 static const struct {
 	unsigned int bit;
 	const char *shorts;
-	struct option longs[5];
+	struct option longs[6];
 } common_table[] = {
 	{ CLI_PID, "p:", { { "pid", required_argument, NULL, 'p' } } },
 	{ CLI_TID, "L:", { { "tid", required_argument, NULL, 'L' } } },
@@ -55,7 +56,8 @@ static const struct {
 	    { "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
 	    { "per-thread", no_argument, NULL, OPT_PER_THREAD },
 	    { "unwind", required_argument, NULL, OPT_UNWIND },
-	    { "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE } } },
+	    { "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	    { "sort", required_argument, NULL, OPT_SORT } } },
 };
 
 #define MAX_LONGS 64
@@ -126,6 +128,11 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 	case OPT_NO_DEMANGLE:
 		c->no_demangle = true;
 		return 0;
+	case OPT_SORT:
+		if (top_parse_sort(arg, &c->sort))
+			return cli_error(cmd, "invalid --sort '%s' (want KEY[,KEY...] of: %s)", arg,
+					 top_sort_keys());
+		return 0;
 	}
 	return cli_error(cmd, "internal error: unhandled option %d", key);
 }
@@ -133,7 +140,7 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 static bool is_common_key(int key)
 {
 	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) ||
-	       (key >= OPT_FORMAT && key <= OPT_NO_DEMANGLE && key != OPT_HELP);
+	       (key >= OPT_FORMAT && key <= OPT_SORT && key != OPT_HELP);
 }
 
 /* CLI_DURATION_ARG: the one positional argument is the duration. */
@@ -265,6 +272,10 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_
 		cli_error(spec->name, "-o and -f exclude each other");
 		goto fail;
 	}
+	if (c->json && c->folded_stdout) {
+		cli_error(spec->name, "-j and -f exclude each other (both write to stdout)");
+		goto fail;
+	}
 	log_set_verbose(c->verbose);
 	return 0;
 fail:
@@ -281,13 +292,41 @@ static bool proc_exists(const char *fmt, __u32 id)
 	return stat(path, &st) == 0;
 }
 
+/* The process a task belongs to (Tgid in /proc/ID/status), 0 when unknown. */
+static __u32 proc_tgid(__u32 id)
+{
+	char path[64], line[128];
+	unsigned int tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", id);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %u", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 int cli_validate_common(const char *cmd, const struct common_opts *c)
 {
 	int err;
 
-	for (size_t i = 0; i < c->nr_pids; i++)
+	for (size_t i = 0; i < c->nr_pids; i++) {
+		__u32 tgid;
+
 		if (!proc_exists("/proc/%u", c->pids[i]))
 			return cli_error(cmd, "no such process: %u", c->pids[i]);
+		/* /proc/TID exists for any thread, but the filter matches processes. */
+		tgid = proc_tgid(c->pids[i]);
+		if (tgid && tgid != c->pids[i])
+			return cli_error(cmd,
+					 "%u is a thread of process %u (use -L %u for this thread, "
+					 "or -p %u for the whole process)",
+					 c->pids[i], tgid, c->pids[i], tgid);
+	}
 	for (size_t i = 0; i < c->nr_tids; i++)
 		if (!proc_exists("/proc/%u/task", c->tids[i]))
 			return cli_error(cmd, "no such thread: %u", c->tids[i]);
@@ -346,8 +385,8 @@ int cli_runner_init(struct runner *r, const char *cmd, const struct common_opts 
 		.no_demangle = c->no_demangle,
 		.pids = c->pids,
 		.nr_pids = c->nr_pids,
-		/* Tables, -f and lat's text all go to stdout; only -o FILE without --top does not. */
-		.data_on_stdout = !c->output || c->top_given,
+		/* Tables, -f and lat's text all go to stdout; only -o FILE without a table does not. */
+		.data_on_stdout = !c->output || c->top_given || c->json || c->sort.nkeys,
 	};
 
 	return runner__init(r, cmd, &o);

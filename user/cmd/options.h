@@ -30,7 +30,7 @@
 #define CLI_COMMAND (1u << 6) /* -- COMMAND ARGS... */
 #define CLI_JSON (1u << 7) /* -j / --json */
 #define CLI_STACK_OPTS \
-	(1u << 8) /* --top, --per-thread, --unwind, --stack-storage-size, --no-demangle */
+	(1u << 8) /* --top, --sort, --per-thread, --unwind, --stack-storage-size, --no-demangle */
 #define CLI_DURATION_ARG (1u << 9) /* a positional DURATION (same as -d) */
 
 struct common_opts {
@@ -51,6 +51,7 @@ struct common_opts {
 	/* CLI_STACK_OPTS, for the stack collectors */
 	unsigned long top; /* --top N: rows of the top table (default 15) */
 	bool top_given; /* --top was given: show the table even with -o / -f */
+	struct top_opts sort; /* --sort KEYS: the table's rows (nkeys = 0: the command's default) */
 	bool per_thread; /* --per-thread */
 	const char *unwind; /* --unwind fp|kernel, NULL = best available */
 	bool no_demangle; /* --no-demangle: C++ and Rust names as the symbol tables spell them */

@@ -10,7 +10,8 @@
 #include "symbols/symbolizer.h"
 #include "util/log.h"
 
-int cli_write_profile(const struct runner *r, const struct common_opts *c, const struct profile *p)
+int cli_write_profile(const struct runner *r, const struct common_opts *c, const struct profile *p,
+		      enum cli_table table)
 {
 	struct export_opts o = { .annotate_kernel = true, .per_thread = c->per_thread };
 	const struct export_opts *eo = &o;
@@ -24,9 +25,7 @@ int cli_write_profile(const struct runner *r, const struct common_opts *c, const
 			return 1;
 		}
 	} else if (c->folded_stdout) {
-		err = export_folded(p, stdout, eo);
-		if (!err && fflush(stdout))
-			err = -errno;
+		err = export_stream_error(stdout, export_folded(p, stdout, eo));
 		if (err) {
 			pr_err("writing folded stacks failed: %s", strerror(-err));
 			return 1;
@@ -38,9 +37,20 @@ int cli_write_profile(const struct runner *r, const struct common_opts *c, const
 			profile__meta(p)->count_type,
 			!strcmp(profile__meta(p)->count_type, "samples") ? "did not run on a CPU" :
 									   "did not block");
-	if ((!c->output && !c->folded_stdout) || c->top_given) {
-		export_top(p, stdout, (unsigned int)c->top);
-		fflush(stdout);
+	if ((!c->output && !c->folded_stdout) || c->top_given || c->json || c->sort.nkeys) {
+		struct top_opts to = c->sort;
+
+		to.rows = (unsigned int)c->top;
+		to.json = c->json;
+		if (!c->sort.nkeys && table == CLI_TABLE_WAITS)
+			err = export_waits(p, stdout, &to);
+		else
+			err = export_top_by(p, stdout, &to);
+		err = export_stream_error(stdout, err);
+		if (err) {
+			pr_err("writing the table failed: %s", strerror(-err));
+			return 1;
+		}
 	}
 	if (c->output)
 		pr_info("wrote %s (%llu %s, %zu stacks) %.0f ms after stop", c->output,

@@ -49,6 +49,9 @@ static const char profile_help[] =
 	"  -f, --folded               folded stacks on stdout\n"
 	"      --top N                print the top N functions by self time (default 15; shown\n"
 	"                             anyway when neither -o nor -f is given)\n"
+	"      --sort KEYS            table rows by sym, dso, comm, pid or a list (comm,dso), as\n"
+	"                             perf report --sort: per-process and per-module totals\n"
+	"  -j, --json                 the table as JSON on stdout\n"
 	"      --per-thread           folded/SVG: one root per thread (comm-TID) instead of per process\n"
 	"  -e, --event EVENT          cpu-clock (default) or cycles (hardware; falls back to cpu-clock)\n"
 	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
@@ -63,6 +66,7 @@ static const char profile_help[] =
 	"  vigil profile 10                      whole host for 10 s, top functions table\n"
 	"  vigil profile -o cpu.svg 30           flame graph of 30 s\n"
 	"  vigil profile -p 1234 -F 999 -f 5     one process at 999 Hz, folded stacks on stdout\n"
+	"  vigil profile --sort comm,dso 10      CPU time per process and module\n"
 	"  vigil profile -o out.pb.gz -- make -j2   profile a build and its children (pprof)\n"
 	"  vigil profile -c /sys/fs/cgroup/unified/web -o web.json   one cgroup, speedscope JSON\n";
 
@@ -103,7 +107,7 @@ static const struct cli_spec profile_spec = {
 	.name = "profile",
 	.help = profile_help,
 	.common = CLI_PID | CLI_TID | CLI_CGROUP | CLI_STACKS | CLI_OUTPUT | CLI_DURATION |
-		  CLI_COMMAND | CLI_STACK_OPTS | CLI_DURATION_ARG,
+		  CLI_COMMAND | CLI_STACK_OPTS | CLI_DURATION_ARG | CLI_JSON,
 	.short_opts = "F:Ie:",
 	.longs = profile_longs,
 	.option = profile_option,
@@ -196,7 +200,7 @@ int cmd_profile(int argc, char **argv)
 	prof = cpu_collector__read(col, run.sym, &meta, COLLECT_TOTAL, cnt);
 	if (!prof)
 		goto out;
-	if (cli_write_profile(&run, &c, prof))
+	if (cli_write_profile(&run, &c, prof, CLI_TABLE_FUNCTIONS))
 		goto out;
 	runner__report_losses(&run, cnt, "samples");
 	ret = runner__exit_code(&run);

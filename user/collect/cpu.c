@@ -153,7 +153,7 @@ struct profile *cpu_collector__read(struct cpu_collector *c, struct symbolizer *
 	struct vg_sample_key *keys = NULL;
 	int stacks_fd = bpf_map__fd(c->skel->maps.stacks);
 	int ustacks_fd = bpf_map__fd(c->skel->maps.ustacks);
-	__u64 *vals = NULL, samples = 0;
+	__u64 *vals = NULL, samples = 0, truncated = 0, trunc_keys;
 	long n;
 	int err;
 
@@ -192,8 +192,11 @@ struct profile *cpu_collector__read(struct cpu_collector *c, struct symbolizer *
 		s.comm = comm;
 		s.value = vals[i] * m.period;
 		samples += vals[i];
+		trunc_keys = stack_resolver__truncated(res);
 		err = stack_resolver__frames(res, k->pid, k->ustack, k->kstack_id, &s.frames,
 					     &s.nframes);
+		if (stack_resolver__truncated(res) != trunc_keys)
+			truncated += vals[i];
 		if (!err)
 			err = profile__add_stack(p, &s);
 		if (err) {
@@ -205,6 +208,7 @@ struct profile *cpu_collector__read(struct cpu_collector *c, struct symbolizer *
 	 * the counts map full. */
 	cnt[VG_CNT_EVENTS] = samples + cnt[VG_CNT_MAP_FULL];
 	cnt[VG_CNT_STACK_GONE] = stack_resolver__gone(res);
+	cnt[VG_CNT_TRUNCATED] = truncated;
 	if (mode == COLLECT_INTERVAL &&
 	    (err = stack_maps_recycle(res, stacks_fd, ustacks_fd, c->o.stack_storage, cnt)))
 		pr_warn("clearing the stack maps failed: %s", strerror(-err));

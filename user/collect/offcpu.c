@@ -50,6 +50,7 @@ struct builder {
 	__u32 off_cpu_frame; /* --wall: leaf marker of blocked time */
 	__u32 sep_frame; /* --wakers: "--" */
 	struct hashmap *seen_tids; /* --wall: threads with any record */
+	__u64 truncated; /* off-CPU periods whose stack was cut at the depth limit */
 };
 
 static __u32 *append(__u32 *buf, __u32 *n, const __u32 *src, __u32 cnt, bool reverse)
@@ -65,12 +66,16 @@ static int add_key(struct builder *b, const struct vg_offcpu_key *k, __u64 ns, _
 	const __u32 *f;
 	struct profile_stack s = { .pid = k->pid, .tid = k->tid, .count = count, .value = ns };
 	char comm[VG_COMM_LEN + 1], wcomm[VG_COMM_LEN + 1];
+	__u64 trunc_keys;
 
 	memcpy(comm, k->comm, VG_COMM_LEN);
 	comm[VG_COMM_LEN] = '\0';
 	s.comm = comm;
+	trunc_keys = stack_resolver__truncated(b->res);
 	if (stack_resolver__frames(b->res, k->pid, k->ustack, k->kstack_id, &f, &m))
 		return -ENOMEM;
+	if (stack_resolver__truncated(b->res) != trunc_keys)
+		b->truncated += count;
 	append(frames, &n, f, m, false);
 	if (b->opts->wall && k->kind == VG_OFFCPU_BLOCKED)
 		frames[n++] = b->off_cpu_frame;
@@ -371,6 +376,7 @@ struct profile *offcpu_collector__read(struct offcpu_collector *c, struct symbol
 	if (err)
 		goto fail;
 	cnt[VG_CNT_STACK_GONE] = stack_resolver__gone(b.res);
+	cnt[VG_CNT_TRUNCATED] = b.truncated;
 	if (mode == COLLECT_INTERVAL &&
 	    (err = stack_maps_recycle(b.res, stacks_fd, ustacks_fd, c->o.stack_storage, cnt)))
 		pr_warn("clearing the stack maps failed: %s", strerror(-err));

@@ -151,6 +151,7 @@ struct resolved {
 	__u32 pid; /* 0 for kernel stacks */
 	__u64 ref; /* kernel: stack id; user: VG_USTACK_* reference */
 	bool kernel;
+	bool truncated; /* as deep as the walker goes: cut at the root, "[truncated]" first */
 	__u32 n;
 	__u32 frames[];
 };
@@ -174,6 +175,7 @@ static bool resolved_equal(const void *a, const void *b, void *ctx)
 
 struct stack_resolver {
 	__u64 gone; /* stacks whose map entry was gone when read */
+	__u64 truncated; /* stacks (keys) with a stack cut at the depth limit */
 	struct symbolizer *sym;
 	struct profile *p;
 	int stack_fd, ustack_fd;
@@ -328,6 +330,33 @@ static const char *lost_reason_of(bool kernel, __u64 ref)
 							     VG_STACK_LOST_WALK);
 }
 
+/* Where every stack starts: a walk that reached one is complete. */
+static bool is_entry(const char *name)
+{
+	static const char *const entries[] = {
+		"_start",
+		"__libc_start_main",
+		"__libc_start_call_main",
+		"start_thread",
+		"clone",
+		"clone3",
+		"__clone",
+		"__clone3",
+		"thread_start",
+		"ret_from_fork",
+		"ret_from_fork_asm",
+		"entry_SYSCALL_64",
+		"entry_SYSCALL_64_after_hwframe",
+		"secondary_startup_64",
+		"common_startup_64",
+	};
+
+	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+		if (!strcmp(name, entries[i]))
+			return true;
+	return !strncmp(name, "asm_", 4);
+}
+
 /* Resolve (once) one stack into root-first frames. */
 static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u32 pid, __u64 ref)
 {
@@ -353,10 +382,13 @@ static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u
 			depth -= skip;
 		}
 	}
-	res = malloc(sizeof(*res) + (depth ? depth : 1) * sizeof(__u32));
+	res = malloc(sizeof(*res) + ((depth ? depth : 1) + 1) * sizeof(__u32));
 	if (!res)
 		return NULL;
 	*res = probe;
+	/* A walk that filled every slot stopped at the limit, not at the stack's end: its root
+	 * frames are missing, which a marker shows instead of a wrong root. */
+	res->truncated = !lost && depth + skip >= VG_MAX_STACK_DEPTH;
 	if (lost) {
 		snprintf(r->name, sizeof(r->name), "[%s stack lost: %s]",
 			 kernel ? "kernel" : "user",
@@ -366,13 +398,22 @@ static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u
 		if (!res->frames[0])
 			goto fail;
 	} else {
-		res->n = depth;
+		__u32 *out = res->frames + res->truncated;
+
+		res->n = depth + res->truncated;
+		if (res->truncated && !(res->frames[0] = stack_resolver__special(r, "[truncated]")))
+			goto fail;
 		/* The maps hold leaf first; the model wants root first. */
 		for (__u32 i = 0; i < depth; i++) {
-			res->frames[depth - 1 - i] =
-				resolve_addr(r, kernel, pid, r->ips[i], i == 0);
-			if (!res->frames[depth - 1 - i])
+			out[depth - 1 - i] = resolve_addr(r, kernel, pid, r->ips[i], i == 0);
+			if (!out[depth - 1 - i])
 				goto fail;
+		}
+		/* A full walk that ended at the stack's entry point was complete after all. */
+		if (res->truncated && depth && is_entry(profile__frame(r->p, out[0])->name)) {
+			memmove(res->frames, out, depth * sizeof(__u32));
+			res->truncated = false;
+			res->n = depth;
 		}
 	}
 	if (hashmap__set(r->cache, res, (uintptr_t)res))
@@ -393,6 +434,8 @@ int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __
 		return -ENOMEM;
 	if (kstack_id != VG_STACK_NONE && !(k = resolve_stack(r, true, 0, (__u64)(__s64)kstack_id)))
 		return -ENOMEM;
+	if ((u && u->truncated) || (k && k->truncated))
+		r->truncated++;
 	if (u) {
 		memcpy(r->scratch, u->frames, u->n * sizeof(__u32));
 		n = u->n;
@@ -409,6 +452,11 @@ int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __
 __u64 stack_resolver__gone(const struct stack_resolver *r)
 {
 	return r->gone;
+}
+
+__u64 stack_resolver__truncated(const struct stack_resolver *r)
+{
+	return r->truncated;
 }
 
 size_t stack_resolver__nr_stacks(const struct stack_resolver *r)

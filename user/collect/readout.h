@@ -56,6 +56,9 @@ int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __
 
 /* Stacks resolved so far whose map entry was gone (cleared before the read): VG_CNT_STACK_GONE. */
 __u64 stack_resolver__gone(const struct stack_resolver *r);
+/* Keys handed out with a stack cut at the walker's depth limit (VG_MAX_STACK_DEPTH): such a stack
+ * starts (at its root) with a "[truncated]" marker frame. */
+__u64 stack_resolver__truncated(const struct stack_resolver *r);
 /* Distinct stacks (user and kernel) resolved so far. */
 size_t stack_resolver__nr_stacks(const struct stack_resolver *r);
 /*

@@ -145,6 +145,11 @@ int runner__start(struct runner *r, const char *what)
 	const struct runner_opts *c = &r->o;
 	int err;
 
+	/* -p targets: their images now, since the capture ends when they exit, and a process gone
+	 * leaves no /proc/PID/maps to read at the end (side-band records cover what they map
+	 * later). */
+	for (size_t i = 0; r->sym && i < c->nr_pids; i++)
+		symbolizer__snapshot_pid(r->sym, c->pids[i]);
 	r->start_ns = realtime_ns();
 	r->t_start = mono_s();
 	if (r->child > 0) {
@@ -218,6 +223,9 @@ void runner__timing(const struct runner *r, __u64 *start_ns, __u64 *duration_ns)
 	*duration_ns = (__u64)((r->t_stop - r->t_start) * 1e9);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char *const loss_names[VG_CNT_NR] = {
 	[VG_CNT_USTACK_COLLISION] = "user stack map collisions",
 	[VG_CNT_KSTACK_COLLISION] = "kernel stack map collisions",
@@ -230,6 +238,8 @@ static const char *const loss_names[VG_CNT_NR] = {
 	[VG_CNT_FOLLOW_FULL] = "descendants not followed (filter map full)",
 	[VG_CNT_AUX_FULL] = "tasks not tracked (start map full)",
 	[VG_CNT_STACK_GONE] = "stacks cleared from their map before read",
+	[VG_CNT_TRUNCATED] =
+		"stacks cut at " STR(VG_MAX_STACK_DEPTH) " frames (marked [truncated])",
 };
 
 void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], const char *unit)

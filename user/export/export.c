@@ -190,6 +190,27 @@ static mode_t new_file_mode(void)
 	return 0666 & ~(mode_t)mask;
 }
 
+int export_stream_error(FILE *out, int err)
+{
+	int saved = errno;
+
+	if (!err && !ferror(out)) {
+		if (!fflush(out))
+			return 0;
+		return -errno;
+	}
+	if (err && err != -EIO)
+		return err;
+	/* What is still buffered fails again, with the reason. */
+	errno = 0;
+	if (fflush(out) && errno && errno != EIO)
+		return -errno;
+	/* Nothing left to flush: the errno of the failed write itself, if it is still there. */
+	if (saved == ENOSPC || saved == EDQUOT || saved == EPIPE || saved == EFBIG)
+		return -saved;
+	return -EIO;
+}
+
 /* Devices and FIFOs (-o /dev/stdout, -o /dev/null) are written in place: renaming over them would
  * replace the device node with a regular file. */
 static int write_in_place(const char *path, export_write_fn write, void *arg)
@@ -199,11 +220,7 @@ static int write_in_place(const char *path, export_write_fn write, void *arg)
 
 	if (!out)
 		return -errno;
-	err = write(out, arg);
-	if (!err && fflush(out))
-		err = -errno;
-	if (!err && ferror(out))
-		err = -EIO;
+	err = export_stream_error(out, write(out, arg));
 	if (fclose(out) && !err)
 		err = -errno;
 	return err;
@@ -265,18 +282,9 @@ int export_to_path(const char *path, export_write_fn write, void *arg)
 		close(fd);
 		goto fail;
 	}
-	err = write(out, arg);
-	/* Exporters say -EIO for any stream failure; a second flush of what is still buffered says
-	 * what it was (ENOSPC, EDQUOT), which is what the user can act on. */
-	if (err == -EIO) {
-		errno = 0;
-		if (fflush(out) && errno)
-			err = -errno;
-	}
-	if (!err && fflush(out))
-		err = -errno;
-	if (!err && ferror(out))
-		err = -EIO;
+	/* Exporters say -EIO for any stream failure; what the user can act on is the reason
+	 * (ENOSPC, EDQUOT). */
+	err = export_stream_error(out, write(out, arg));
 	if (!err && fsync(fd))
 		err = -errno;
 	if (fclose(out) && !err)

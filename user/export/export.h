@@ -69,11 +69,44 @@ typedef int (*export_write_fn)(FILE *out, void *arg);
 int export_to_path(const char *path, export_write_fn write, void *arg);
 
 /*
- * The top-N table: functions by self weight, with self %, total (inclusive) %, samples, function and
- * module. A function counts once per stack for "total" even when recursive. n = 0 means all. With
+ * The top-N table: rows by self weight, with self %, total (inclusive) %, the weight and the row's
+ * keys. A row counts once per stack for "total" even when a function recurs in it. With
  * meta.count_column, also its self count and the average weight per count (vigil mem: objects and
  * average size).
  */
+enum top_key {
+	TOP_KEY_SYM, /* function (with its module) */
+	TOP_KEY_DSO, /* module: executable, library, [kernel.kallsyms] */
+	TOP_KEY_COMM, /* process name */
+	TOP_KEY_PID, /* process id (with its name) */
+	TOP_KEY_NR,
+};
+struct top_opts {
+	enum top_key keys[TOP_KEY_NR]; /* columns in this order; nkeys = 0 means "sym" */
+	int nkeys;
+	unsigned int rows; /* 0 = all */
+	bool json; /* {"unit","total","sort":[...],"rows":[{self,total,self_pct,total_pct,...}]} */
+};
+/* "comm,dso" into o->keys (perf report --sort spelling). 0 or -EINVAL (unknown or repeated key). */
+int top_parse_sort(const char *arg, struct top_opts *o);
+/* The known keys, for messages: "sym, dso, comm, pid". */
+const char *top_sort_keys(void);
+int export_top_by(const struct profile *p, FILE *out, const struct top_opts *o);
+/* export_top_by() by function, n rows (0 = all), as text. */
 int export_top(const struct profile *p, FILE *out, unsigned int n);
+
+/*
+ * The off-CPU table: blocked time ranked by where it waits, one row per process and wait, as bcc's
+ * offcputime answers it in one line: the innermost frame of the program's own code, what it called
+ * (a library function, else the syscall) and the kernel's reason, e.g.
+ * "my_nap <- nanosleep  (hrtimer)"; with wakers, who woke it, the same way. Weights are the
+ * profile's values (nanoseconds). Rows as in struct top_opts (rows, json; the keys are unused).
+ */
+int export_waits(const struct profile *p, FILE *out, const struct top_opts *o);
+
+/* The errno behind a failed stream: exporters say -EIO for any failure; flushing what is still
+ * buffered says what it was (ENOSPC, EDQUOT, EPIPE). err = the exporter's result. Returns 0 when
+ * err is 0 and out flushes cleanly. */
+int export_stream_error(FILE *out, int err);
 
 #endif
