@@ -260,3 +260,35 @@ def test_per_process_names_are_not_cut(ctx):
     check_rc(r)
     row = [l for l in r.stdout.splitlines() if l.startswith("clock_nanosleep pid=")]
     assert row and re.match(r"clock_nanosleep pid=\d+ \(sleeper\)\s+\d+", row[0]), r.stdout[:500]
+
+
+PY_LOOP = """
+import sys, time
+print("ready", flush=True)
+while True:
+    [str(i) for i in range(2000)]
+    time.sleep(0.01)
+"""
+
+
+def test_uprobe_name_resolves_in_the_targets_mappings(ctx):
+    """Debian's /usr/bin/python3 links libpython in statically: python3:PyObject_Free -p PID
+    must probe the program the process runs (python3.11), not libpython3.11.so, which it does not
+    map; and a probe on an object no target maps says so."""
+    if not os.path.exists("/usr/bin/python3"):
+        raise Skip("no /usr/bin/python3")
+    p = ctx.spawn(["/usr/bin/python3", "-c", PY_LOOP])
+    assert p.stdout.readline().strip() == "ready"
+    r = vigil("lat", "uprobe", "python3:PyObject_Free", "-p", p.pid, "-j", "-d", "1", timeout=30)
+    check_rc(r)
+    assert "python3.11" in r.stderr and "libpython" not in r.stderr, r.stderr
+    assert "no target process maps" not in r.stderr, r.stderr
+    h = list(_hists(r.stdout).values())
+    n = h[0]["count"] if h else 0
+    ctx.measure(f"python3:PyObject_Free -p: {n} calls in 1 s")
+    assert n > 10000, f"only {n} PyObject_Free calls timed: {r.stderr}"
+    # The shared library by name: resolved, but no target maps it.
+    r = vigil("lat", "uprobe", "libpython3:PyObject_Free", "-p", p.pid, "-j", "-d", "0.3",
+              timeout=30)
+    if r.returncode == 0:
+        assert "no target process maps" in r.stderr and "libpython3" in r.stderr, r.stderr

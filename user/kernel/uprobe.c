@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <bpf/libbpf.h>
 
 #include "util/cli.h"
@@ -42,10 +43,28 @@ static int regular_file(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* In pid's mappings. */
-static int find_in_maps(__u32 pid, const char *name, char *out, size_t len)
+/* A program name for its file: "python3" for python3 and for python3.11 (Debian's python3 is a
+ * link to it). */
+static int prog_matches(const char *base, const char *name)
 {
-	char path[64], line[4096];
+	size_t n = strlen(name);
+
+	if (strcmp(base, name) == 0)
+		return 1;
+	if (strncmp(base, name, n) || base[n] != '.' || !base[n + 1])
+		return 0;
+	return strspn(base + n + 1, "0123456789.") == strlen(base + n + 1);
+}
+
+/*
+ * In pid's mappings: a library by name, the program by name, or the file PATH finds for the name
+ * (path_hit, a real path, may be NULL). The process's own objects come first: a program that links
+ * its runtime in statically (Debian's python3) must not be taken for the shared library of the same
+ * name it does not map.
+ */
+static int find_in_maps(__u32 pid, const char *name, const char *path_hit, char *out, size_t len)
+{
+	char path[64], line[4096], real[PATH_MAX];
 	int found = 0;
 	FILE *f;
 
@@ -59,15 +78,39 @@ static int find_in_maps(__u32 pid, const char *name, char *out, size_t len)
 		if (!p)
 			continue;
 		p[strcspn(p, "\n")] = '\0';
-		if (uprobe_lib_matches(base_of(p), name)) {
-			/* Through the process's root, so containers work. */
-			snprintf(out, len, "/proc/%u/root%s", pid, p);
+		if (!uprobe_lib_matches(base_of(p), name) && !prog_matches(base_of(p), name) &&
+		    !(path_hit && realpath(p, real) && !strcmp(real, path_hit)))
+			continue;
+		/* Through the process's root, so containers work. */
+		snprintf(out, len, "/proc/%u/root%s", pid, p);
+		found = regular_file(out);
+		if (!found) {
+			snprintf(out, len, "%s", p);
 			found = regular_file(out);
-			if (!found) {
-				snprintf(out, len, "%s", p);
-				found = regular_file(out);
-			}
 		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Does pid map the file st describes (by device and inode, as /proc/PID/maps shows them)? */
+static int maps_file(__u32 pid, const struct stat *st)
+{
+	char path[64], line[4096];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned int maj, min;
+		unsigned long long ino;
+
+		if (sscanf(line, "%*x-%*x %*4s %*x %x:%x %llu", &maj, &min, &ino) == 3 && ino)
+			found = ino == (unsigned long long)st->st_ino && maj == major(st->st_dev) &&
+				min == minor(st->st_dev);
 	}
 	fclose(f);
 	return found;
@@ -131,15 +174,19 @@ void uprobe_suggest_functions(const struct elf_file *ef, const char *func, char 
 
 int uprobe_find_library(const char *name, __u32 pid, char *out, size_t len)
 {
-	return (pid && find_in_maps(pid, name, out, len)) || find_in_ldcache(name, out, len);
+	return (pid && find_in_maps(pid, name, NULL, out, len)) || find_in_ldcache(name, out, len);
 }
 
-int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t)
+int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
+			  struct uprobe_target *t)
 {
 	const char *colon = strrchr(spec, ':');
+	__u32 pid = nr_pids ? pids[0] : 0;
+	char bin[PATH_MAX], hint[256], on_path[PATH_MAX], real[PATH_MAX];
+	const char *path_hit = NULL;
 	struct elf_symbol sym;
 	struct elf_file *ef;
-	char bin[PATH_MAX], hint[256];
+	struct stat st;
 	int ret = 0;
 
 	memset(t, 0, sizeof(*t));
@@ -159,12 +206,34 @@ int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t)
 		if (!regular_file(t->path))
 			return cli_error("lat", "cannot open '%s': %s", bin,
 					 errno ? strerror(errno) : "not a regular file");
-	} else if (!(pid && find_in_maps(pid, bin, t->path, sizeof(t->path))) &&
-		   !find_in_ldcache(bin, t->path, sizeof(t->path)) &&
-		   !find_in_path(bin, t->path, sizeof(t->path))) {
-		return cli_error("lat", "cannot find library or binary '%s'%s (give its path)", bin,
-				 pid ? " in the process's mappings, the linker cache or PATH" :
-				       " in the linker cache or PATH");
+	} else {
+		int found = 0;
+
+		if (find_in_path(bin, on_path, sizeof(on_path)) && realpath(on_path, real))
+			path_hit = real;
+		/* The targets' own objects, then PATH, then the linker's cache. */
+		for (size_t i = 0; i < nr_pids && !found; i++)
+			found = find_in_maps(pids[i], bin, path_hit, t->path, sizeof(t->path));
+		if (!found && path_hit) {
+			snprintf(t->path, sizeof(t->path), "%s", on_path);
+			found = 1;
+		}
+		if (!found && !find_in_ldcache(bin, t->path, sizeof(t->path)))
+			return cli_error(
+				"lat", "cannot find library or binary '%s'%s (give its path)", bin,
+				pid ? " in the process's mappings, PATH or the linker cache" :
+				      " in PATH or the linker cache");
+	}
+	/* A probe on a file no target maps times nothing: say so rather than print nothing. */
+	if (nr_pids && stat(t->path, &st) == 0) {
+		int mapped = 0;
+
+		for (size_t i = 0; i < nr_pids && !mapped; i++)
+			mapped = maps_file(pids[i], &st);
+		if (!mapped)
+			pr_warn("no target process maps %s: the probe will see no calls (give the "
+				"path of the object the process maps)",
+				t->path);
 	}
 	snprintf(t->short_name, sizeof(t->short_name), "%s", base_of(t->path));
 

@@ -22,10 +22,13 @@ struct uprobe_target {
 
 /*
  * Resolve spec. A part before ':' with a '/' is a path; otherwise a library or program name ("libc",
- * "libc.so.6", "python3"), looked up in pid's mappings (when pid != 0), the dynamic linker's cache
- * and PATH. Checks that FUNCTION is a function symbol of the file. 0, or 1 after a one-line error.
+ * "libc.so.6", "python3"), looked up in the target processes' own mappings first (a library by name,
+ * the program by name or by the file PATH finds), then PATH, then the dynamic linker's cache. With
+ * targets, warns when none of them maps the chosen file (the probe would time nothing). Checks that
+ * FUNCTION is a function symbol of the file. 0, or 1 after a one-line error.
  */
-int uprobe_target_resolve(const char *spec, __u32 pid, struct uprobe_target *t);
+int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
+			  struct uprobe_target *t);
 
 /* Attach entry as a uprobe and ret as a uretprobe on t (pid -1: every process). 0, or 1 after an
  * error line. links[0..1] receive the links (the caller destroys them). */
