@@ -169,9 +169,10 @@ def test_exit_is_not_a_wait(ctx):
     total, dead, exiting = sum(us for _, us in stacks), _dead_time(stacks), _dead_time(
         stacks, "do_exit")
     ctx.measure(f"fork loop: {dead} us of {total} us off-CPU in do_task_dead (want 0), "
-                f"{exiting} us in do_exit (bound 1%)")
+                f"{exiting} us in do_exit (bound 10%)")
     assert total > 0 and dead == 0, f"{dead} of {total} us charged to exited tasks"
-    assert exiting <= 0.01 * total, f"{exiting} of {total} us in do_exit"
+    # (Preemption of an exiting task under load is real waiting; a tower was ~all of it.)
+    assert exiting <= 0.1 * total, f"{exiting} of {total} us in do_exit"
 
 
 def test_exited_target_not_charged_after_exit(ctx):
@@ -222,9 +223,9 @@ def test_wall_has_no_exit_tower(ctx):
     off = [(f, us) for f, us in stacks if "[off-cpu]" in f]
     total, dead, exiting = sum(us for _, us in off), _dead_time(off), _dead_time(off, "do_exit")
     ctx.measure(f"--wall fork loop: {dead} us of off-CPU time in do_task_dead (want 0), "
-                f"{exiting} us of {total} in do_exit (bound 1%)")
+                f"{exiting} us of {total} in do_exit (bound 10%)")
     assert off and dead == 0, f"{dead} us of off-CPU time in do_task_dead stacks"
-    assert exiting <= 0.01 * total, f"a do_exit tower: {exiting} of {total} us"
+    assert exiting <= 0.1 * total, f"a do_exit tower: {exiting} of {total} us"
 
 
 def test_table_names_the_wait(ctx):
