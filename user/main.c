@@ -25,6 +25,8 @@ static const struct {
 	  "continuous profiling service: store, HTTP API, /metrics, pprof, web view" },
 	{ "anomaly", cmd_anomaly,
 	  "score a CSV time series for anomalies, online (timestamp,value,anomaly_score)" },
+	{ "trace", cmd_trace,
+	  "cross-process spans: processes, syscalls, functions, HTTP; Chrome trace, OTLP" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 
@@ -41,6 +43,7 @@ static void usage(FILE *out)
 		     "  sudo vigil lat syscall -p 1234 -d 5\n"
 		     "  sudo vigil mem -p 1234 -o heap.pb.gz 30\n"
 		     "  sudo vigil serve --offcpu\n"
+		     "  sudo vigil trace -o trace.json -- make -j2\n"
 		     "  sudo vigil doctor\n");
 }
 

@@ -1,0 +1,429 @@
+"""vigil trace on this kernel: process, syscall, function and HTTP spans from real workloads, checked
+against what the workloads measure themselves and against third-party readers (DevTools' trace
+engine, speedscope in Chromium, OpenTelemetry's OTLP encoder, Graphviz)."""
+import http.server
+import json
+import os
+import socket
+import subprocess
+import threading
+
+from lib import BROWSER, Skip, attach_flavours, check_rc, have, node, one_line_error, vigil, workload
+
+PY = "/usr/bin/python3"  # Debian's: the test needs its http.server, not a pyenv one
+
+
+def _chrome(path):
+    with open(path) as f:
+        doc = json.load(f)
+    ev = doc["traceEvents"]
+    spans = [e for e in ev if e["ph"] == "X"]
+    return doc, ev, spans, {s["args"]["span_id"]: s for s in spans}
+
+
+def _root(spans):
+    roots = [s for s in spans if s["cat"] == "root"]
+    assert len(roots) == 1, f"{len(roots)} root spans"
+    return roots[0]
+
+
+def _within(got_ms, want_ms, rel=0.05, abs_ms=10.0):
+    return abs(got_ms - want_ms) <= max(rel * want_ms, abs_ms)
+
+
+def test_pipeline_process_spans(ctx):
+    """Parent forks 3 children that exec, burn 100/200/300 ms and write to it through a pipe."""
+    out = ctx.path("pipe.json")
+    r = vigil("trace", "-o", out, "--", workload("pipeline"), "100", "200", "300", timeout=60)
+    check_rc(r)
+    me = json.loads(r.stdout)  # the workload's own measurements (vigil's data went to -o)
+    _, ev, spans, by_id = _chrome(out)
+    procs = [s for s in spans if s["cat"] == "process"]
+    assert len(procs) == 4, f"{len(procs)} process spans: {[p['name'] for p in procs]}"
+    root = _root(spans)
+    parent = [p for p in procs if p["pid"] == me["pid"]]
+    assert parent, f"no span for the parent {me['pid']}"
+    parent = parent[0]
+    assert parent["args"]["parent_span_id"] == root["args"]["span_id"]
+    assert parent["args"]["exit_code"] == 0
+    assert parent["args"]["argv"][1:] == ["100", "200", "300"]
+    assert parent["args"]["exe"].endswith("/pipeline"), parent["args"]["exe"]
+    got = parent["dur"] / 1000
+    ctx.measure(f"parent: span {got:.1f} ms, self-measured {me['ms']:.1f} ms (bound 5% or 10 ms)")
+    assert _within(got, me["ms"]), f"parent {got:.1f} ms vs {me['ms']:.1f} ms"
+    for c in me["children"]:
+        span = [p for p in procs if p["pid"] == c["pid"]]
+        assert span, f"no span for child {c['pid']}"
+        span = span[0]
+        a = span["args"]
+        assert a["parent_span_id"] == parent["args"]["span_id"], f"child {c['pid']}: wrong parent"
+        assert a["ppid"] == me["pid"]
+        assert a["exit_code"] == c["status"], f"child {c['pid']}: exit {a['exit_code']} vs {c['status']}"
+        assert a["error"] is True and "exit status" in a["status"]
+        assert a["argv"][:2] == ["pipeline", "--child"], a["argv"]
+        assert a["oncpu_ms"] > 0 and a["oncpu_ms"] + a["offcpu_ms"] <= span["dur"] / 1000 * 1.02 + 1
+        got = span["dur"] / 1000
+        ctx.measure(f"child {c['status']}: span {got:.1f} ms, self-measured {c['ms']:.1f} ms")
+        assert _within(got, c["ms"]), f"child {c['pid']}: {got:.1f} ms vs {c['ms']:.1f} ms"
+    # A flow from each writer to the reader: s on the child's track, f on the parent's, inside
+    # one of its pipe reads.
+    starts = {e["id"]: e for e in ev if e["ph"] == "s"}
+    ends = {e["id"]: e for e in ev if e["ph"] == "f"}
+    reads = [s for s in spans if s["cat"] == "syscall" and s["name"] == "read"
+             and s["pid"] == me["pid"] and s["args"].get("target", "").startswith("pipe:[")]
+    writers = set()
+    for i, s in starts.items():
+        f = ends.get(i)
+        assert f, f"flow {i} has no end"
+        if s["name"] == "pipe" and f["pid"] == me["pid"]:
+            assert any(r["ts"] <= f["ts"] <= r["ts"] + r["dur"] for r in reads), "flow end outside a read"
+            writers.add(s["pid"])
+    assert writers == {c["pid"] for c in me["children"]}, f"pipe flows from {writers}"
+    ctx.measure(f"{len(starts)} flows, pipe writers {sorted(writers)}")
+
+
+def test_chrome_json_readers(ctx):
+    """The Chrome JSON goes through DevTools' trace engine and loads in speedscope."""
+    out = ctx.path("readers.json")
+    r = vigil("trace", "-o", out, "--", workload("pipeline"), "30", "60", "90", timeout=60)
+    check_rc(r)
+    me = json.loads(r.stdout)
+    t = node("check_trace.mjs", out)
+    assert t.returncode == 0, t.stdout + t.stderr
+    res = json.loads(t.stdout)
+    pids = {th["pid"] for th in res["threads"] if th["entries"]}
+    want = {me["pid"]} | {c["pid"] for c in me["children"]}
+    assert want <= pids, f"trace engine threads for {sorted(pids)}, want {sorted(want)}"
+    names = {th["pid"]: th["name"] for th in res["threads"]}
+    assert all(names[p] == "pipeline" for p in want), names
+    flows = [(f[0]["pid"], f[-1]["pid"]) for f in res["flows"] if f[0]["name"] == "pipe"]
+    assert {(c["pid"], me["pid"]) for c in me["children"]} <= set(flows), flows
+    ctx.measure(f"trace engine: {len(res['threads'])} threads, {len(res['flows'])} flows")
+    s = node("check_speedscope.js", out)
+    assert s.returncode == 0 and "Trace Event Format" in s.stdout, s.stdout + s.stderr
+
+
+def _ufunc_calls(text):
+    for line in text.splitlines():
+        if line.startswith("calls="):
+            return int(line.split("=")[1])
+    raise AssertionError(f"no calls= line in {text!r}")
+
+
+def test_uprobe_function_spans(ctx):
+    out = ctx.path("u.json")
+    r = vigil("trace", "-u", f"{workload('ufunc')}:ufunc_target", "-o", out, "--",
+              workload("ufunc"), "1", "20", timeout=60)
+    check_rc(r)
+    calls = _ufunc_calls(r.stdout)
+    _, _, spans, by_id = _chrome(out)
+    fn = [s for s in spans if s["cat"] == "function"]
+    assert len(fn) == calls, f"{len(fn)} function spans for {calls} calls"
+    assert all(s["name"] == "ufunc:ufunc_target" for s in fn), {s["name"] for s in fn}
+    durs = sorted(s["dur"] / 1000 for s in fn)
+    ctx.measure(f"{len(fn)} spans for {calls} calls of 20 ms: min {durs[0]:.2f}, median "
+                f"{durs[len(durs) // 2]:.2f}, max {durs[-1]:.2f} ms, sum {sum(durs):.1f} ms of a 1 s loop")
+    # Each call spins until 20 ms have passed: never shorter; longer only when preempted.
+    med = durs[len(durs) // 2]
+    assert durs[0] >= 20.0 and med <= 21.0, durs
+    # The calls back to back fill the workload's 1 s loop.
+    assert 1000 - 2 * 20 <= sum(durs) <= 1000 + durs[-1], sum(durs)
+    proc = [s for s in spans if s["cat"] == "process"][0]
+    assert all(by_id[s["args"]["parent_span_id"]]["args"]["span_id"] == proc["args"]["span_id"]
+               for s in fn)
+
+
+HTTP_DRIVER = r"""
+set -e
+cd "$1"
+{py} -m http.server 0 --bind 127.0.0.1 >server.log 2>&1 &
+S=$!
+for i in $(seq 100); do grep -q "port" server.log 2>/dev/null && break; sleep 0.05; done
+PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' server.log | head -1)
+curl -sf -o /dev/null http://127.0.0.1:$PORT/
+curl -sf -o /dev/null http://127.0.0.1:$PORT/hello.txt
+curl -s -o /dev/null http://127.0.0.1:$PORT/missing
+curl -sf -o /dev/null -H "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" http://127.0.0.1:$PORT/hello.txt
+kill $S
+wait $S || true
+"""
+
+
+def _http_run(ctx, *args):
+    d = ctx.path("www")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "hello.txt"), "w") as f:
+        f.write("hello\n" * 100)
+    drv = ctx.path("drive.sh")
+    with open(drv, "w") as f:
+        f.write(HTTP_DRIVER.format(py=PY))
+    return vigil("trace", *args, "--", "sh", drv, d, timeout=90)
+
+
+def _otlp_spans(path):
+    with open(path) as f:
+        doc = json.load(f)
+    out = []
+    for rs in doc["resourceSpans"]:
+        res = {a["key"]: list(a["value"].values())[0] for a in rs["resource"]["attributes"]}
+        for ss in rs["scopeSpans"]:
+            for s in ss["spans"]:
+                s["attrs"] = {a["key"]: list(a["value"].values())[0] for a in s["attributes"]}
+                s["res"] = res
+                out.append(s)
+    return doc, out
+
+
+def test_http_server_and_curl(ctx):
+    """python3 -m http.server on loopback, four curl requests: a SERVER span per request with its
+    CLIENT parent in the curl process, the 404 an error, the traceparent honoured."""
+    if not have("curl"):
+        raise Skip("curl not installed")
+    out = ctx.path("http.otlp.json")
+    r = _http_run(ctx, "--format", "otlp", "-o", out)
+    check_rc(r)
+    doc, spans = _otlp_spans(out)
+    by_id = {s["spanId"]: s for s in spans}
+    server = [s for s in spans if s["kind"] == 2]
+    client = [s for s in spans if s["kind"] == 3]
+    assert len(server) == 4 and len(client) == 4, f"{len(server)} SERVER, {len(client)} CLIENT spans"
+    for s in server:
+        assert s["res"]["service.name"].startswith("python3"), s["res"]
+        p = by_id.get(s["parentSpanId"])
+        assert p and p["kind"] == 3, f"SERVER {s['name']} parent {p and p['name']}"
+        assert p["res"]["service.name"] == "curl" and p["res"]["process.pid"] != s["res"]["process.pid"]
+        assert p["attrs"]["url.path"] == s["attrs"]["url.path"]
+        assert p["traceId"] == s["traceId"]
+        st = s["attrs"]["http.response.status_code"]
+        assert str(st) == str(p["attrs"]["http.response.status_code"])
+        assert int(s["startTimeUnixNano"]) >= int(p["startTimeUnixNano"])
+        assert int(s["endTimeUnixNano"]) <= int(p["endTimeUnixNano"])
+        if s["attrs"]["url.path"] == "/missing":
+            assert str(st) == "404" and s["status"].get("code") == 2, s["status"]
+        else:
+            assert str(st) == "200" and s["status"].get("code") in (None, 0), s["status"]
+    paths = sorted(s["attrs"]["url.path"] for s in server)
+    assert paths == ["/", "/hello.txt", "/hello.txt", "/missing"], paths
+    joined = [s for s in server if s["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736"]
+    assert len(joined) == 1, "the traceparent request did not join its trace"
+    cl = by_id[joined[0]["parentSpanId"]]
+    assert cl["parentSpanId"] == "00f067aa0ba902b7", "CLIENT span should hang from the traceparent"
+    others = {s["traceId"] for s in spans if s["traceId"] != "4bf92f3577b34da6a3ce929d0e0e4736"}
+    assert len(others) == 1, f"{len(others)} other traces: one per traced command"
+    sizes = [s["attrs"]["http.response.size"] for s in server if s["attrs"]["url.path"] == "/hello.txt"]
+    assert all(int(x) > 600 for x in sizes), sizes
+    ctx.measure(f"{len(server)} SERVER spans, each under a curl CLIENT span; "
+                f"durations {[round((int(s['endTimeUnixNano']) - int(s['startTimeUnixNano'])) / 1e6, 2) for s in server]} ms")
+    chk = node("check_otlp.js", out)
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    ctx.measure(chk.stdout.strip())
+
+
+def test_http_chrome_and_service_map(ctx):
+    if not have("curl"):
+        raise Skip("curl not installed")
+    out = ctx.path("http.json")
+    r = _http_run(ctx, "-o", out, "-j")
+    check_rc(r)
+    _, _, spans, by_id = _chrome(out)
+    http = [s for s in spans if s["cat"] == "http"]
+    assert len(http) == 8, f"{len(http)} http spans"
+    srv = [s for s in http if s["args"]["kind"] == "server"]
+    assert all(by_id[s["args"]["parent_span_id"]]["args"]["kind"] == "client" for s in srv)
+    assert [s["args"].get("error") for s in srv if s["name"] == "GET /missing"] == [True]
+    m = json.loads(r.stdout)
+    edges = [e for e in m["edges"] if e["kind"] == "http"]
+    assert len(edges) == 1 and edges[0]["from"] == "curl" and edges[0]["from"] != edges[0]["to"], edges
+    assert edges[0]["count"] == 4 and edges[0]["errors"] == 1, edges[0]
+    assert 0 < edges[0]["p50_ms"] <= edges[0]["p99_ms"], edges[0]
+    ctx.measure(f"service map: {edges[0]}")
+
+
+def test_service_map_dot(ctx):
+    if not have("dot"):
+        raise Skip("graphviz not installed")
+    out = ctx.path("map.dot")
+    r = vigil("trace", "--format", "dot", "-o", out, "--", workload("pipeline"), "60", "120", "180",
+              timeout=60)
+    check_rc(r)
+    svg = subprocess.run(["dot", "-Tsvg", out], capture_output=True, text=True)
+    assert svg.returncode == 0, svg.stderr
+    assert "pipe x3" in svg.stdout, open(out).read()
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that answers the planned statuses in turn, then 200."""
+    plan, bodies, paths = [], [], []
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0))
+        type(self).bodies.append(self.rfile.read(n))
+        type(self).paths.append((self.path, self.headers.get("Content-Type")))
+        code = type(self).plan.pop(0) if type(self).plan else 200
+        self.send_response(code)
+        if code == 429:
+            self.send_header("Retry-After", "0")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *a):
+        pass
+
+
+def _receiver(plan):
+    h = type("R", (_Receiver,), {"plan": list(plan), "bodies": [], "paths": []})
+    srv = http.server.HTTPServer(("127.0.0.1", 0), h)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, h
+
+
+def test_otlp_endpoint_retries(ctx):
+    srv, h = _receiver([503, 429, 502])
+    try:
+        r = vigil("trace", "--otlp-endpoint", f"http://127.0.0.1:{srv.server_port}", "--",
+                  workload("pipeline"), "10", "10", "10", timeout=60)
+    finally:
+        srv.shutdown()
+    check_rc(r)
+    assert len(h.bodies) == 4, f"{len(h.bodies)} POSTs"
+    assert all(p == ("/v1/traces", "application/json") for p in h.paths), h.paths
+    doc = json.loads(h.bodies[-1])
+    n = sum(len(ss["spans"]) for rs in doc["resourceSpans"] for ss in rs["scopeSpans"])
+    assert n >= 5, n
+    assert "4 attempts" in r.stderr, r.stderr
+    ctx.measure(f"4 POSTs (503, 429, 502, 200), {n} spans delivered")
+    # A 400 is not retried: one attempt, exit 1 with the status named.
+    srv, h = _receiver([400])
+    try:
+        r = vigil("trace", "--otlp-endpoint", f"http://127.0.0.1:{srv.server_port}/custom", "--",
+                  workload("pipeline"), "1", "1", "1", timeout=60)
+    finally:
+        srv.shutdown()
+    assert r.returncode == 1 and "HTTP 400" in r.stderr and len(h.bodies) == 1, (r.returncode, r.stderr)
+    assert h.paths[0][0] == "/custom"
+
+
+def _counts(root):
+    a = root["args"]
+    return {k.split(".")[2]: {f: a[f"vigil.records.{k.split('.')[2]}.{f}"]
+                              for f in ("due", "lost", "received")}
+            for k in a if k.startswith("vigil.records.") and k.endswith(".due")}
+
+
+def test_syscall_storm_accounting(ctx):
+    """Every syscall as a span (--min-syscall-us 0): with a ring buffer too small for the burst the
+    lost count is exactly what is missing; with the default one nothing is lost."""
+    n = 60000
+    for size, may_lose in (("64K", True), ("32M", False)):
+        out = ctx.path(f"storm-{size}.json")
+        r = vigil("trace", "--min-syscall-us", "0", "--buffer-size", size, "--no-http", "-o", out,
+                  "--", workload("syscalls"), "0.2", str(n), timeout=120)
+        check_rc(r)
+        _, _, spans, _ = _chrome(out)
+        c = _counts(_root(spans))["syscall"]
+        got = sum(1 for s in spans if s["cat"] == "syscall")
+        getppid = sum(1 for s in spans if s["cat"] == "syscall" and s["name"] == "getppid")
+        ctx.measure(f"--buffer-size {size}: {c['due']} syscall records due, {c['received']} "
+                    f"received, {c['lost']} lost; {getppid} of {n} getppid spans")
+        assert c["received"] == got, f"{got} spans for {c['received']} records"
+        assert c["due"] == c["received"] + c["lost"], c
+        assert n - c["lost"] <= getppid <= n, (getppid, c)
+        if may_lose:
+            assert c["lost"] > 0, "the small buffer should have overflowed"
+            assert "ring buffer full: lost" in r.stderr, r.stderr
+        else:
+            assert c["lost"] == 0 and getppid == n, c
+
+
+def test_fork_storm_accounting(ctx):
+    n = 300
+    out = ctx.path("forks.json")
+    r = vigil("trace", "-o", out, "--", workload("shortlived"), str(n), "1", "2", timeout=120)
+    check_rc(r)
+    _, _, spans, _ = _chrome(out)
+    c = _counts(_root(spans))
+    procs = [s for s in spans if s["cat"] == "process"]
+    ctx.measure(f"{len(procs)} process spans for {n} + 1 processes; fork {c['fork']}, "
+                f"exit {c['exit']}")
+    for k in ("fork", "exec", "exit"):
+        assert c[k]["due"] == c[k]["received"] + c[k]["lost"], (k, c[k])
+    assert len(procs) == n + 1 - c["fork"]["lost"] or c["fork"]["lost"] == 0
+    if not c["fork"]["lost"]:
+        assert len(procs) == n + 1, len(procs)
+        exited = [p for p in procs if p["args"].get("exit_code") == 0]
+        assert len(exited) == n + 1, f"{len(exited)} clean exits"
+
+
+def test_attach_flavours(ctx):
+    """Process spans and exit codes in every attach flavour this kernel takes (the classic
+    tracepoint's fork record carries no thread-group id: the child's own records settle it)."""
+    for fl in attach_flavours():
+        out = ctx.path(f"fl-{fl}.json")
+        r = vigil("trace", "--attach", fl, "-o", out, "--", workload("pipeline"), "60", "120", "180",
+                  timeout=60)
+        check_rc(r)
+        me = json.loads(r.stdout)
+        _, ev, spans, by_id = _chrome(out)
+        procs = {s["pid"]: s for s in spans if s["cat"] == "process"}
+        assert set(procs) == {me["pid"]} | {c["pid"] for c in me["children"]}, (fl, sorted(procs))
+        for c in me["children"]:
+            a = procs[c["pid"]]["args"]
+            assert a["exit_code"] == c["status"], (fl, a)
+            assert by_id[a["parent_span_id"]]["pid"] == me["pid"], fl
+            assert _within(procs[c["pid"]]["dur"] / 1000, c["ms"]), (fl, procs[c["pid"]]["dur"], c)
+        flows = sum(1 for e in ev if e["ph"] == "s" and e["name"] == "pipe")
+        assert flows == 3, (fl, flows)
+        ctx.measure(f"{fl}: 4 process spans, exit codes and 3 pipe flows right")
+
+
+def test_pid_mode_follows_children(ctx):
+    p = ctx.spawn([workload("sleeper"), "3", "5", "0"])
+    pid = str(p.pid)
+    out = ctx.path("pid.json")
+    r = vigil("trace", "-p", pid, "-d", "1", "-o", out, timeout=30)
+    check_rc(r)
+    _, _, spans, _ = _chrome(out)
+    procs = [s for s in spans if s["cat"] == "process" and s["pid"] == int(pid)]
+    assert len(procs) == 1 and procs[0]["args"].get("started_before_capture"), procs
+    assert procs[0]["args"].get("running_at_end"), procs[0]["args"]
+
+
+def test_bad_input(ctx):
+    r = vigil("trace", "--", "/nonexistent/vigil-cmd")
+    one_line_error(r, 1, r"cannot execute '/nonexistent/vigil-cmd'")
+    r = vigil("trace", "--", "vigil-no-such-command-xyz")
+    one_line_error(r, 1, r"command not found")
+    r = vigil("trace", "-u", f"{workload('ufunc')}:no_such_function_xyz", "--", workload("ufunc"),
+              "0.1", "1")
+    one_line_error(r, 1, r"no function 'no_such_function_xyz'")
+    # A dead pid: start and reap a process, then ask for it.
+    p = subprocess.Popen(["true"])
+    p.wait()
+    r = vigil("trace", "-p", str(p.pid), "-d", "1")
+    one_line_error(r, 1, rf"no such process: {p.pid}")
+    r = vigil("trace", "--min-syscall-us", "-3", "--", "true")
+    one_line_error(r, 1, r"invalid --min-syscall-us")
+    r = vigil("trace", "--buffer-size", "12Q", "--", "true")
+    one_line_error(r, 1, r"invalid --buffer-size")
+    r = vigil("trace", "-o", ctx.path("x.svg"), "--", "true")
+    one_line_error(r, 1, r"cannot tell the format")
+    r = vigil("trace", "--format", "pprof", "--", "true")
+    one_line_error(r, 1, r"unknown format 'pprof'")
+    r = vigil("trace")
+    one_line_error(r, 1, r"what to trace")
+
+
+def test_terminal_tree(ctx):
+    r = vigil("trace", "--", workload("pipeline"), "20", "40", "80", timeout=60)
+    check_rc(r)
+    lines = r.stdout.splitlines()
+    assert "4 processes" in lines[0], lines[0]
+    kids = [l for l in lines if "pipeline [" in l and "exit" in l]
+    assert len(kids) == 4, r.stdout
+    crit = [l for l in kids if l.startswith("*")]
+    # the 80 ms child decided the end: it and the parent are on the critical path, the others not
+    assert len(crit) == 2 and any("exit 3" in l for l in crit), r.stdout
+    assert "critical path:" in r.stdout
+    me = json.loads(r.stderr[r.stderr.index("{"):r.stderr.rindex("}") + 1])
+    assert me["children"][2]["status"] == 3
