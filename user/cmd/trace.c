@@ -12,13 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
-#include "collect/readout.h"
 #include "collect/runner.h"
+#include "collect/trace.h"
 #include "collect/tracer.h"
 #include "export/export.h"
 #include "export/push.h"
@@ -26,10 +25,8 @@
 #include "kernel/attach.h"
 #include "kernel/features.h"
 #include "kernel/filter.h"
-#include "kernel/syscalls.h"
 #include "kernel/uprobe.h"
 #include "util/log.h"
-#include "trace.skel.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.1.0"
@@ -225,100 +222,6 @@ static const struct cli_spec trace_spec = {
 	.option = trace_option,
 };
 
-/* What each syscall's arguments are, by name (numbers differ between architectures). */
-static void fill_sc_flags(int fd)
-{
-	static const struct {
-		const char *name;
-		__u16 flags;
-	} t[] = {
-		{ "read", VG_SC_FD0 | VG_SC_RX | VG_SC_BUF1 },
-		{ "write", VG_SC_FD0 | VG_SC_TX | VG_SC_BUF1 },
-		{ "readv", VG_SC_FD0 | VG_SC_RX | VG_SC_IOV1 },
-		{ "writev", VG_SC_FD0 | VG_SC_TX | VG_SC_IOV1 },
-		{ "recvfrom", VG_SC_FD0 | VG_SC_RX | VG_SC_BUF1 },
-		{ "sendto", VG_SC_FD0 | VG_SC_TX | VG_SC_BUF1 },
-		{ "recvmsg", VG_SC_FD0 | VG_SC_RX | VG_SC_MSG1 },
-		{ "sendmsg", VG_SC_FD0 | VG_SC_TX | VG_SC_MSG1 },
-		{ "pread64", VG_SC_FD0 },
-		{ "pwrite64", VG_SC_FD0 },
-		{ "preadv", VG_SC_FD0 },
-		{ "pwritev", VG_SC_FD0 },
-		{ "fsync", VG_SC_FD0 },
-		{ "fdatasync", VG_SC_FD0 },
-		{ "ftruncate", VG_SC_FD0 },
-		{ "fstat", VG_SC_FD0 },
-		{ "newfstatat", VG_SC_PATH1 },
-		{ "getdents64", VG_SC_FD0 },
-		{ "lseek", VG_SC_FD0 },
-		{ "ioctl", VG_SC_FD0 },
-		{ "fcntl", VG_SC_FD0 },
-		{ "flock", VG_SC_FD0 },
-		{ "connect", VG_SC_FD0 },
-		{ "accept", VG_SC_FD0 },
-		{ "accept4", VG_SC_FD0 },
-		{ "shutdown", VG_SC_FD0 },
-		{ "sendfile", VG_SC_FD0 },
-		{ "splice", VG_SC_FD0 },
-		{ "epoll_wait", VG_SC_FD0 },
-		{ "epoll_pwait", VG_SC_FD0 },
-		{ "epoll_pwait2", VG_SC_FD0 },
-		{ "openat", VG_SC_RETFD | VG_SC_PATH1 },
-		{ "openat2", VG_SC_RETFD | VG_SC_PATH1 },
-		{ "open", VG_SC_RETFD | VG_SC_PATH0 },
-		{ "creat", VG_SC_RETFD | VG_SC_PATH0 },
-		{ "execve", VG_SC_PATH0 },
-		{ "unlink", VG_SC_PATH0 },
-		{ "unlinkat", VG_SC_PATH1 },
-		{ "mkdir", VG_SC_PATH0 },
-		{ "mkdirat", VG_SC_PATH1 },
-		{ "stat", VG_SC_PATH0 },
-		{ "lstat", VG_SC_PATH0 },
-		{ "statx", VG_SC_PATH1 },
-		{ "access", VG_SC_PATH0 },
-		{ "faccessat", VG_SC_PATH1 },
-		{ "faccessat2", VG_SC_PATH1 },
-		{ "rename", VG_SC_PATH0 },
-		{ "renameat2", VG_SC_PATH1 },
-		{ "socket", VG_SC_RETFD },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		int nr = syscall_number(t[i].name);
-		__u32 k = (__u32)nr;
-
-		if (nr >= 0 && nr < VG_TRACE_MAX_SYSCALLS)
-			bpf_map_update_elem(fd, &k, &t[i].flags, BPF_ANY);
-	}
-}
-
-struct trace_run {
-	struct trace_bpf *skel;
-	struct tracer *tr;
-	struct ring_buffer *rb;
-	int err;
-};
-
-static int on_record(void *ctx, void *data, size_t size)
-{
-	struct trace_run *tr = ctx;
-	int err = tracer__record(tr->tr, data, size);
-
-	if (err == -ENOMEM) {
-		tr->err = err;
-		return err; /* stop consuming: the capture ends with an error */
-	}
-	return 0;
-}
-
-static int drain(void *ctx)
-{
-	struct trace_run *tr = ctx;
-	int err = ring_buffer__consume(tr->rb);
-
-	return err < 0 ? err : 0;
-}
-
 static unsigned long pow2_ceil(unsigned long v)
 {
 	unsigned long p = 4096;
@@ -440,9 +343,8 @@ int cmd_trace(int argc, char **argv)
 	struct trace_opts opts = { .min_syscall_us = 1000, .buffer_size = DEFAULT_BUFFER };
 	struct filter_cfg fcfg = { .cgroup_fd = -1 };
 	struct uprobe_target *ut = NULL;
-	struct bpf_link *links[8] = { NULL }, *ulinks[2 * VG_MAX_FUNCS] = { NULL };
-	struct tp_progs hooks[7], exec_progs;
-	struct trace_run tr = { 0 };
+	struct trace_collector *col = NULL;
+	struct tracer *tr = NULL;
 	struct runner run = { 0 };
 	struct common_opts c;
 	struct tracer_counts counts = { 0 };
@@ -451,7 +353,7 @@ int cmd_trace(int argc, char **argv)
 	char *names[VG_MAX_FUNCS] = { NULL }, rname[256], what[160], host[256] = "";
 	__u8 trace_id[16];
 	__u64 seed;
-	int nhooks = 0, err, ret = 1;
+	int err, ret = 1;
 	bool to_stdout;
 
 	err = cli_parse(&trace_spec, argc, argv, &c, &opts);
@@ -491,11 +393,8 @@ int cmd_trace(int argc, char **argv)
 		if (cli_validate_common("trace", &v) || cli_filter_init(&fcfg, "trace", &c))
 			goto out;
 	}
-	if (opts.nr_funcs) {
-		ut = calloc(opts.nr_funcs, sizeof(*ut));
-		if (!ut)
-			goto out;
-	}
+	if (opts.nr_funcs && !(ut = calloc(opts.nr_funcs, sizeof(*ut))))
+		goto out;
 	for (size_t i = 0; i < opts.nr_funcs; i++) {
 		char name[400];
 
@@ -533,72 +432,26 @@ int cmd_trace(int argc, char **argv)
 		if (runner__init(&run, "trace", &ro))
 			goto out;
 	}
-
-	/* open → configure → load */
-	tr.skel = trace_bpf__open();
-	if (!tr.skel) {
-		pr_err("opening the BPF program failed: %s", strerror(errno));
-		goto out;
-	}
-	tr.skel->rodata->min_syscall_ns = (__u64)opts.min_syscall_us * 1000;
-	tr.skel->rodata->use_task_storage = features__has(FEAT_TASK_STORAGE);
-	tr.skel->rodata->trace_syscalls = !opts.no_syscalls;
-	tr.skel->rodata->trace_http = !opts.no_http && !opts.no_syscalls;
-	filter_cfg__set_rodata(&fcfg, tr.skel->rodata);
-	/* -p targets' children are followed too: a server's workers belong to its trace. */
-	tr.skel->rodata->follow_forks = fcfg.follow || c.nr_pids > 0;
-	opts.buffer_size = pow2_ceil(opts.buffer_size);
-	tr.skel->rodata->wakeup_bytes = opts.buffer_size / 8;
-	bpf_map__set_max_entries(tr.skel->maps.events, (__u32)opts.buffer_size);
-	bpf_map__set_autocreate(tr.skel->maps.task_st, features__has(FEAT_TASK_STORAGE));
-	bpf_map__set_autocreate(tr.skel->maps.tid_st, !features__has(FEAT_TASK_STORAGE));
 	{
-		struct bpf_program *p;
+		struct trace_collector_opts co = {
+			.min_syscall_ns = (__u64)opts.min_syscall_us * 1000,
+			.no_syscalls = opts.no_syscalls,
+			.no_http = opts.no_http,
+			.buffer_size = (__u32)pow2_ceil(opts.buffer_size),
+			.follow_pids = c.nr_pids > 0,
+			.filter = &fcfg,
+			.attach = tpa,
+			.funcs = ut,
+			.nr_funcs = opts.nr_funcs,
+			.func_pid = c.nr_pids == 1 ? (int)c.pids[0] : -1,
+		};
 
-		bpf_object__for_each_program(p, tr.skel->obj) bpf_program__set_autoload(p, false);
+		col = trace_collector__new(&co);
+		if (!col)
+			goto out;
 	}
-	exec_progs = (struct tp_progs){ tr.skel->progs.vg_trace_exec_btf,
-					tr.skel->progs.vg_trace_exec_raw,
-					tr.skel->progs.vg_trace_exec_tp };
-	tp_progs__autoload(&exec_progs, tpa, true);
-	/* attached in reverse: the fork hook (last) first, so no descendant escapes */
-	hooks[nhooks++] = (struct tp_progs){ tr.skel->progs.vg_trace_free_btf,
-					     tr.skel->progs.vg_trace_free_raw,
-					     tr.skel->progs.vg_trace_free_tp };
-	hooks[nhooks++] = (struct tp_progs){ tr.skel->progs.vg_trace_wakeup_btf,
-					     tr.skel->progs.vg_trace_wakeup_raw,
-					     tr.skel->progs.vg_trace_wakeup_tp };
-	if (!opts.no_syscalls) {
-		hooks[nhooks++] = (struct tp_progs){ tr.skel->progs.vg_trace_sys_enter_btf,
-						     tr.skel->progs.vg_trace_sys_enter_raw,
-						     tr.skel->progs.vg_trace_sys_enter_tp };
-		hooks[nhooks++] = (struct tp_progs){ tr.skel->progs.vg_trace_sys_exit_btf,
-						     tr.skel->progs.vg_trace_sys_exit_raw,
-						     tr.skel->progs.vg_trace_sys_exit_tp };
-	}
-	hooks[nhooks++] = (struct tp_progs){ tr.skel->progs.vg_trace_exit_btf,
-					     tr.skel->progs.vg_trace_exit_raw,
-					     tr.skel->progs.vg_trace_exit_tp };
-	hooks[nhooks++] = (struct tp_progs){ tr.skel->progs.vg_trace_fork_btf,
-					     tr.skel->progs.vg_trace_fork_raw,
-					     tr.skel->progs.vg_trace_fork_tp };
-	for (int i = 0; i < nhooks; i++)
-		tp_progs__autoload(&hooks[i], tpa, true);
-	if (opts.nr_funcs) {
-		bpf_program__set_autoload(tr.skel->progs.vg_trace_func_entry, true);
-		bpf_program__set_autoload(tr.skel->progs.vg_trace_func_exit, true);
-	}
-	err = trace_bpf__load(tr.skel);
-	if (err) {
-		pr_err("loading the BPF program failed: %s (run with -v for the verifier log)",
-		       strerror(-err));
-		goto out;
-	}
-	fill_sc_flags(bpf_map__fd(tr.skel->maps.sc_flags));
-	if (filter_cfg__apply(&fcfg, tr.skel->obj))
-		goto out;
-
-	if (runner__spawn(&run, tr.skel->obj, &exec_progs, tpa))
+	if (runner__spawn(&run, trace_collector__object(col), trace_collector__exec_progs(col),
+			  tpa))
 		goto out;
 	random_bytes(trace_id, sizeof(trace_id));
 	random_bytes(&seed, sizeof(seed));
@@ -607,58 +460,25 @@ int cmd_trace(int argc, char **argv)
 		struct tracer_opts to = {
 			.root_name = rname,
 			.service = opts.service,
+			.root_pid = run.child > 0 ? (__u32)run.child :
+				    c.nr_pids	  ? c.pids[0] :
+						    0,
 			.funcs = (const char *const *)names,
 			.nr_funcs = opts.nr_funcs,
 			.trace_id = trace_id,
 			.seed = seed,
-			.root_pid = run.child > 0 ? (__u32)run.child :
-				    c.nr_pids	  ? c.pids[0] :
-						    0,
 		};
 
-		tr.tr = tracer__new(&to);
-		if (!tr.tr) {
+		tr = tracer__new(&to);
+		if (!tr) {
 			pr_err("out of memory");
 			goto out;
 		}
 	}
-	tr.rb = ring_buffer__new(bpf_map__fd(tr.skel->maps.events), on_record, &tr, NULL);
-	if (!tr.rb) {
-		pr_err("ring buffer: %s", strerror(errno));
-		goto out;
-	}
-	if (session__add_fd(run.sess, ring_buffer__epoll_fd(tr.rb), drain, &tr) ||
-	    session__set_tick(run.sess, 0.05, drain, &tr)) {
-		pr_err("event loop: too many descriptors");
-		goto out;
-	}
 	for (size_t i = 0; i < c.nr_pids; i++)
-		tracer__adopt(tr.tr, c.pids[i]);
-	for (int i = nhooks - 1; i >= 0; i--) {
-		links[i] = tp_progs__attach(&hooks[i], tpa);
-		if (!links[i]) {
-			pr_err("attaching the trace hooks (%s) failed: %s", tp_attach_name(tpa),
-			       strerror(errno));
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < opts.nr_funcs; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, eo, .func_name = ut[i].func, .bpf_cookie = i);
-		LIBBPF_OPTS(bpf_uprobe_opts, xo, .func_name = ut[i].func, .retprobe = true,
-			    .bpf_cookie = i);
-		int pid = c.nr_pids == 1 ? (int)c.pids[0] : -1;
-
-		ulinks[2 * i] = bpf_program__attach_uprobe_opts(tr.skel->progs.vg_trace_func_entry,
-								pid, ut[i].path, 0, &eo);
-		if (ulinks[2 * i])
-			ulinks[2 * i + 1] = bpf_program__attach_uprobe_opts(
-				tr.skel->progs.vg_trace_func_exit, pid, ut[i].path, 0, &xo);
-		if (!ulinks[2 * i] || !ulinks[2 * i + 1]) {
-			pr_err("attaching to %s:%s failed: %s", ut[i].path, ut[i].func,
-			       strerror(errno));
-			goto out;
-		}
-	}
+		tracer__adopt(tr, c.pids[i]);
+	if (trace_collector__stream(col, run.sess, tr) || trace_collector__attach(col))
+		goto out;
 	snprintf(what, sizeof(what), "tracing%s (%s)",
 		 opts.no_syscalls    ? " processes" :
 		 opts.min_syscall_us ? "" :
@@ -666,35 +486,19 @@ int cmd_trace(int argc, char **argv)
 		 tp_attach_name(tpa));
 	if (runner__start(&run, what))
 		goto out;
-	if (runner__run(&run) == SESSION_ERROR && !tr.err)
+	if (runner__run(&run) == SESSION_ERROR && !trace_collector__failed(col))
 		goto out;
-	for (int i = 0; i < nhooks; i++) {
-		bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
-	for (size_t i = 0; i < 2 * opts.nr_funcs; i++) {
-		bpf_link__destroy(ulinks[i]);
-		ulinks[i] = NULL;
-	}
+	trace_collector__detach(col);
 	bpf_link__destroy(run.exec_link);
 	run.exec_link = NULL;
-	ring_buffer__consume(tr.rb);
+	trace_collector__drain(col);
 	runner__finish(&run);
-	if (tr.err) {
+	if (trace_collector__failed(col)) {
 		pr_err("out of memory while building spans");
 		goto out;
 	}
-	read_percpu_counters(bpf_map__fd(tr.skel->maps.tcounters), counts.bpf, VG_TCNT_NR);
-	{
-		__u64 cnt[VG_CNT_NR] = { 0 };
-
-		read_percpu_counters(bpf_map__fd(tr.skel->maps.counters), cnt, VG_CNT_NR);
-		counts.follow_full = cnt[VG_CNT_FOLLOW_FULL];
-	}
-	for (int i = 0; i < VG_TREC_NR; i++)
-		counts.received[i] = tracer__received(tr.tr)[i];
-	spans = tracer__finish(tr.tr, (__u64)(run.t_start * 1e9), (__u64)(run.t_stop * 1e9),
-			       &counts);
+	trace_collector__counts(col, &counts);
+	spans = tracer__finish(tr, (__u64)(run.t_start * 1e9), (__u64)(run.t_stop * 1e9), &counts);
 	if (!spans) {
 		pr_err("building spans failed: %s", strerror(errno));
 		goto out;
@@ -718,30 +522,25 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (!ret && opts.otlp_endpoint)
 		ret = push_otlp(spans, opts.otlp_endpoint);
-	if (!ret && (c.json || !opts.output || !strcmp(opts.output, "-"))) {
+	/* stdout: -j's map, -o -'s format, or the tree when nothing else was asked for */
+	if (!ret && (c.json || (opts.output && !strcmp(opts.output, "-")) ||
+		     (!opts.output && !opts.otlp_endpoint) || (!opts.output && opts.format))) {
 		enum trace_format f = c.json	  ? TRACE_FMT_MAP_JSON :
 				      opts.format ? opts.format :
 						    TRACE_FMT_TEXT;
 
-		if (!(opts.otlp_endpoint && !opts.output && !c.json && !opts.format)) {
-			err = export_trace(spans, f, stdout, VIGIL_VERSION);
-			if (err) {
-				pr_err("writing to stdout failed: %s", strerror(-err));
-				ret = 1;
-			}
+		err = export_trace(spans, f, stdout, VIGIL_VERSION);
+		if (err) {
+			pr_err("writing to stdout failed: %s", strerror(-err));
+			ret = 1;
 		}
 	}
 	if (!ret)
 		ret = runner__exit_code(&run);
 out:
-	for (int i = 0; i < 8; i++)
-		bpf_link__destroy(links[i]);
-	for (size_t i = 0; i < 2 * VG_MAX_FUNCS; i++)
-		bpf_link__destroy(ulinks[i]);
+	trace_collector__free(col);
 	runner__release(&run);
-	ring_buffer__free(tr.rb);
-	tracer__free(tr.tr);
-	trace_bpf__destroy(tr.skel);
+	tracer__free(tr);
 	spans__free(spans);
 	for (size_t i = 0; i < VG_MAX_FUNCS; i++)
 		free(names[i]);

@@ -148,6 +148,11 @@ const __u64 *tracer__received(const struct tracer *t)
 	return t->received;
 }
 
+__u64 tracer__malformed(const struct tracer *t)
+{
+	return t->malformed;
+}
+
 static void comm_copy(char dst[VG_COMM_LEN + 1], const __u8 *src)
 {
 	memcpy(dst, src, VG_COMM_LEN);

@@ -49,8 +49,9 @@ int tracer__record(struct tracer *t, const void *data, size_t size);
 /* Learn a -p target (process and threads from /proc) before the capture starts. */
 void tracer__adopt(struct tracer *t, __u32 pid);
 
-/* How many records of each type arrived so far (for the loss report). */
+/* How many records of each type arrived so far, and how many were malformed (the loss report). */
 const __u64 *tracer__received(const struct tracer *t);
+__u64 tracer__malformed(const struct tracer *t);
 
 /*
  * Close the capture [start_ns, end_ns] (CLOCK_MONOTONIC): unfinished spans end at end_ns, the root
