@@ -425,7 +425,8 @@ int cmd_lat(int argc, char **argv)
 		goto out;
 	if (cli_validate_common("lat", &c) || cli_filter_init(&fcfg, "lat", &c))
 		goto out;
-	if (opts.mode == LAT_UPROBE && uprobe_target_resolve(opts.target, c.pids, c.nr_pids, &ut))
+	if (opts.mode == LAT_UPROBE &&
+	    uprobe_target_resolve("lat", opts.target, c.pids, c.nr_pids, &ut))
 		goto out;
 	ret = features__check_basics();
 	if (!ret && (opts.mode != LAT_UPROBE || fcfg.follow))

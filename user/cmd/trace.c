@@ -398,7 +398,7 @@ int cmd_trace(int argc, char **argv)
 	for (size_t i = 0; i < opts.nr_funcs; i++) {
 		char name[400];
 
-		if (uprobe_target_resolve(opts.funcs[i], c.nr_pids ? c.pids[0] : 0, &ut[i]))
+		if (uprobe_target_resolve("trace", opts.funcs[i], c.pids, c.nr_pids, &ut[i]))
 			goto out;
 		snprintf(name, sizeof(name), "%s:%s", ut[i].short_name, ut[i].func);
 		names[i] = strdup(name);

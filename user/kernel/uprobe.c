@@ -177,7 +177,7 @@ int uprobe_find_library(const char *name, __u32 pid, char *out, size_t len)
 	return (pid && find_in_maps(pid, name, NULL, out, len)) || find_in_ldcache(name, out, len);
 }
 
-int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
+int uprobe_target_resolve(const char *cmd, const char *spec, const __u32 *pids, size_t nr_pids,
 			  struct uprobe_target *t)
 {
 	const char *colon = strrchr(spec, ':');
@@ -191,8 +191,7 @@ int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
 
 	memset(t, 0, sizeof(*t));
 	if (!colon || colon == spec || !colon[1])
-		return cli_error("lat", "uprobe target '%s' should be BINARY_OR_LIB:FUNCTION",
-				 spec);
+		return cli_error(cmd, "uprobe target '%s' should be BINARY_OR_LIB:FUNCTION", spec);
 	snprintf(bin, sizeof(bin), "%.*s", (int)(colon - spec), spec);
 	snprintf(t->func, sizeof(t->func), "%s", colon + 1);
 
@@ -204,7 +203,7 @@ int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
 				snprintf(t->path, sizeof(t->path), "%s", bin);
 		}
 		if (!regular_file(t->path))
-			return cli_error("lat", "cannot open '%s': %s", bin,
+			return cli_error(cmd, "cannot open '%s': %s", bin,
 					 errno ? strerror(errno) : "not a regular file");
 	} else {
 		int found = 0;
@@ -220,7 +219,7 @@ int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
 		}
 		if (!found && !find_in_ldcache(bin, t->path, sizeof(t->path)))
 			return cli_error(
-				"lat", "cannot find library or binary '%s'%s (give its path)", bin,
+				cmd, "cannot find library or binary '%s'%s (give its path)", bin,
 				pid ? " in the process's mappings, PATH or the linker cache" :
 				      " in PATH or the linker cache");
 	}
@@ -239,11 +238,11 @@ int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
 
 	ef = elf_file__open(t->path, NULL);
 	if (!ef)
-		return cli_error("lat", "cannot read '%s' as ELF: %s", t->path,
+		return cli_error(cmd, "cannot read '%s' as ELF: %s", t->path,
 				 errno == ENOEXEC ? "not an ELF file" : strerror(errno));
 	if (elf_file__find(ef, t->func, &sym)) {
 		uprobe_suggest_functions(ef, t->func, hint, sizeof(hint));
-		ret = cli_error("lat", "no function '%s' in %s%s%s%s", t->func, t->path,
+		ret = cli_error(cmd, "no function '%s' in %s%s%s%s", t->func, t->path,
 				*hint ? " (did you mean: " : "", hint, *hint ? ")" : "");
 	}
 	elf_file__free(ef);

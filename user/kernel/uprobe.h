@@ -25,9 +25,9 @@ struct uprobe_target {
  * "libc.so.6", "python3"), looked up in the target processes' own mappings first (a library by name,
  * the program by name or by the file PATH finds), then PATH, then the dynamic linker's cache. With
  * targets, warns when none of them maps the chosen file (the probe would time nothing). Checks that
- * FUNCTION is a function symbol of the file. 0, or 1 after a one-line error.
+ * FUNCTION is a function symbol of the file. 0, or 1 after a one-line error ("vigil CMD: ...").
  */
-int uprobe_target_resolve(const char *spec, const __u32 *pids, size_t nr_pids,
+int uprobe_target_resolve(const char *cmd, const char *spec, const __u32 *pids, size_t nr_pids,
 			  struct uprobe_target *t);
 
 /* Attach entry as a uprobe and ret as a uretprobe on t (pid -1: every process). 0, or 1 after an
