@@ -96,6 +96,9 @@ struct {
 /* A thread's allocator call in progress, its syscall in progress, and its sampling state. */
 struct mem_task {
 	__u64 outer_sp; /* user stack pointer at the entry of the outermost hooked call; 0 = none */
+	__u64 outer_ret; /* its return address (sessions: a call whose return is skipped stays here) */
+	__u32 skipped; /* sessions: that call's return probe was skipped */
+	__u32 pad2;
 	__u64 size;
 	__u64 old; /* realloc: the old block */
 	__u64 memptr; /* posix_memalign: where the pointer goes */
@@ -166,10 +169,26 @@ static __always_inline __u64 user_sp(void)
 	return regs ? BPF_CORE_READ(regs, sp) : 0;
 }
 
-/* Inside a hooked allocator call of this thread (sp is deeper than that call's entry)? */
+/* Set by userspace when the probes are uprobe sessions, whose entry may skip the return. */
+const volatile bool sessions = false;
+
+/*
+ * Inside a hooked allocator call of this thread (sp is deeper than that call's entry)? With
+ * sessions an outer call whose return probe was skipped never clears its state, so the call is
+ * also checked to be live: its return address is still where its entry found it (once it returned,
+ * deeper calls made since have written over that slot).
+ */
 static __always_inline bool in_call(const struct mem_task *t, __u64 sp)
 {
-	return t->outer_sp && sp < t->outer_sp;
+	__u64 ret = 0;
+
+	if (!t->outer_sp || sp >= t->outer_sp)
+		return false;
+	/* A call whose return probe runs clears its state there (and its return address slot now
+	 * holds the uretprobe trampoline's). */
+	if (!sessions || !t->skipped)
+		return true;
+	return !bpf_probe_read_user(&ret, sizeof(ret), (void *)t->outer_sp) && ret == t->outer_ret;
 }
 
 /* ---- --sample-bytes ---- */
@@ -354,24 +373,35 @@ static __always_inline bool mul_fits(__u64 nmemb, __u64 size, __u64 *out)
 	return true;
 }
 
+/*
+ * The entry of an allocating call. Returns what an uprobe session's entry returns: 0 when the
+ * return probe must run (the call will be recorded, or realloc must forget its old block), 1 when
+ * it has nothing to do (filtered out, nested in a hooked call, or not sampled). Plain uprobes
+ * ignore the value.
+ */
 static __always_inline int on_call(struct pt_regs *ctx, __u32 call, __u64 size, __u64 old,
 				   __u64 memptr)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
+	struct vg_mem_addr ak = { .pid = id >> 32, .addr = old };
 	struct mem_task *t;
 
 	if (!pass_filters(id >> 32, (__u32)id))
-		return 0;
+		return 1;
 	t = task_state(true);
 	if (!t || in_call(t, sp))
-		return 0; /* no state, or called by a hooked call: the outer one records */
+		return 1; /* no state, or called by a hooked call: the outer one records */
 	t->outer_sp = sp;
+	if (sessions && bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp))
+		t->outer_ret = 0;
 	t->call = call;
 	t->size = size;
 	t->old = old;
 	t->memptr = memptr;
 	t->sampled = sample_now(t, size);
-	return 0;
+	t->skipped = !t->sampled && !(call == VG_MEM_CALL_REALLOC && old &&
+				      bpf_map_lookup_elem(&outstanding, &ak));
+	return t->skipped;
 }
 
 static __always_inline int on_return(struct pt_regs *ctx)
@@ -468,20 +498,84 @@ int BPF_KRETPROBE(vg_mem_return)
 	return on_return(ctx);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(vg_mem_free, __u64 ptr)
+static __always_inline int on_free(struct pt_regs *ctx, __u64 ptr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct mem_task *t;
 
 	if (!ptr || !pass_filters(id >> 32, (__u32)id))
-		return 0;
+		return 1;
 	/* realloc frees inside itself; its return accounts for that. */
 	t = task_state(false);
 	if (t && in_call(t, PT_REGS_SP(ctx)))
-		return 0;
+		return 1;
 	forget(id >> 32, ptr);
+	return 1; /* a session has nothing to do at free's return */
+}
+
+SEC("uprobe")
+int BPF_KPROBE(vg_mem_free, __u64 ptr)
+{
+	on_free(ctx, ptr);
 	return 0;
+}
+
+/*
+ * uprobe_multi links (one per library, entry and return) and uprobe sessions (one link, entry and
+ * return in one program): one program for every function, the attach cookie says which
+ * (VG_MEM_FN_*).
+ */
+
+static __always_inline int on_entry(struct pt_regs *ctx, __u64 which)
+{
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx), bytes;
+
+	switch (which) {
+	case VG_MEM_FN_MALLOC:
+		return on_call(ctx, VG_MEM_CALL_MALLOC, a1, 0, 0);
+	case VG_MEM_FN_CALLOC:
+		return mul_fits(a1, a2, &bytes) ? on_call(ctx, VG_MEM_CALL_CALLOC, bytes, 0, 0) : 1;
+	case VG_MEM_FN_REALLOC:
+		return on_call(ctx, VG_MEM_CALL_REALLOC, a2, a1, 0);
+	case VG_MEM_FN_REALLOCARRAY:
+		return mul_fits(a2, a3, &bytes) ? on_call(ctx, VG_MEM_CALL_REALLOC, bytes, a1, 0) :
+						  1;
+	case VG_MEM_FN_POSIX_MEMALIGN:
+		return on_call(ctx, VG_MEM_CALL_MEMALIGN, a3, 0, a1);
+	case VG_MEM_FN_ALIGNED:
+		return on_call(ctx, VG_MEM_CALL_ALIGNED, a2, 0, 0);
+	case VG_MEM_FN_PVALLOC:
+		bytes = (a1 + page_size - 1) / page_size;
+		return on_call(ctx, VG_MEM_CALL_PVALLOC, (bytes ? bytes : 1) * page_size, 0, 0);
+	case VG_MEM_FN_FREE:
+		return on_free(ctx, a1);
+	}
+	return 1;
+}
+
+SEC("uprobe")
+int vg_mem_multi_entry(struct pt_regs *ctx)
+{
+	on_entry(ctx, bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+SEC("uretprobe")
+int vg_mem_multi_return(struct pt_regs *ctx)
+{
+	return on_return(ctx);
+}
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+SEC("uprobe")
+int vg_mem_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return()) {
+		on_return(ctx);
+		return 0;
+	}
+	return on_entry(ctx, bpf_get_attach_cookie(ctx));
 }
 
 /* ---- malloc mode: mmap, munmap, mremap (anonymous mappings the program asked for itself) ---- */

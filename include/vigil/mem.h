@@ -24,6 +24,17 @@
 #define VG_MEM_CALL_MMAP 7 /* syscalls: mmap, mremap */
 #define VG_MEM_CALL_MREMAP 8
 
+/* The hooked functions by what their arguments mean: uprobe_multi attach cookies. */
+#define VG_MEM_FN_MALLOC 0 /* (size): malloc, valloc, operator new */
+#define VG_MEM_FN_CALLOC 1 /* (nmemb, size) */
+#define VG_MEM_FN_REALLOC 2 /* (ptr, size) */
+#define VG_MEM_FN_REALLOCARRAY 3 /* (ptr, nmemb, size) */
+#define VG_MEM_FN_POSIX_MEMALIGN 4 /* (memptr, alignment, size) */
+#define VG_MEM_FN_ALIGNED 5 /* (alignment, size): aligned_alloc, memalign */
+#define VG_MEM_FN_PVALLOC 6 /* (size), rounded up to pages */
+#define VG_MEM_FN_FREE 7 /* (ptr) */
+#define VG_MEM_FN_NR 8
+
 /* Allocation counts are kept in 1/VG_MEM_ONE units, so a sampled allocation can weigh 1/p. */
 #define VG_MEM_ONE_SHIFT 16
 #define VG_MEM_ONE (1ULL << VG_MEM_ONE_SHIFT)

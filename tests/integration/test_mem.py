@@ -44,6 +44,20 @@ def test_in_use_and_churn(ctx):
     assert _within(_bytes_at(stacks, "keep_blocks"), 4096000, 0.01), stacks
 
 
+def test_every_uprobe_attach_kind(ctx):
+    """Uprobe sessions, uprobe_multi links and per-function perf uprobes (the fallbacks, which
+    run here too) record the same allocations, C++ new included."""
+    for kind in ("session", "multi", "perf"):
+        stacks, r = _folded(ctx, "--uprobes", kind, "--report", "alloc", "--",
+                            workload("allocs"), "basic")
+        assert {"session": "uprobe session", "multi": "uprobe_multi",
+                "perf": "uprobes"}[kind] in r.stderr, r.stderr
+        keep, churn = _bytes_at(stacks, "keep_blocks"), _bytes_at(stacks, "churn")
+        assert _within(keep, 4096000, 0.01) and _within(churn, 5120000, 0.01), (kind, stacks)
+        stacks, _ = _folded(ctx, "--uprobes", kind, "--", workload("cxxalloc"))
+        assert _bytes_at(stacks, "vigil_demo::make_widgets()") == 204800, (kind, stacks)
+
+
 def test_top_table_bytes_objects_average(ctx):
     r = vigil("mem", "--report", "alloc", "--", workload("allocs"), "basic")
     check_rc(r)

@@ -37,6 +37,7 @@ struct mem_opts {
 	unsigned long max_outstanding;
 	double interval; /* --mode rss: seconds between rows; 0 = at the end only */
 	bool no_mmap;
+	const char *uprobes; /* --uprobes session|multi|perf, NULL = best */
 };
 
 static const char mem_help[] =
@@ -71,6 +72,10 @@ static const char mem_help[] =
 	"      --lib PATH             the allocator library to hook (jemalloc, tcmalloc builds)\n"
 	"      --prefix PREFIX        its functions' prefix, e.g. je_ for je_malloc\n"
 	"      --no-mmap              do not trace mmap, munmap and mremap\n"
+	"      --uprobes KIND         session: one uprobe session per library, unsampled calls skip\n"
+	"                             the return probe (Linux 6.13; the default with --sample-bytes);\n"
+	"                             multi: uprobe_multi links (6.6; the default otherwise);\n"
+	"                             perf: a uprobe per function (any kernel; slow to detach)\n"
 	"      --max-outstanding N    allocations tracked at once (default 1048576); raise it when\n"
 	"                             the table fills\n"
 	"  -i, --interval SECONDS     --mode rss: print the resident sets every SECONDS\n"
@@ -149,7 +154,8 @@ enum {
 	OPT_LIB,
 	OPT_PREFIX,
 	OPT_MAXOUT,
-	OPT_NOMMAP
+	OPT_NOMMAP,
+	OPT_UPROBES
 };
 
 static int mem_option(int key, const char *arg, void *o)
@@ -214,6 +220,12 @@ static int mem_option(int key, const char *arg, void *o)
 	case OPT_NOMMAP:
 		opts->no_mmap = true;
 		return 0;
+	case OPT_UPROBES:
+		if (strcmp(arg, "session") && strcmp(arg, "multi") && strcmp(arg, "perf"))
+			return cli_error(
+				"mem", "unknown --uprobes '%s' (known: session, multi, perf)", arg);
+		opts->uprobes = arg;
+		return 0;
 	case 'i':
 		if (cli_parse_seconds(arg, &opts->interval))
 			return cli_error("mem", "invalid interval '%s' (want seconds > 0)", arg);
@@ -231,6 +243,7 @@ static const struct option mem_longs[] = {
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "max-outstanding", required_argument, NULL, OPT_MAXOUT },
 	{ "no-mmap", no_argument, NULL, OPT_NOMMAP },
+	{ "uprobes", required_argument, NULL, OPT_UPROBES },
 	{ "interval", required_argument, NULL, 'i' },
 	{ 0 },
 };
@@ -257,6 +270,7 @@ static int check_combination(const struct mem_opts *o, const struct common_opts 
 				   o->lib	   ? "--lib" :
 				   o->prefix	   ? "--prefix" :
 				   o->no_mmap	   ? "--no-mmap" :
+				   o->uprobes	   ? "--uprobes" :
 						     NULL;
 
 		if (flag)
@@ -385,6 +399,35 @@ static void report_mem_losses(const struct mem_opts *o, const __u64 m[VG_MEM_CNT
 			o->sample_bytes);
 }
 
+/* The uprobe attach kind: forced, or the best this kernel has for the job. 0, or 2 after an error
+ * line when the forced one does not work here. */
+static int choose_uprobes(const struct mem_opts *o, enum mem_uprobes *out)
+{
+	bool session = features__has(FEAT_UPROBE_SESSION), multi = features__has(FEAT_UPROBE_MULTI);
+
+	if (o->uprobes && !strcmp(o->uprobes, "session") && !session) {
+		pr_err("uprobe sessions do not work on this kernel: %s (needs Linux 6.13)",
+		       features__why(FEAT_UPROBE_SESSION));
+		return 2;
+	}
+	if (o->uprobes && !strcmp(o->uprobes, "multi") && !multi) {
+		pr_err("uprobe_multi links do not work on this kernel: %s (needs Linux 6.6)",
+		       features__why(FEAT_UPROBE_MULTI));
+		return 2;
+	}
+	if (o->uprobes)
+		*out = !strcmp(o->uprobes, "session") ? MEM_UPROBES_SESSION :
+		       !strcmp(o->uprobes, "multi")   ? MEM_UPROBES_MULTI :
+							MEM_UPROBES_PERF;
+	/* Sessions pay off when most returns can be skipped (sampling); exact mode needs every
+	 * allocation's return, and sessions add a check at each entry. */
+	else if (o->sample_bytes && session)
+		*out = MEM_UPROBES_SESSION;
+	else
+		*out = multi ? MEM_UPROBES_MULTI : session ? MEM_UPROBES_SESSION : MEM_UPROBES_PERF;
+	return 0;
+}
+
 /* ---- targets ---- */
 
 static int find_targets(const struct mem_opts *o, const struct common_opts *c,
@@ -437,6 +480,7 @@ int cmd_mem(int argc, char **argv)
 	struct mem_read_opts ro = { 0 };
 	__u64 cnt[VG_CNT_NR] = { 0 }, mcnt[VG_MEM_CNT_NR] = { 0 };
 	enum tp_attach tpa = TP_ATTACH_NONE;
+	enum mem_uprobes uprobes = MEM_UPROBES_PERF;
 	size_t nr_targets = 0;
 	bool own_unwind = false, syscalls;
 	char title[256], what[PATH_MAX + 128] = "tracing";
@@ -474,6 +518,8 @@ int cmd_mem(int argc, char **argv)
 		tpa = features__tp_attach(); /* the exec hook only: it may be missing */
 	if (!ret)
 		ret = features__user_unwind("mem", c.unwind, &own_unwind);
+	if (!ret && opts.mode == VG_MEM_MODE_MALLOC)
+		ret = choose_uprobes(&opts, &uprobes);
 	if (ret)
 		goto out;
 	ret = 1;
@@ -492,6 +538,7 @@ int cmd_mem(int argc, char **argv)
 		.stack_storage = (__u32)c.stack_storage,
 		.max_outstanding = (__u32)opts.max_outstanding,
 		.syscalls = syscalls,
+		.uprobes = uprobes,
 		.filter = &fcfg,
 		.attach = tpa,
 	});

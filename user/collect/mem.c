@@ -13,6 +13,7 @@
 #include "collect/readout.h"
 #include "kernel/attach.h"
 #include "kernel/tracefs.h"
+#include "kernel/uprobe.h"
 #include "model/hashmap.h"
 #include "model/profile.h"
 #include "util/log.h"
@@ -30,6 +31,8 @@ struct mem_collector {
 	struct bpf_link *fork_link;
 	struct bpf_link **links;
 	size_t nr_links, cap_links;
+	int *fds; /* uprobe_multi / session links */
+	size_t nr_fds, cap_fds;
 	struct counter_delta cd, mcd;
 };
 
@@ -80,6 +83,39 @@ static void kernel_function_range(const char *name, __u64 *lo, __u64 *hi)
 		*lo = 0;
 }
 
+/* The programs of one uprobe attach kind, loaded with the attach type its links need. */
+static void set_uprobe_progs(struct mem_bpf *s, enum mem_uprobes u)
+{
+	struct bpf_program *perf[] = {
+		s->progs.vg_mem_malloc,		s->progs.vg_mem_calloc,
+		s->progs.vg_mem_realloc,	s->progs.vg_mem_reallocarray,
+		s->progs.vg_mem_posix_memalign, s->progs.vg_mem_aligned,
+		s->progs.vg_mem_pvalloc,	s->progs.vg_mem_return,
+		s->progs.vg_mem_free,
+	};
+
+	switch (u) {
+	case MEM_UPROBES_SESSION:
+		s->rodata->sessions = true;
+		bpf_program__set_autoload(s->progs.vg_mem_session, true);
+		bpf_program__set_expected_attach_type(s->progs.vg_mem_session,
+						      (enum bpf_attach_type)UPROBE_SESSION_ATTACH);
+		break;
+	case MEM_UPROBES_MULTI:
+		bpf_program__set_autoload(s->progs.vg_mem_multi_entry, true);
+		bpf_program__set_autoload(s->progs.vg_mem_multi_return, true);
+		bpf_program__set_expected_attach_type(s->progs.vg_mem_multi_entry,
+						      (enum bpf_attach_type)UPROBE_MULTI_ATTACH);
+		bpf_program__set_expected_attach_type(s->progs.vg_mem_multi_return,
+						      (enum bpf_attach_type)UPROBE_MULTI_ATTACH);
+		break;
+	case MEM_UPROBES_PERF:
+		for (size_t i = 0; i < sizeof(perf) / sizeof(perf[0]); i++)
+			bpf_program__set_autoload(perf[i], true);
+		break;
+	}
+}
+
 static void autoload_all(struct mem_bpf *s, bool on)
 {
 	struct bpf_program *p;
@@ -122,15 +158,7 @@ struct mem_collector *mem_collector__new(const struct mem_collector_opts *o)
 	autoload_all(s, false);
 	switch (o->mode) {
 	case VG_MEM_MODE_MALLOC:
-		bpf_program__set_autoload(s->progs.vg_mem_malloc, true);
-		bpf_program__set_autoload(s->progs.vg_mem_calloc, true);
-		bpf_program__set_autoload(s->progs.vg_mem_realloc, true);
-		bpf_program__set_autoload(s->progs.vg_mem_reallocarray, true);
-		bpf_program__set_autoload(s->progs.vg_mem_posix_memalign, true);
-		bpf_program__set_autoload(s->progs.vg_mem_aligned, true);
-		bpf_program__set_autoload(s->progs.vg_mem_pvalloc, true);
-		bpf_program__set_autoload(s->progs.vg_mem_return, true);
-		bpf_program__set_autoload(s->progs.vg_mem_free, true);
+		set_uprobe_progs(s, o->uprobes);
 		bpf_program__set_autoload(s->progs.vg_mem_mmap_enter, o->syscalls);
 		bpf_program__set_autoload(s->progs.vg_mem_mmap_exit, o->syscalls);
 		bpf_program__set_autoload(s->progs.vg_mem_mremap_enter, o->syscalls);
@@ -238,10 +266,10 @@ static struct bpf_program *entry_prog(struct mem_bpf *s, enum alloc_call call)
 }
 
 static int attach_uprobe(struct mem_collector *c, struct bpf_program *p, int pid, const char *path,
-			 const char *func, bool ret)
+			 const char *func, __u32 delta, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = func, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(p, pid, path, 0, &uo);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(p, pid, path, delta, &uo);
 
 	if (!l) {
 		int err = -errno;
@@ -253,6 +281,68 @@ static int attach_uprobe(struct mem_collector *c, struct bpf_program *p, int pid
 	return keep_link(c, l);
 }
 
+static int keep_fd(struct mem_collector *c, int fd)
+{
+	if (c->nr_fds == c->cap_fds) {
+		size_t cap = c->cap_fds ? 2 * c->cap_fds : 8;
+		int *n = realloc(c->fds, cap * sizeof(*n));
+
+		if (!n) {
+			close(fd);
+			return -ENOMEM;
+		}
+		c->fds = n;
+		c->cap_fds = cap;
+	}
+	c->fds[c->nr_fds++] = fd;
+	return 0;
+}
+
+/* One library's functions (the C ones, or libstdc++'s operator new) in uprobe_multi or session
+ * links: one link for every entry, cookies saying which function each is. */
+static int attach_multi(struct mem_collector *c, const struct allocator *a, bool cxx, int pid)
+{
+	__u64 offs[ALLOCATOR_MAX_FUNCS], cookies[ALLOCATOR_MAX_FUNCS], roffs[ALLOCATOR_MAX_FUNCS],
+		rcookies[ALLOCATOR_MAX_FUNCS];
+	const char *path = cxx ? a->cxx_path : a->path;
+	bool session = c->o.uprobes == MEM_UPROBES_SESSION;
+	__u32 n = 0, nr = 0, type = session ? UPROBE_SESSION_ATTACH : UPROBE_MULTI_ATTACH;
+	__u32 upid = pid > 0 ? (__u32)pid : 0;
+	int fd, err;
+
+	for (int i = 0; i < a->nr_funcs; i++) {
+		const struct alloc_func *f = &a->funcs[i];
+
+		if (f->cxx != cxx)
+			continue;
+		offs[n] = f->offset + f->delta;
+		cookies[n++] = f->call;
+		if (f->call != ALLOC_FREE) {
+			roffs[nr] = f->offset;
+			rcookies[nr++] = f->call;
+		}
+	}
+	if (!n)
+		return 0;
+	fd = uprobe_multi_link(bpf_program__fd(session ? c->skel->progs.vg_mem_session :
+							 c->skel->progs.vg_mem_multi_entry),
+			       type, path, offs, cookies, n, upid, false);
+	if (fd >= 0 && (err = keep_fd(c, fd)))
+		return err;
+	if (fd >= 0 && !session && nr) {
+		fd = uprobe_multi_link(bpf_program__fd(c->skel->progs.vg_mem_multi_return), type,
+				       path, roffs, rcookies, nr, upid, true);
+		if (fd >= 0 && (err = keep_fd(c, fd)))
+			return err;
+	}
+	if (fd < 0) {
+		pr_err("attaching %s to %u functions of %s failed: %s",
+		       session ? "a uprobe session" : "uprobe_multi links", n, path, strerror(-fd));
+		return fd;
+	}
+	return 0;
+}
+
 /* The allocator's functions of one target: entry probes, and the return probe of each allocating
  * one. */
 static int attach_target(struct mem_collector *c, const struct mem_target *t)
@@ -260,14 +350,22 @@ static int attach_target(struct mem_collector *c, const struct mem_target *t)
 	const struct allocator *a = t->alloc;
 	int err;
 
+	if (c->o.uprobes != MEM_UPROBES_PERF) {
+		err = attach_multi(c, a, false, t->pid);
+		if (!err && *a->cxx_path)
+			err = attach_multi(c, a, true, t->pid);
+		return err;
+	}
+
 	for (int i = 0; i < a->nr_funcs; i++) {
 		const struct alloc_func *f = &a->funcs[i];
 		const char *path = f->cxx ? a->cxx_path : a->path;
 
-		err = attach_uprobe(c, entry_prog(c->skel, f->call), t->pid, path, f->name, false);
+		err = attach_uprobe(c, entry_prog(c->skel, f->call), t->pid, path, f->name,
+				    f->delta, false);
 		if (!err && f->call != ALLOC_FREE)
 			err = attach_uprobe(c, c->skel->progs.vg_mem_return, t->pid, path, f->name,
-					    true);
+					    0, true);
 		if (err)
 			return err;
 	}
@@ -353,9 +451,12 @@ int mem_collector__attach(struct mem_collector *c, const struct mem_target *targ
 		if (!err && nr_targets) {
 			const struct allocator *a = targets[0].alloc;
 
-			snprintf(what, len, "tracing %d functions of %s%s%s%s", a->nr_funcs,
+			snprintf(what, len, "tracing %d functions of %s%s%s (%s)%s", a->nr_funcs,
 				 a->path, *a->cxx_path ? " and libstdc++" : "",
 				 c->o.syscalls ? ", mmap/munmap/mremap" : "",
+				 c->o.uprobes == MEM_UPROBES_SESSION ? "uprobe session" :
+				 c->o.uprobes == MEM_UPROBES_MULTI   ? "uprobe_multi" :
+								       "uprobes",
 				 c->o.sample_bytes ? ", sampled" : "");
 		}
 		break;
@@ -388,6 +489,9 @@ void mem_collector__detach(struct mem_collector *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; i < c->nr_fds; i++)
+		close(c->fds[i]);
+	c->nr_fds = 0;
 	for (size_t i = 0; i < c->nr_links; i++)
 		bpf_link__destroy(c->links[i]);
 	c->nr_links = 0;
@@ -401,6 +505,7 @@ void mem_collector__free(struct mem_collector *c)
 		return;
 	mem_collector__detach(c);
 	free(c->links);
+	free(c->fds);
 	mem_bpf__destroy(c->skel);
 	free(c);
 }

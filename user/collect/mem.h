@@ -41,6 +41,11 @@ struct mem_target {
 	const struct allocator *alloc; /* borrowed for __attach */
 };
 
+/* How the allocator's uprobes attach (best first): one uprobe session link per library, whose entry
+ * skips the return probe of calls with nothing to record (Linux 6.13); uprobe_multi entry and
+ * return links per library (6.6); or one perf-event uprobe and uretprobe per function. */
+enum mem_uprobes { MEM_UPROBES_SESSION, MEM_UPROBES_MULTI, MEM_UPROBES_PERF };
+
 struct mem_collector_opts {
 	__u32 mode; /* VG_MEM_MODE_* */
 	__u64 sample_bytes; /* --sample-bytes N (malloc mode); 0 = every allocation */
@@ -48,6 +53,7 @@ struct mem_collector_opts {
 	__u32 stack_storage; /* stack map entries; the totals map gets 4x */
 	__u32 max_outstanding; /* outstanding-table entries */
 	bool syscalls; /* malloc mode: mmap/munmap/mremap tracepoints too */
+	enum mem_uprobes uprobes; /* malloc mode (the caller checked the kernel has it) */
 	const struct filter_cfg *filter; /* borrowed for __new only; NULL = everything */
 	enum tp_attach attach; /* fork follower and page-fault hook flavour */
 };

@@ -13,17 +13,20 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-/* The functions hooked, by what their arguments mean (bpf/mem.bpf.c has one entry program each). */
+#include "vigil/mem.h"
+
+/* The functions hooked, by what their arguments mean (bpf/mem.bpf.c has one entry program each,
+ * and takes these numbers as uprobe_multi cookies). */
 enum alloc_call {
-	ALLOC_MALLOC, /* (size): malloc, valloc, operator new */
-	ALLOC_CALLOC, /* (nmemb, size) */
-	ALLOC_REALLOC, /* (ptr, size) */
-	ALLOC_REALLOCARRAY, /* (ptr, nmemb, size) */
-	ALLOC_POSIX_MEMALIGN, /* (memptr, alignment, size) */
-	ALLOC_ALIGNED, /* (alignment, size): aligned_alloc, memalign */
-	ALLOC_PVALLOC, /* (size), rounded up to pages */
-	ALLOC_FREE, /* (ptr) */
-	ALLOC_CALL_NR
+	ALLOC_MALLOC = VG_MEM_FN_MALLOC,
+	ALLOC_CALLOC = VG_MEM_FN_CALLOC,
+	ALLOC_REALLOC = VG_MEM_FN_REALLOC,
+	ALLOC_REALLOCARRAY = VG_MEM_FN_REALLOCARRAY,
+	ALLOC_POSIX_MEMALIGN = VG_MEM_FN_POSIX_MEMALIGN,
+	ALLOC_ALIGNED = VG_MEM_FN_ALIGNED,
+	ALLOC_PVALLOC = VG_MEM_FN_PVALLOC,
+	ALLOC_FREE = VG_MEM_FN_FREE,
+	ALLOC_CALL_NR = VG_MEM_FN_NR
 };
 
 #define ALLOCATOR_MAX_FUNCS 24
@@ -32,6 +35,8 @@ struct alloc_func {
 	char name[64]; /* with the prefix: "je_malloc" */
 	enum alloc_call call;
 	__u64 addr; /* ELF address (functions sharing one are hooked once) */
+	__u64 offset; /* its file offset (uprobe_multi links take offsets) */
+	__u32 delta; /* bytes past the entry where the probe goes (see allocator.c), usually 0 */
 	bool cxx; /* in cxx_path (operator new) */
 };
 

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/features.h"
+#include "kernel/uprobe.h"
 #include "kernel/perf_event.h"
 #include "kernel/tracefs.h"
 #include "util/log.h"
@@ -54,6 +55,10 @@ static const struct {
 			    "kernel addresses hidden: kernel frames print as [kernel]+0xADDR" },
 	[FEAT_USER_UNWIND] = { "user_unwind",
 			       "no bpf_task_pt_regs: user stacks use the kernel's walker (about 4 us more per stack in VMs)" },
+	[FEAT_UPROBE_MULTI] = { "uprobe_multi",
+				"no uprobe_multi links: vigil mem makes one perf event per function, and detaching each waits for an RCU grace period (about 0.1 s apiece)" },
+	[FEAT_UPROBE_SESSION] = { "uprobe_session",
+				  "no uprobe sessions: vigil mem --sample-bytes still pays the return probe of every unsampled call" },
 };
 
 const char *features__name(enum feature f)
@@ -157,6 +162,50 @@ out:
 	return ok;
 }
 
+/* probe_uprobe loaded as a uprobe_multi (or session) program, linked to this binary's target. */
+static bool probe_uprobe_multi(enum feature f)
+{
+	libbpf_print_fn_t old = libbpf_set_print(log_verbose() > 1 ? NULL : silent_print);
+	__u32 type = f == FEAT_UPROBE_SESSION ? UPROBE_SESSION_ATTACH : UPROBE_MULTI_ATTACH;
+	struct probe_bpf *skel = NULL;
+	struct bpf_program *p;
+	__u64 off, cookie = 0;
+	bool ok = false;
+	int err, fd;
+
+	err = uprobe_func_offset("/proc/self/exe", "vigil_uprobe_probe_target", &off);
+	if (err) {
+		set_why(f, "no probe target", err);
+		goto out;
+	}
+	skel = probe_bpf__open();
+	if (!skel) {
+		set_why(f, "open", errno);
+		goto out;
+	}
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == skel->progs.probe_uprobe);
+	bpf_program__set_expected_attach_type(skel->progs.probe_uprobe, (enum bpf_attach_type)type);
+	err = probe_bpf__load(skel);
+	if (err) {
+		set_why(f, "load", err);
+		goto out;
+	}
+	fd = uprobe_multi_link(bpf_program__fd(skel->progs.probe_uprobe), type, "/proc/self/exe",
+			       &off, &cookie, 1, (__u32)getpid(), false);
+	if (fd < 0) {
+		set_why(f, "link", fd);
+		goto out;
+	}
+	vigil_uprobe_probe_target(1);
+	close(fd);
+	ok = true;
+out:
+	probe_bpf__destroy(skel);
+	libbpf_set_print(old);
+	return ok;
+}
+
 static bool probe_perf(enum feature f, enum sample_event ev)
 {
 	int fd = perf_event_open_sampling(0, ev, 99);
@@ -241,6 +290,9 @@ static bool probe(enum feature f)
 		return probe_prog(f, "probe_tracepoint");
 	case FEAT_UPROBE:
 		return probe_prog(f, "probe_uprobe");
+	case FEAT_UPROBE_MULTI:
+	case FEAT_UPROBE_SESSION:
+		return probe_uprobe_multi(f);
 	case FEAT_KALLSYMS:
 		return probe_kallsyms();
 	case FEAT_USER_UNWIND:

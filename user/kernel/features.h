@@ -26,6 +26,8 @@ enum feature {
 	FEAT_UPROBE, /* uprobe/uretprobe */
 	FEAT_KALLSYMS, /* /proc/kallsyms with real addresses */
 	FEAT_USER_UNWIND, /* bpf_task_pt_regs: Vigil's own user-stack walker */
+	FEAT_UPROBE_MULTI, /* uprobe_multi links: many functions per link (Linux 6.6) */
+	FEAT_UPROBE_SESSION, /* uprobe sessions: an entry program may skip the return (Linux 6.13) */
 	FEAT_NR
 };
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "util/cli.h"
@@ -265,4 +267,63 @@ int uprobe_target_attach(const struct uprobe_target *t, struct bpf_program *entr
 fail:
 	pr_err("attaching to %s:%s failed: %s", t->path, t->func, strerror(errno));
 	return 1;
+}
+
+int uprobe_func_offset(const char *path, const char *func, __u64 *off)
+{
+	struct elf_opts o = { .no_debug = true };
+	struct elf_file *ef = elf_file__open(path, &o);
+	struct elf_symbol sym;
+	int err = -ENOENT;
+
+	if (!ef)
+		return -errno;
+	if (!elf_file__find(ef, func, &sym)) {
+		for (size_t i = 0; i < elf_file__nr_segments(ef); i++) {
+			const struct elf_segment *seg = elf_file__segment(ef, i);
+
+			if (sym.addr >= seg->vaddr && sym.addr < seg->vaddr + seg->memsz) {
+				*off = sym.addr - seg->vaddr + seg->offset;
+				err = 0;
+				break;
+			}
+		}
+	}
+	elf_file__free(ef);
+	return err;
+}
+
+/* BPF_LINK_CREATE's attribute for uprobe_multi (include/uapi/linux/bpf.h, Linux 6.6). */
+struct link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags; /* BPF_F_UPROBE_MULTI_RETURN = 1 */
+	__u32 pid;
+	__u32 pad;
+};
+
+int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path, const __u64 *offsets,
+		      const __u64 *cookies, __u32 cnt, __u32 pid, bool retprobe)
+{
+	struct link_create_uprobe_multi a;
+	long fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (__u32)prog_fd;
+	a.attach_type = attach_type;
+	a.path = (__u64)(unsigned long)path;
+	a.offsets = (__u64)(unsigned long)offsets;
+	a.cookies = (__u64)(unsigned long)cookies;
+	a.cnt = cnt;
+	a.multi_flags = retprobe ? 1 : 0;
+	a.pid = pid;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : (int)fd;
 }

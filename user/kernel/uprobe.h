@@ -8,6 +8,7 @@
 #define VIGIL_UPROBE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -42,6 +43,22 @@ int uprobe_find_library(const char *name, __u32 pid, char *out, size_t len);
 struct elf_file;
 /* Up to four function names of ef close to func ("a, b, c"), for an error message; "" if none. */
 void uprobe_suggest_functions(const struct elf_file *ef, const char *func, char *buf, size_t len);
+
+/* The file offset of function func in ELF file path (what uprobes take). 0, or -errno (-ENOENT: no
+ * such function, -ENOEXEC: not ELF). */
+int uprobe_func_offset(const char *path, const char *func, __u64 *off);
+
+/*
+ * A uprobe_multi link (Linux 6.6; uprobe sessions 6.13): prog (loaded with expected attach type
+ * attach_type, UPROBE_MULTI_ATTACH or UPROBE_SESSION_ATTACH) on cnt file offsets of path, each with
+ * its cookie, for process pid (0 = every process); retprobe makes it a return probe (multi only).
+ * libbpf 1.1 has no call for it: this is BPF_LINK_CREATE by hand. The link's fd (close it to
+ * detach), or -errno.
+ */
+#define UPROBE_MULTI_ATTACH 48 /* BPF_TRACE_UPROBE_MULTI */
+#define UPROBE_SESSION_ATTACH 57 /* BPF_TRACE_UPROBE_SESSION */
+int uprobe_multi_link(int prog_fd, __u32 attach_type, const char *path, const __u64 *offsets,
+		      const __u64 *cookies, __u32 cnt, __u32 pid, bool retprobe);
 
 /* Library-name matching, for tests: does the file basename match a short name like "libc"? */
 int uprobe_lib_matches(const char *basename, const char *name);
