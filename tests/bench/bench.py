@@ -15,6 +15,10 @@ Sections (run all, or name some: bench.py profile stats latency syscall sched):
            vigil offcpu, offcputime, and a near-empty tp_btf sched_switch program (the floor)
   syscall and sched also run the job once more under each BPF tool with bpf_stats on and
   print the BPF run time each added: the cost without the machine's noise
+  serve    vigil serve at its defaults on a busy host (the CPU job back to back) for
+           BENCH_SERVE_S seconds (default 120): its CPU % of one core, RSS and open files at start
+           and end, store bytes per hour, BPF run time; then the job's slowdown beside the idle host,
+           rounds interleaved. The 1-hour soak: BENCH_SERVE_S=3600 scripts/bench.sh serve
 Results go to stdout and to .output/bench/results.json.
 """
 import json
@@ -315,15 +319,130 @@ def bench_sched():
     results["sched_bpf"] = bpf_cost_table("pipe ping-pong, 200,000 round trips", job, cfgs)
 
 
+def proc_stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
+    return cpu, rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def dir_bytes(d):
+    """The store's bytes once its write-ahead log is checkpointed into the database (the WAL
+    itself is bounded by SQLite's autocheckpoint, about 4 MB, and would dominate a short run)."""
+    import sqlite3
+    try:
+        db = sqlite3.connect(os.path.join(d, "vigil.db"), timeout=10)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        db.close()
+    except sqlite3.Error as e:
+        log(f"  checkpoint: {e}")
+    total = 0
+    for name in os.listdir(d):
+        st = os.stat(os.path.join(d, name))
+        total += st.st_blocks * 512
+    return total
+
+
+def bench_serve():
+    import shutil
+    import socket
+    import urllib.request
+    secs = float(os.environ.get("BENCH_SERVE_S", "120"))
+    data = os.path.join(OUT, "serve-data")
+    shutil.rmtree(data, ignore_errors=True)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    argv = [VIGIL, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}"]
+    log(f"serve: defaults (10 s intervals, 97 Hz, latency histograms) for {secs:.0f} s on a busy "
+        f"host, then {ROUNDS} slowdown rounds")
+    srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    end = time.time() + 30
+    while time.time() < end:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.2)
+    stop = threading.Event()
+
+    def busy():
+        while not stop.is_set():
+            run_job()
+    t = threading.Thread(target=busy, daemon=True)
+    t.start()
+    time.sleep(25)  # two intervals in: symbols loaded, the store created
+    with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+        stats_was = f.read().strip()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    mine = set()
+    for fd in os.listdir(f"/proc/{srv.pid}/fdinfo"):
+        try:
+            with open(f"/proc/{srv.pid}/fdinfo/{fd}") as f:
+                mine |= {int(l.split()[1]) for l in f if l.startswith("prog_id:")}
+        except OSError:
+            pass
+
+    def bpf_ns():
+        progs = bpf_prog_ids()
+        return sum(progs[i].get("run_time_ns", 0) for i in mine if i in progs)
+    cpu0, rss0, fd0 = proc_stat(srv.pid)
+    b0, bpf0, t0 = dir_bytes(data), bpf_ns(), time.time()
+    rss_samples = [rss0]
+    while time.time() - t0 < secs:
+        time.sleep(min(30, secs / 4))
+        rss_samples.append(proc_stat(srv.pid)[1])
+    cpu1, rss1, fd1 = proc_stat(srv.pid)
+    b1, bpf1, t1 = dir_bytes(data), bpf_ns(), time.time()
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write(stats_was)
+    stop.set()
+    t.join()
+    srv.send_signal(signal.SIGTERM)
+    srv.communicate(timeout=60)
+    el = t1 - t0
+    res = {
+        "seconds": el,
+        "cpu_pct_of_one_core": 100 * (cpu1 - cpu0) / el,
+        "bpf_pct_of_one_core": 100 * (bpf1 - bpf0) / 1e9 / el,
+        "rss_start_mb": rss0 / 2**20, "rss_end_mb": rss1 / 2**20,
+        "rss_max_mb": max(rss_samples) / 2**20,
+        "open_files_start": fd0, "open_files_end": fd1,
+        "store_bytes_per_hour_mb": (b1 - b0) / el * 3600 / 2**20,
+        "store_bytes_end_mb": b1 / 2**20,
+    }
+    print(f"\n== vigil serve at defaults, busy host, {el:.0f} s ==")
+    print(f"  CPU (user+sys) {res['cpu_pct_of_one_core']:.2f} % of one core (target < 1 %); "
+          f"BPF programs {res['bpf_pct_of_one_core']:.2f} % more")
+    print(f"  RSS {res['rss_start_mb']:.1f} MB at start, {res['rss_end_mb']:.1f} MB at end, "
+          f"{res['rss_max_mb']:.1f} MB max (target < 100 MB, flat)")
+    print(f"  open files {fd0} at start, {fd1} at end")
+    print(f"  store {res['store_bytes_per_hour_mb']:.1f} MB per hour (target < 20 MB), "
+          f"{res['store_bytes_end_mb']:.1f} MB on disk")
+    cfgs = {"alone": None,
+            "vigil serve (defaults)": lambda: Tool("vigil", [VIGIL, "serve", "--data-dir", data,
+                                                            "--listen", f"127.0.0.1:{port}"])}
+    slow = slowdown_table(f"CPU-bound job beside vigil serve, cpubound {JOB_ITERS}", run_job, cfgs,
+                          ROUNDS)
+    res["slowdown_pct"] = (slow["vigil serve (defaults)"]["ratio"] - 1) * 100
+    res["slowdown"] = slow
+    print(f"  slowdown {res['slowdown_pct']:+.2f} %")
+    results["serve"] = res
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if os.geteuid() != 0:
         log("bench needs root")
         return 2
-    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched"]
+    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "serve"]
     for w in which:
         {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
-         "syscall": bench_syscall, "sched": bench_sched}[w]()
+         "syscall": bench_syscall, "sched": bench_sched, "serve": bench_serve}[w]()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     return 0

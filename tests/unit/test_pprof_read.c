@@ -127,10 +127,18 @@ static void test_merge_sums_identical_stacks(void **state)
 
 	(void)state;
 	assert_non_null(m);
-	assert_int_equal(profile__merge(m, p, NULL, NULL, true), 0);
-	assert_int_equal(profile__merge(m, p, NULL, NULL, true), 0);
+	assert_int_equal(profile__merge(m, p, NULL, NULL,
+					PROFILE_MERGE_DROP_TID | PROFILE_MERGE_BY_FUNCTION),
+			 0);
+	assert_int_equal(profile__merge(m, p, NULL, NULL,
+					PROFILE_MERGE_DROP_TID | PROFILE_MERGE_BY_FUNCTION),
+			 0);
 	assert_int_equal(profile__nr_stacks(m), 4);
 	assert_int_equal(profile__total_weight(m), 2 * profile__total_weight(p));
+	/* by function: addresses of named frames are 0 now */
+	for (size_t i = 1; i <= profile__nr_frames(m); i++)
+		if (profile__frame(m, (__u32)i)->kind != FRAME_SPECIAL)
+			assert_int_equal(profile__frame(m, (__u32)i)->addr, 0);
 	f = to_mem(m, EXPORT_FOLDED, &len);
 	assert_non_null(strstr(f, "app;main;work 14\n"));
 	assert_non_null(strstr(f, "db;main;work 10\n"));
@@ -141,7 +149,7 @@ static void test_merge_sums_identical_stacks(void **state)
 
 	/* A filter keeps only the chosen stacks. */
 	m = profile__new(&cpu_meta);
-	assert_int_equal(profile__merge(m, p, only_db, "db", false), 0);
+	assert_int_equal(profile__merge(m, p, only_db, "db", 0), 0);
 	assert_int_equal(profile__nr_stacks(m), 2);
 	assert_int_equal(profile__total_weight(m), 6);
 	assert_int_equal(profile__stack(m, 0)->tid, 21);

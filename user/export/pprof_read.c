@@ -174,8 +174,10 @@ static int add_samples(struct profile *out, const Profile *pp, const __u32 *loc_
 		const Perftools__Profiles__Sample *s = pp->sample[i];
 		struct profile_stack st = { .comm = "" };
 
-		if (s->n_value < 2)
-			return -EINVAL;
+		if (s->n_value < 2) {
+			err = -EINVAL;
+			break;
+		}
 		if (s->n_location_id > cap) {
 			__u32 *n = realloc(frames, s->n_location_id * sizeof(*n));
 

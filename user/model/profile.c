@@ -336,7 +336,8 @@ static bool stack_equal(const void *a, const void *b, void *ctx)
 }
 
 int profile__merge(struct profile *dst, const struct profile *src,
-		   bool (*keep)(const struct profile_stack *s, void *arg), void *arg, bool drop_tid)
+		   bool (*keep)(const struct profile_stack *s, void *arg), void *arg,
+		   unsigned int flags)
 {
 	__u32 *map_ids = NULL, *frame_ids = NULL, *frames = NULL;
 	size_t cap_frames = 0;
@@ -361,6 +362,11 @@ int profile__merge(struct profile *dst, const struct profile *src,
 		struct profile_frame f = src->frames[i];
 
 		f.mapping = map_ids[f.mapping];
+		/* Named code: the function is the identity. Unnamed frames keep their address, it
+		 * is all they have ("module+0x1234"). */
+		if ((flags & PROFILE_MERGE_BY_FUNCTION) &&
+		    (f.kind == FRAME_USER || f.kind == FRAME_KERNEL) && !strchr(f.name, '+'))
+			f.addr = 0;
 		if (!(frame_ids[i + 1] = profile__add_frame(dst, &f)))
 			goto out;
 	}
@@ -381,7 +387,7 @@ int profile__merge(struct profile *dst, const struct profile *src,
 		for (__u32 k = 0; k < s.nframes; k++)
 			frames[k] = frame_ids[s.frames[k]];
 		s.frames = frames;
-		if (drop_tid)
+		if (flags & PROFILE_MERGE_DROP_TID)
 			s.tid = 0;
 		err = profile__add_stack(dst, &s);
 		if (err)

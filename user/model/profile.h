@@ -117,12 +117,17 @@ int profile__add_stack(struct profile *p, const struct profile_stack *s);
 /*
  * Adds src's stacks to dst, re-interning their frames and mappings, and sums each into an identical
  * stack (same pid, tid, comm, cgroup and frames) that an earlier merge added to dst. keep(s, arg)
- * selects the stacks of src (NULL: all); with drop_tid, threads are merged into their process
- * (tid 0). dst's meta stays as it is (see profile__set_span). 0 or -ENOMEM / -EINVAL.
+ * selects the stacks of src (NULL: all). Flags: PROFILE_MERGE_DROP_TID merges threads into their
+ * process (tid 0); PROFILE_MERGE_BY_FUNCTION keeps one frame per named function (the address of
+ * named frames becomes 0), so samples at different instructions of a function become one stack:
+ * what a store of long-term profiles wants. dst's meta stays as it is (see profile__set_span).
+ * 0 or -ENOMEM / -EINVAL.
  */
+#define PROFILE_MERGE_DROP_TID (1u << 0)
+#define PROFILE_MERGE_BY_FUNCTION (1u << 1)
 int profile__merge(struct profile *dst, const struct profile *src,
 		   bool (*keep)(const struct profile_stack *s, void *arg), void *arg,
-		   bool drop_tid);
+		   unsigned int flags);
 /* Label stack i with a cgroup path (copied). 0 or -ENOMEM / -EINVAL. */
 int profile__set_cgroup(struct profile *p, size_t i, const char *cgroup);
 /* Set the collection span of the profile's meta (merged profiles cover several intervals). */

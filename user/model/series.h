@@ -64,7 +64,9 @@ struct series_store_ops {
 	 */
 	int (*select)(void *ctx, const char *name, const struct series_matcher *m, size_t nm,
 		      __s64 from_ms, __s64 to_ms, struct series_set *out);
-	/* Append one point (type "counter" or "gauge"); labels need not be sorted. 0 or -errno. */
+	/* Append one point (type "counter" or "gauge"); labels need not be sorted. A store may skip
+	 * a point whose value equals the series' previous one (service/store.c keeps one at least
+	 * every 60 s): a series holds its last value until its next point. 0 or -errno. */
 	int (*append)(void *ctx, const char *name, const struct series_label *l, size_t nl,
 		      const char *type, __s64 t_ms, double v);
 };

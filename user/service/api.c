@@ -245,7 +245,7 @@ static int merge_stored(void *arg, __s64 t0, __s64 t1, const void *blob, size_t 
 		m->t0 = (__u64)t0 * 1000000ull;
 	if ((__u64)t1 * 1000000ull > m->t1)
 		m->t1 = (__u64)t1 * 1000000ull;
-	err = profile__merge(m->out, p, keep_stack, m->f, true);
+	err = profile__merge(m->out, p, keep_stack, m->f, PROFILE_MERGE_DROP_TID);
 	profile__free(p);
 	return err;
 }

@@ -38,6 +38,9 @@
 #define MAX_PROFILE_BYTES (256u << 20) /* a stored profile inflates to at most this */
 #define EVENTS 16 /* server-sent events kept for slow readers */
 #define MAX_HOOKS 8
+/* Stored profiles: threads into their process, one frame per named function (a tenth of the size
+ * of per-address stacks on a busy host; go tool pprof still names every function). */
+#define STORE_MERGE (PROFILE_MERGE_DROP_TID | PROFILE_MERGE_BY_FUNCTION)
 
 struct live {
 	struct profile *p;
@@ -180,13 +183,13 @@ static int drain_cpu(struct service *s)
 	label_cgroups(s, p);
 	metrics__add_cpu(s->metrics, p);
 	losses(s, "cpu", cnt);
-	err = profile__merge(s->acc, p, NULL, NULL, true);
+	err = profile__merge(s->acc, p, NULL, NULL, STORE_MERGE);
 	pthread_mutex_lock(&s->lock);
 	for (l = s->live; l; l = l->next) {
 		if (l->done)
 			continue;
 		if (!err)
-			err = profile__merge(l->p, p, NULL, NULL, true);
+			err = profile__merge(l->p, p, NULL, NULL, PROFILE_MERGE_DROP_TID);
 		if (now >= l->until) {
 			l->done = true;
 			pthread_cond_broadcast(&s->cv);
@@ -243,7 +246,7 @@ static int merge_blobs(void *arg, const char *kind, const void *const *blobs, co
 			t0 = pm->start_ns;
 		if (pm->start_ns + pm->duration_ns > t1)
 			t1 = pm->start_ns + pm->duration_ns;
-		err = profile__merge(m, p, NULL, NULL, true);
+		err = profile__merge(m, p, NULL, NULL, STORE_MERGE);
 		profile__free(p);
 	}
 	if (!err) {

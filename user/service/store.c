@@ -29,6 +29,8 @@ struct store {
 	sqlite3 *r; /* readers: HTTP threads (serialized connection) */
 	pthread_mutex_t wlock; /* the writer connection and the id cache */
 	struct hashmap *ids; /* "name\x1flabels" -> series id */
+	struct hashmap *raw_ids; /* raw_key() -> struct cached_series */
+	sqlite3_stmt *put_point; /* the writer's prepared point insert */
 	bool writable;
 	bool in_tx;
 };
@@ -124,7 +126,8 @@ struct store *store__open(const char *dir)
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	snprintf(s->path, sizeof(s->path), "%s/vigil.db", dir);
 	s->ids = hashmap__new(key_hash, hashmap_str_equal, NULL);
-	if (!s->ids) {
+	s->raw_ids = hashmap__new(key_hash, hashmap_str_equal, NULL);
+	if (!s->ids || !s->raw_ids) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -179,17 +182,29 @@ static int free_key(const void *key, uintptr_t v, void *arg)
 	return 0;
 }
 
+static int free_key_value(const void *key, uintptr_t v, void *arg)
+{
+	(void)arg;
+	free((void *)key);
+	free((void *)v);
+	return 0;
+}
+
 void store__close(struct store *s)
 {
 	if (!s)
 		return;
 	if (s->in_tx)
 		sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL);
+	sqlite3_finalize(s->put_point);
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);
 	if (s->ids)
 		hashmap__for_each(s->ids, free_key, NULL);
 	hashmap__free(s->ids);
+	if (s->raw_ids)
+		hashmap__for_each(s->raw_ids, free_key_value, NULL);
+	hashmap__free(s->raw_ids);
 	pthread_mutex_destroy(&s->wlock);
 	free(s);
 }
@@ -361,40 +376,99 @@ static int series_id(struct store *s, const char *name, const char *labels, cons
 	return 0;
 }
 
+/* Points are stored when a value changes, and at least every HEARTBEAT_MS while it does not. */
+#define HEARTBEAT_MS 60000
+
+struct cached_series {
+	sqlite3_int64 id;
+	double last_v;
+	__s64 last_t;
+	bool stored; /* a point was stored by this process */
+};
+
+/* The id cache's key: name and the labels as given (callers repeat the same order every interval,
+ * so the canonical JSON is built only for a series' first point). malloc'd. */
+static char *raw_key(const char *name, const struct series_label *l, size_t nl)
+{
+	size_t len = strlen(name) + 2;
+	char *k, *p;
+
+	for (size_t i = 0; i < nl; i++)
+		len += strlen(l[i].name) + strlen(l[i].value) + 2;
+	k = malloc(len);
+	if (!k)
+		return NULL;
+	p = k + sprintf(k, "%s", name);
+	for (size_t i = 0; i < nl; i++)
+		p += sprintf(p, "\x1f%s\x1e%s", l[i].name, l[i].value);
+	return k;
+}
+
 static int series_append(void *ctx, const char *name, const struct series_label *l, size_t nl,
 			 const char *type, __s64 t_ms, double v)
 {
 	struct store *s = ctx;
-	struct series_label *sorted = nl ? malloc(nl * sizeof(*sorted)) : NULL;
-	sqlite3_stmt *st;
-	sqlite3_int64 id = 0;
-	char *labels;
-	int err, rc;
+	struct series_label *sorted = NULL;
+	struct cached_series *cs;
+	sqlite3_int64 id;
+	char *labels = NULL, *key = raw_key(name, l, nl);
+	uintptr_t cached;
+	int err = 0, rc;
 
-	if (nl && !sorted)
+	if (!key)
 		return -ENOMEM;
-	if (nl)
-		memcpy(sorted, l, nl * sizeof(*sorted));
-	if (nl > 1)
-		qsort(sorted, nl, sizeof(*sorted), cmp_label);
-	labels = labels_json(sorted, nl);
-	free(sorted);
-	if (!labels)
-		return -ENOMEM;
-	err = series_id(s, name, labels, type ? type : "gauge", &id);
-	free(labels);
-	if (err)
-		return err;
-	rc = sqlite3_prepare_v2(s->w, "INSERT OR REPLACE INTO points(series, t, v) VALUES(?, ?, ?)",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
+	if (hashmap__get(s->raw_ids, key, &cached)) {
+		cs = (struct cached_series *)cached;
+		free(key);
+	} else {
+		sorted = nl ? malloc(nl * sizeof(*sorted)) : NULL;
+		cs = calloc(1, sizeof(*cs));
+		if ((nl && !sorted) || !cs) {
+			free(sorted);
+			free(cs);
+			free(key);
+			return -ENOMEM;
+		}
+		if (nl)
+			memcpy(sorted, l, nl * sizeof(*sorted));
+		if (nl > 1)
+			qsort(sorted, nl, sizeof(*sorted), cmp_label);
+		labels = labels_json(sorted, nl);
+		free(sorted);
+		err = labels ? series_id(s, name, labels, type ? type : "gauge", &cs->id) : -ENOMEM;
+		free(labels);
+		if (!err && hashmap__set(s->raw_ids, key, (uintptr_t)cs))
+			err = -ENOMEM;
+		if (err) {
+			free(cs);
+			free(key);
+			return err;
+		}
+	}
+	/* An unchanged value within the heartbeat adds nothing: readers hold the last value. */
+	if (cs->stored && v == cs->last_v && t_ms > cs->last_t && t_ms - cs->last_t < HEARTBEAT_MS)
+		return 0;
+	id = cs->id;
+	/* One prepared statement for every point (an interval appends hundreds). */
+	if (!s->put_point) {
+		rc = sqlite3_prepare_v2(
+			s->w, "INSERT OR REPLACE INTO points(series, t, v) VALUES(?, ?, ?)", -1,
+			&s->put_point, NULL);
+		if (rc != SQLITE_OK)
+			return write_failed(s, rc, "adding a point");
+	}
+	sqlite3_reset(s->put_point);
+	sqlite3_bind_int64(s->put_point, 1, id);
+	sqlite3_bind_int64(s->put_point, 2, t_ms);
+	sqlite3_bind_double(s->put_point, 3, v);
+	rc = sqlite3_step(s->put_point);
+	sqlite3_reset(s->put_point);
+	if (rc != SQLITE_DONE)
 		return write_failed(s, rc, "adding a point");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, t_ms);
-	sqlite3_bind_double(st, 3, v);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : write_failed(s, rc, "adding a point");
+	cs->last_v = v;
+	cs->last_t = t_ms;
+	cs->stored = true;
+	return 0;
 }
 
 /* labels JSON -> sorted label array. */
