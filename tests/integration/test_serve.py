@@ -146,6 +146,24 @@ def test_serve_help_and_bad_options(ctx):
     s = Serve(ctx, data=new).start()
     assert (os.stat(new).st_mode & 0o777) == 0o700, oct(os.stat(new).st_mode)
     assert s.stop() == 0, s.stderr()
+    # --config: the long option names as keys, other sections (rules, receivers) left alone, the
+    # command line winning; mistakes named with the file.
+    cfg = ctx.path("serve.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"interval: 3\nretention: 2d\noffcpu: true\ndata_dir: {ctx.path('cfgdata')}\n"
+                "rules:\n  - alert: X\n    expr: up == 0\n")
+    c = Serve(ctx, "--config", cfg, data=ctx.path("cfgdata"), interval=2)
+    c.args = [a for a in c.args if a not in ("--interval", "2")]
+    c.start()
+    st = c.json("/api/v1/status")
+    assert st["interval_s"] == 3, st
+    assert c.stop() == 0
+    with open(cfg, "w") as f:
+        f.write("intervall: 3\n")
+    one_line_error(vigil("serve", "--config", cfg), 1, r"unknown key 'intervall'")
+    with open(cfg, "w") as f:
+        f.write("interval: 3\nlisten: a: b\n")
+    one_line_error(vigil("serve", "--config", cfg), 1, r"serve\.yaml:\d+")
 
 
 def test_serve_metrics_promtool_and_families(ctx):

@@ -355,9 +355,16 @@ int profile__merge(struct profile *dst, const struct profile *src,
 	frame_ids = calloc(src->nr_frames + 1, sizeof(*frame_ids));
 	if (!map_ids || !frame_ids)
 		goto out;
-	for (size_t i = 0; i < src->nr_maps; i++)
-		if (!(map_ids[i + 1] = profile__add_mapping(dst, &src->maps[i])))
+	for (size_t i = 0; i < src->nr_maps; i++) {
+		struct profile_mapping m = src->maps[i];
+
+		/* By function, addresses go: so do the per-process load addresses of a file, and one
+		 * mapping per file serves every process that maps it. */
+		if (flags & PROFILE_MERGE_BY_FUNCTION)
+			m.start = m.limit = m.offset = 0;
+		if (!(map_ids[i + 1] = profile__add_mapping(dst, &m)))
 			goto out;
+	}
 	for (size_t i = 0; i < src->nr_frames; i++) {
 		struct profile_frame f = src->frames[i];
 

@@ -119,8 +119,9 @@ int profile__add_stack(struct profile *p, const struct profile_stack *s);
  * stack (same pid, tid, comm, cgroup and frames) that an earlier merge added to dst. keep(s, arg)
  * selects the stacks of src (NULL: all). Flags: PROFILE_MERGE_DROP_TID merges threads into their
  * process (tid 0); PROFILE_MERGE_BY_FUNCTION keeps one frame per named function (the address of
- * named frames becomes 0), so samples at different instructions of a function become one stack:
- * what a store of long-term profiles wants. dst's meta stays as it is (see profile__set_span).
+ * named frames becomes 0, and mappings keep only their file: start, limit and offset become 0), so
+ * samples at different instructions of a function, or in different processes of one program,
+ * share frames: what a store of long-term profiles wants. dst's meta stays as it is (see profile__set_span).
  * 0 or -ENOMEM / -EINVAL.
  */
 #define PROFILE_MERGE_DROP_TID (1u << 0)
