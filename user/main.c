@@ -27,6 +27,8 @@ static const struct {
 	  "score a CSV time series for anomalies, online (timestamp,value,anomaly_score)" },
 	{ "trace", cmd_trace,
 	  "cross-process spans: processes, syscalls, functions, HTTP; Chrome trace, OTLP" },
+	{ "forecast", cmd_forecast,
+	  "forecast a CSV time series with 80%/95% intervals (line, Holt-Winters, ...)" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 

@@ -13,6 +13,8 @@ Sections (run all, or name some: bench.py profile stats latency syscall sched):
            raw_syscalls histogram one-liner (all system-wide)
   sched    a pipe ping-pong (context switches) alone and under vigil lat runq, runqlat,
            vigil offcpu, offcputime, and a near-empty tp_btf sched_switch program (the floor)
+  analytics  vigil anomaly and vigil forecast throughput (points per second, CPU time) on the NAB
+           subset and on a synthetic 1,000,000-point daily-cycle series
   syscall and sched also run the job once more under each BPF tool with bpf_stats on and
   print the BPF run time each added: the cost without the machine's noise
   serve    vigil serve at its defaults on a busy host (the CPU job back to back) for
@@ -432,6 +434,53 @@ def bench_serve():
     res["slowdown"] = slow
     print(f"  slowdown {res['slowdown_pct']:+.2f} %")
     results["serve"] = res
+def cpu_run(argv):
+    """Wall and CPU seconds of one run (stdout discarded)."""
+    t0 = time.time()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    if status:
+        raise RuntimeError("%s: status %d: %s" % (" ".join(argv), status, err))
+    return time.time() - t0, ru.ru_utime + ru.ru_stime
+
+
+def bench_analytics():
+    import glob
+    import math
+    import random
+    nab = os.path.join(ROOT, "..", "..", "shared", "datasets", "nab", "data")
+    if not os.path.isdir(nab):
+        nab = "/work/shared/datasets/nab/data"
+    files = sorted(glob.glob(os.path.join(nab, "*", "*.csv")))
+    points = sum(sum(1 for _ in open(f)) - 1 for f in files)
+    big = os.path.join(OUT, "daily-1m.csv")
+    if not os.path.exists(big):
+        rnd = random.Random(7)
+        with open(big, "w") as f:
+            f.write("timestamp,value\n")
+            for i in range(1000000):
+                f.write("%d,%.4f\n" % (1400000000 + 300 * i,
+                                       50 + 20 * math.sin(2 * math.pi * i / 288) + rnd.gauss(0, 2)))
+    rows = []
+    log(f"analytics: {ROUNDS} rounds; NAB subset {len(files)} files, {points} points")
+
+    def per_sec(label, argvs, n):
+        cpu = []
+        for _ in range(ROUNDS):
+            cpu.append(sum(cpu_run(a)[1] for a in argvs))
+        med = statistics.median(cpu)
+        rows.append({"what": label, "points": n, "cpu_s": med, "points_per_s": n / med})
+        log("  %-48s %9d points  %7.3f s CPU  %10.0f points/s" % (label, n, med, n / med))
+
+    per_sec("vigil anomaly, NAB subset (35 files)", [[VIGIL, "anomaly", f] for f in files], points)
+    per_sec("vigil anomaly, 1,000,000 points", [[VIGIL, "anomaly", big]], 1000000)
+    per_sec("vigil forecast (auto, 1 day ahead), NAB subset", [[VIGIL, "forecast", f] for f in files],
+            points)
+    per_sec("vigil forecast (auto, 1 day ahead), 1,000,000 points",
+            [[VIGIL, "forecast", big]], 1000000)
+    results["analytics"] = rows
 
 
 def main():
@@ -439,10 +488,11 @@ def main():
     if os.geteuid() != 0:
         log("bench needs root")
         return 2
-    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "serve"]
+    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "serve", "analytics"]
     for w in which:
         {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
-         "syscall": bench_syscall, "sched": bench_sched, "serve": bench_serve}[w]()
+         "syscall": bench_syscall, "sched": bench_sched, "serve": bench_serve,
+         "analytics": bench_analytics}[w]()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     return 0

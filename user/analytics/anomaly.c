@@ -24,7 +24,7 @@
 #include "analytics/anomaly.h"
 
 #define RING 8192 /* past values kept: two weeks of 5-minute points, three of 30-minute ones */
-#define HIST_CAP 4096 /* statistic history kept */
+#define HIST_CAP 2048 /* statistic history kept */
 #define FIT_EVERY 16 /* the tail fits are refreshed every FIT_EVERY points */
 #define MIN_HIST (size_t) d->o.min_hist /* a statistic needs this much history before it scores */
 #define PERIOD_EVERY 64 /* points between cycle re-estimations */

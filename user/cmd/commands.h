@@ -11,5 +11,6 @@ int cmd_doctor(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_anomaly(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_forecast(int argc, char **argv);
 
 #endif

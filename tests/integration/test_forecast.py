@@ -1,0 +1,115 @@
+"""vigil forecast: the last day of NAB's daily-cycle series forecast from the rest (MASE, coverage)."""
+import csv
+import glob
+import os
+import statistics
+from datetime import datetime
+
+from lib import ROOT, Skip, check_rc, one_line_error, vigil
+
+NAB = os.path.join(ROOT, "..", "..", "shared", "datasets", "nab")
+if not os.path.isdir(NAB):
+    NAB = "/work/shared/datasets/nab"
+
+
+def acf(v, lag):
+    m = sum(v) / len(v)
+    den = sum((x - m) ** 2 for x in v)
+    return sum((v[i] - m) * (v[i - lag] - m) for i in range(lag, len(v))) / den if den else 0.0
+
+
+def daily_series():
+    """NAB files with a daily cycle: autocorrelation at one day's lag above 0.5 on the part the
+    forecaster sees, at least four days long, and not perfectly periodic (whose seasonal-naive error
+    is 0, so no ratio exists)."""
+    out = []
+    for f in sorted(glob.glob(os.path.join(NAB, "data", "*", "*.csv"))):
+        rows = list(csv.reader(open(f)))[1:]
+        ts = [datetime.fromisoformat(r[0]) for r in rows]
+        v = [float(r[1]) for r in rows]
+        steps = sorted((b - a).total_seconds() for a, b in zip(ts, ts[1:]) if b > a)
+        day = int(round(86400 / steps[len(steps) // 2]))
+        n = len(v)
+        if n < 4 * day or acf(v[:n - day], day) < 0.5:
+            continue
+        insample = sum(abs(v[i] - v[i - day]) for i in range(day, n - day)) / (n - 2 * day)
+        if insample == 0:
+            continue
+        out.append((f, rows, v, day, insample))
+    return out
+
+
+def test_nab_last_day(ctx):
+    """Forecast the last day from the rest: median MASE (against the in-sample seasonal-naive error)
+    and median error relative to the seasonal-naive forecast of that day below 1; the 80% intervals
+    hold 70-90% of the held-out points, the 95% ones at least 85%."""
+    if not os.path.isdir(NAB):
+        raise Skip("NAB subset not found (../shared/datasets/nab)")
+    series = daily_series()
+    assert len(series) >= 8, "only %d daily-cycle series found" % len(series)
+    mases, rels, in80, in95, total = [], [], 0, 0, 0
+    for f, rows, v, day, insample in series:
+        n = len(v)
+        train = ctx.path("train.csv")
+        with open(train, "w") as o:
+            o.write("timestamp,value\n")
+            o.writelines(",".join(r) + "\n" for r in rows[:n - day])
+        r = vigil("forecast", "-v", "--horizon", day, train)
+        check_rc(r)
+        lines = r.stdout.splitlines()
+        assert lines[0] == "timestamp,forecast,lower_80,upper_80,lower_95,upper_95", lines[0]
+        fc = [[float(x) for x in l.split(",")[1:]] for l in lines[1:]]
+        assert len(fc) == day, (f, len(fc), day)
+        # the forecast's timestamps continue the file's
+        assert lines[1].split(",")[0] == rows[n - day][0].split(".")[0], (lines[1], rows[n - day][0])
+        truth = v[n - day:]
+        mae = sum(abs(p[0] - t) for p, t in zip(fc, truth)) / day
+        snaive = sum(abs(v[n - 2 * day + i] - truth[i]) for i in range(day)) / day
+        mases.append(mae / insample)
+        rels.append(mae / snaive if snaive else float("inf"))
+        c80 = sum(1 for p, t in zip(fc, truth) if p[1] <= t <= p[2])
+        c95 = sum(1 for p, t in zip(fc, truth) if p[3] <= t <= p[4])
+        in80, in95, total = in80 + c80, in95 + c95, total + day
+        model = [l for l in r.stderr.splitlines() if "chosen" in l]
+        ctx.measure("%s: MASE %.3f, vs seasonal-naive %.3f, 80%% coverage %.2f (%s)" % (
+            os.path.relpath(f, os.path.join(NAB, "data")), mases[-1], rels[-1], c80 / day,
+            model[0].split("forecast: ")[-1] if model else "?"))
+    mase, rel = statistics.median(mases), statistics.median(rels)
+    ctx.measure("median MASE %.3f, median MAE / seasonal-naive MAE %.3f, 80%% coverage %.3f, "
+                "95%% coverage %.3f over %d series, %d points" % (mase, rel, in80 / total, in95 / total,
+                                                                   len(series), total))
+    assert mase < 1, "median MASE %.3f" % mase
+    assert rel < 1, "median error relative to seasonal naive %.3f" % rel
+    assert 0.70 <= in80 / total <= 0.90, "80%% intervals cover %.3f" % (in80 / total)
+    assert in95 / total >= 0.85, "95%% intervals cover %.3f" % (in95 / total)
+
+
+def test_forecast_cli(ctx):
+    """Timestamps continue the input's step and spelling; -o writes atomically; bad input is one
+    line naming the file and line, exit 1."""
+    p = ctx.path("lin.csv")
+    with open(p, "w") as f:
+        f.write("timestamp,value\n")
+        for i in range(100):
+            f.write("2024-01-01T%02d:%02d:00Z,%d\n" % (i // 60, i % 60, 3 * i))
+    r = vigil("forecast", "--model", "linear", "-n", "3", p)
+    check_rc(r)
+    lines = r.stdout.splitlines()
+    assert [l.split(",")[0] for l in lines[1:]] == ["2024-01-01T01:40:00Z", "2024-01-01T01:41:00Z",
+                                                  "2024-01-01T01:42:00Z"], lines
+    assert abs(float(lines[1].split(",")[1]) - 300) < 1e-6, lines[1]
+    out = ctx.path("fc.csv")
+    check_rc(vigil("forecast", "--model", "linear", "-n", "3", "-o", out, p))
+    assert open(out).read() == r.stdout
+    bad = ctx.path("bad.csv")
+    with open(bad, "w") as f:
+        f.write("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,x\n")
+    one_line_error(vigil("forecast", "-o", out + ".2", bad), 1, r"bad\.csv:3: value 'x' is not a number")
+    assert not os.path.exists(out + ".2")
+    one_line_error(vigil("forecast", "--model", "arima", p), 1, r"unknown --model 'arima'")
+    one_line_error(vigil("forecast", "--horizon", "0", p), 1, r"invalid --horizon '0'")
+    with open(bad, "w") as f:
+        f.write("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n")
+    one_line_error(vigil("forecast", bad), 1, r"2 point\(s\); a forecast needs at least 3")
+    one_line_error(vigil("forecast", "--model", "holt-winters", "--period", "50", p), 1,
+                   r"cannot fit holt-winters to 100 points")
