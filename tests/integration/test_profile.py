@@ -482,16 +482,18 @@ def test_table_as_json(ctx):
 
 
 def test_output_to_a_full_disk(ctx):
-    """Writing to /dev/full says "No space left on device" and exits 1 (the table, -f, -o)."""
+    """Writing to /dev/full says "No space left on device" and exits 1 (the table, -f, -o).
+    -I: an idle CI host may run nothing for half a second, and empty folded output writes nothing."""
     with open("/dev/full", "w") as full:
-        for args in (["profile", "0.5"], ["profile", "-f", "0.5"], ["profile", "-j", "0.5"],
+        for args in (["profile", "-I", "0.5"], ["profile", "-I", "-f", "0.5"],
+                     ["profile", "-I", "-j", "0.5"],
                      ["offcpu", "0.5"], ["lat", "syscall", "-d", "0.5"],
                      ["lat", "syscall", "-j", "-d", "0.5"]):
             r = subprocess.run([VIGIL] + args, stdout=full, stderr=subprocess.PIPE, text=True,
                                timeout=60)
             assert r.returncode == 1, (args, r.returncode, r.stderr)
             assert "No space left on device" in r.stderr, (args, r.stderr)
-    r = vigil("profile", "--format", "folded", "-o", "/dev/full", "0.5")
+    r = vigil("profile", "-I", "--format", "folded", "-o", "/dev/full", "0.5")
     assert r.returncode == 1 and "writing '/dev/full' failed: No space left on device" in r.stderr, \
         r.stderr
 
