@@ -160,6 +160,12 @@ static __always_inline void fill_hdr(struct vg_trec_hdr *h, __u32 t, __u32 sz, _
 
 /* ---- processes and threads ---- */
 
+/* -c: the current task (a parent at fork: its child starts in the same cgroup). */
+static __always_inline bool in_cgroup(void)
+{
+	return !filter_cgroup || bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1;
+}
+
 static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
@@ -167,7 +173,7 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 	struct vg_trec_fork *r;
 
 	follow_fork(ptgid, ctgid);
-	if (!pass_pid_filters(ctgid, ctid))
+	if (!pass_pid_filters(ctgid, ctid) || !in_cgroup())
 		return;
 	r = reserve(VG_TREC_FORK, sizeof(*r));
 	if (!r)
@@ -206,7 +212,7 @@ int vg_trace_fork_tp(struct trace_event_raw_sched_process_fork *ctx)
 	struct vg_trec_fork *r;
 
 	follow_fork(id >> 32, ctgid);
-	if (!pass_pid_filters(ctgid, ctid))
+	if (!pass_pid_filters(ctgid, ctid) || !in_cgroup())
 		return 0;
 	r = reserve(VG_TREC_FORK, sizeof(*r));
 	if (!r)
@@ -296,7 +302,7 @@ static __always_inline void on_exit(void)
 	struct vg_trec_exit *r;
 	bool group_dead;
 
-	if (!pass_pid_filters(tgid, tid))
+	if (!pass_filters(tgid, tid))
 		return;
 	group_dead = BPF_CORE_READ(t, signal, live.counter) == 0;
 	if (!use_task_storage)
@@ -433,24 +439,53 @@ static __always_inline struct task_state *task_state(bool create)
 	return bpf_map_lookup_elem(&tid_st, &tid);
 }
 
-static __always_inline void sys_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2)
+/*
+ * The hot path: every syscall on the host. A traced task's state doubles as the memory that it
+ * passed the filters (tasks keep their group; -c is checked when the state is made), so after its
+ * first syscall only the state lookup and one clock read remain; arguments are read only for
+ * syscalls whose fd, path or buffer matter.
+ */
+static __always_inline struct task_state *sys_state(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id;
 	struct task_state *s;
 
-	if (!pass_filters(id >> 32, (__u32)id))
-		return;
-	s = task_state(true);
-	if (!s) {
-		tcount(VG_TCNT_STORAGE);
-		return;
+	if (use_task_storage) {
+		s = bpf_task_storage_get(&task_st, bpf_get_current_task_btf(), 0, 0);
+		if (s)
+			return s;
 	}
-	s->nr1 = nr + 1;
-	s->args[0] = a0;
-	s->args[1] = a1;
-	s->args[2] = a2;
-	s->ts = bpf_ktime_get_ns();
+	id = bpf_get_current_pid_tgid();
+	if (!pass_filters(id >> 32, (__u32)id))
+		return NULL;
+	s = task_state(true);
+	if (!s)
+		tcount(VG_TCNT_STORAGE);
+	return s;
 }
+
+static __always_inline __u16 sc_flags_of(__u64 nr)
+{
+	__u32 n = (__u32)nr;
+	__u16 *fl = bpf_map_lookup_elem(&sc_flags, &n);
+
+	return fl ? *fl : 0;
+}
+
+#define SYS_ENTER_BODY(nr, A0, A1, A2)              \
+	do {                                        \
+		struct task_state *s = sys_state(); \
+                                                    \
+		if (!s)                             \
+			return 0;                   \
+		s->nr1 = (nr) + 1;                  \
+		if (sc_flags_of(nr)) {              \
+			s->args[0] = (A0);          \
+			s->args[1] = (A1);          \
+			s->args[2] = (A2);          \
+		}                                   \
+		s->ts = bpf_ktime_get_ns();         \
+	} while (0)
 
 /* Hash of a TCP connection's direction: (from, to) endpoints, so the reader's (remote, local)
  * finds what the writer's (local, remote) stored. */
@@ -598,7 +633,7 @@ static __always_inline void sys_exit(long ret)
 	struct task_state *s = task_state(false);
 	struct scratch *sc;
 	__u32 zero = 0, n;
-	__u16 fl = 0, *flp;
+	__u16 fl;
 	__s32 fd = -1;
 
 	if (!s || !s->nr1)
@@ -607,9 +642,7 @@ static __always_inline void sys_exit(long ret)
 	dur = now - s->ts;
 	nr = s->nr1 - 1;
 	n = (__u32)nr;
-	flp = bpf_map_lookup_elem(&sc_flags, &n);
-	if (flp)
-		fl = *flp;
+	fl = sc_flags_of(nr);
 	if (!fl && dur < min_syscall_ns) {
 		s->nr1 = 0;
 		return;
@@ -675,21 +708,23 @@ static __always_inline void sys_exit(long ret)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(vg_trace_sys_enter_btf, struct pt_regs *regs, long id)
 {
-	sys_enter(id, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx));
+	/* regs is a trusted pointer here: plain loads, no probe-read helper calls */
+	SYS_ENTER_BODY(id, regs->di, regs->si, regs->dx);
 	return 0;
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(vg_trace_sys_enter_raw, struct pt_regs *regs, long id)
 {
-	sys_enter(id, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx));
+	SYS_ENTER_BODY(id, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+		       BPF_CORE_READ(regs, dx));
 	return 0;
 }
 
 SEC("tracepoint/raw_syscalls/sys_enter")
 int vg_trace_sys_enter_tp(struct trace_event_raw_sys_enter *ctx)
 {
-	sys_enter(ctx->id, ctx->args[0], ctx->args[1], ctx->args[2]);
+	SYS_ENTER_BODY(ctx->id, ctx->args[0], ctx->args[1], ctx->args[2]);
 	return 0;
 }
 

@@ -21,6 +21,9 @@ Sections (run all, or name some: bench.py profile stats latency syscall sched):
            BENCH_SERVE_S seconds (default 120): its CPU % of one core, RSS and open files at start
            and end, store bytes per hour, BPF run time; then the job's slowdown beside the idle host,
            rounds interleaved. The 1-hour soak: BENCH_SERVE_S=3600 scripts/bench.sh serve
+  trace    vigil trace: events/s delivered without loss, slowdown of a syscall loop and of an HTTP
+           workload beside strace -f -T and perf trace, BPF run time per syscall
+           (tests/bench/trace_bench.py)
 Results go to stdout and to .output/bench/results.json.
 """
 import json
@@ -31,6 +34,9 @@ import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import trace_bench  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 VIGIL = os.path.join(ROOT, "vigil")
@@ -488,11 +494,12 @@ def main():
     if os.geteuid() != 0:
         log("bench needs root")
         return 2
-    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "serve", "analytics"]
+    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "serve", "analytics",
+                             "trace"]
     for w in which:
         {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
          "syscall": bench_syscall, "sched": bench_sched, "serve": bench_serve,
-         "analytics": bench_analytics}[w]()
+         "analytics": bench_analytics, "trace": lambda: trace_bench.bench_trace(results)}[w]()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     return 0

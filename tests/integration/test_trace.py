@@ -379,15 +379,23 @@ def test_attach_flavours(ctx):
 
 
 def test_pid_mode_follows_children(ctx):
-    p = ctx.spawn([workload("sleeper"), "3", "5", "0"])
-    pid = str(p.pid)
+    """-p: the target started before the capture; the children it forks after are followed."""
+    p = ctx.spawn(["sh", "-c", "sleep 1; /bin/true; " + workload("pipeline") + " 30 30 30; sleep 0.3"])
     out = ctx.path("pid.json")
-    r = vigil("trace", "-p", pid, "-d", "1", "-o", out, timeout=30)
+    r = vigil("trace", "-p", str(p.pid), "-o", out, timeout=30)
     check_rc(r)
-    _, _, spans, _ = _chrome(out)
-    procs = [s for s in spans if s["cat"] == "process" and s["pid"] == int(pid)]
-    assert len(procs) == 1 and procs[0]["args"].get("started_before_capture"), procs
-    assert procs[0]["args"].get("running_at_end"), procs[0]["args"]
+    _, _, spans, by_id = _chrome(out)
+    procs = {s["pid"]: s for s in spans if s["cat"] == "process"}
+    sh = procs[p.pid]
+    assert sh["args"].get("started_before_capture") and sh["args"]["exit_code"] == 0, sh["args"]
+    kids = [s for s in procs.values() if s["args"].get("ppid") == p.pid]
+    names = sorted(s["name"] for s in kids)
+    # the first sleep was forked before vigil attached: not followed
+    assert names == ["pipeline", "sleep", "true"], names
+    assert all(by_id[s["args"]["parent_span_id"]]["pid"] == p.pid for s in kids)
+    grandkids = [s for s in procs.values() if s["args"].get("ppid") in {k["pid"] for k in kids}]
+    assert len(grandkids) == 3, f"{len(grandkids)} grandchildren (pipeline's 3)"
+    ctx.measure(f"-p {p.pid}: {len(kids)} children and {len(grandkids)} grandchildren followed")
 
 
 def test_bad_input(ctx):
@@ -428,3 +436,119 @@ def test_terminal_tree(ctx):
     assert "critical path:" in r.stdout
     me = json.loads(r.stderr[r.stderr.index("{"):r.stderr.rindex("}") + 1])
     assert me["children"][2]["status"] == 3
+
+
+def test_thread_spans(ctx):
+    """threadexit: a second thread naps 150 ms and exits while the main thread keeps napping."""
+    out = ctx.path("threads.json")
+    r = vigil("trace", "-o", out, "--", workload("threadexit"), "0.5", "150", timeout=60)
+    check_rc(r)
+    early = int(r.stdout.split("early_tid=")[1].split()[0])
+    _, ev, spans, by_id = _chrome(out)
+    proc = [s for s in spans if s["cat"] == "process"]
+    assert len(proc) == 1, proc
+    th = [s for s in spans if s["cat"] == "thread"]
+    assert [t["tid"] for t in th] == [early], f"thread spans {[t['tid'] for t in th]}, want {early}"
+    t = th[0]
+    assert t["pid"] == proc[0]["pid"] and t["args"]["parent_span_id"] == proc[0]["args"]["span_id"]
+    assert t["args"]["thread.id"] == early
+    dur = t["dur"] / 1000
+    ctx.measure(f"thread {early}: span {dur:.1f} ms for a 150 ms nap, process {proc[0]['dur'] / 1000:.1f} ms")
+    assert 150 <= dur <= 150 + 20, dur
+    assert proc[0]["ts"] <= t["ts"] and t["ts"] + t["dur"] <= proc[0]["ts"] + proc[0]["dur"]
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in ev
+             if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert (proc[0]["pid"], early) in names, names
+    # its naps are its own syscall spans, on its own track
+    naps = [s for s in spans if s["cat"] == "syscall" and s["tid"] == early]
+    assert naps and all(by_id[s["args"]["parent_span_id"]]["args"]["span_id"] == t["args"]["span_id"]
+                        for s in naps), naps
+
+
+UNIX_SERVER = r"""
+import http.server, os, socketserver, sys
+path = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def address_string(self):
+        return "unix"
+    def do_GET(self):
+        code = 200 if self.path == "/ok" else 500
+        body = b"fine\n" if code == 200 else b"broken\n"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class S(socketserver.UnixStreamServer):
+    pass
+srv = S(path, H)
+open(path + ".ready", "w").close()
+for _ in range(int(sys.argv[2])):
+    srv.handle_request()
+"""
+
+
+def test_http_over_unix_socket(ctx):
+    """An HTTP server on a unix socket and curl --unix-socket: SERVER spans under CLIENT spans,
+    a 500 an error."""
+    if not have("curl"):
+        raise Skip("curl not installed")
+    srv = ctx.path("srv.py")
+    with open(srv, "w") as f:
+        f.write(UNIX_SERVER)
+    sock = ctx.path("http.sock")
+    drv = ctx.path("drive.sh")
+    with open(drv, "w") as f:
+        f.write(f"""{PY} {srv} {sock} 3 &
+for i in $(seq 100); do [ -e {sock}.ready ] && break; sleep 0.05; done
+curl -s -o /dev/null --unix-socket {sock} http://x/ok
+curl -s -o /dev/null --unix-socket {sock} http://x/ok
+curl -s -o /dev/null --unix-socket {sock} http://x/fail
+wait
+""")
+    out = ctx.path("unix.json")
+    r = vigil("trace", "-o", out, "--", "sh", drv, timeout=60)
+    check_rc(r)
+    _, _, spans, by_id = _chrome(out)
+    srv_spans = [s for s in spans if s["cat"] == "http" and s["args"]["kind"] == "server"]
+    assert len(srv_spans) == 3, [s["name"] for s in spans if s["cat"] == "http"]
+    for s in srv_spans:
+        p = by_id[s["args"]["parent_span_id"]]
+        assert p["args"]["kind"] == "client" and p["pid"] != s["pid"], p
+        assert s["args"]["network.transport"] == "unix"
+    fails = [s for s in srv_spans if s["name"] == "GET /fail"]
+    assert len(fails) == 1 and fails[0]["args"]["http.response.status_code"] == 500
+    assert fails[0]["args"]["error"] is True
+    ctx.measure(f"{len(srv_spans)} SERVER spans over a unix socket, each under a curl CLIENT span")
+
+
+def test_fd_targets_and_tcp_links(ctx):
+    """Every syscall as a span: openat names its path (and the ENOENT), reads of a file name the
+    file; the HTTP workload's reads on loopback TCP link to the writer in the other process."""
+    out = ctx.path("fd.json")
+    r = vigil("trace", "--min-syscall-us", "0", "-o", out, "--", workload("syscalls"), "0.05",
+              "100", timeout=60)
+    check_rc(r)
+    _, _, spans, _ = _chrome(out)
+    opens = [s for s in spans if s["name"] == "openat" and s["args"].get("errno") == "ENOENT"
+             and s["args"].get("target") == "/nonexistent/vigil"]
+    assert len(opens) == 10, f"{len(opens)} failed openat spans naming /nonexistent/vigil"
+    libc = [s for s in spans if s["name"] in ("read", "pread64", "fstat", "mmap", "openat")
+            and "libc.so" in s["args"].get("target", "")]
+    assert libc, "no syscall span names libc (the loader opens and reads it)"
+    assert libc[0]["args"]["target"].startswith("/"), libc[0]["args"]
+    # A link is the cause of a wait a span shows: every read a span, every wait has one.
+    out = ctx.path("tcp.json")
+    r = vigil("trace", "--min-syscall-us", "0", "-o", out, "--", workload("httpload"), "200",
+              timeout=60)
+    check_rc(r)
+    _, ev, spans, by_id = _chrome(out)
+    flows = [e for e in ev if e["ph"] == "s" and e["name"] == "tcp"]
+    ends = {e["id"]: e for e in ev if e["ph"] == "f"}
+    cross = [f for f in flows if ends[f["id"]]["pid"] != f["pid"]]
+    ctx.measure(f"{len(opens)} ENOENT openat spans named; {len(cross)} TCP data links between "
+                f"processes in 200 requests")
+    assert cross, "no loopback TCP data link from writer to reader"
+    srv = [s for s in spans if s["cat"] == "http" and s["args"]["kind"] == "server"]
+    assert len(srv) == 200, len(srv)

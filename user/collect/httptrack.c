@@ -16,7 +16,7 @@ struct conn_key {
 	__u8 client[16], server[16];
 	__u16 cport, sport;
 	__u32 family;
-	__u64 cptr, sptr; /* unix: the client's and the server's socket inode */
+	__u64 cptr, sptr; /* unix: the client's socket inode, the server's sock */
 };
 
 struct conn {
@@ -149,12 +149,15 @@ static void make_key(struct conn_key *k, const struct vg_fd_info *f, enum role r
 
 	memset(k, 0, sizeof(*k));
 	k->family = f->family;
+	/* unix: the client's socket inode (its own from the start, unique for its life) and the
+	 * server's sock (the client's peer from connect on, before the server even accepted it and
+	 * gave it an inode; reused by later connections, which the client inode tells apart). */
 	if (f->family == 1) {
 		__u64 peer_ino;
 
 		memcpy(&peer_ino, f->daddr, sizeof(peer_ino));
 		k->cptr = client ? f->ino : peer_ino;
-		k->sptr = client ? peer_ino : f->ino;
+		k->sptr = client ? f->peer : f->sk;
 		return;
 	}
 	memcpy(k->client, client ? f->saddr : f->daddr, 16);

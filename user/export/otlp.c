@@ -167,10 +167,22 @@ static void span(struct json *j, const struct spans *s, __u32 idx, const char *v
 	kv_str(j, "vigil.span.category",
 	       (const char *[]){ "root", "process", "thread", "syscall", "function",
 				 "http" }[sp->cat]);
-	if (sp->flags & SPAN_F_CRITICAL) {
-		struct span_attr a = { .key = "vigil.critical_path", .type = ATTR_BOOL, .b = true };
+	{
+		static const struct {
+			__u8 flag;
+			const char *key;
+		} flags[] = {
+			{ SPAN_F_CRITICAL, "vigil.critical_path" },
+			{ SPAN_F_NO_START, "vigil.started_before_capture" },
+			{ SPAN_F_NO_END, "vigil.running_at_end" },
+		};
 
-		kv_attr(j, &a);
+		for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+			struct span_attr a = { .key = flags[f].key, .type = ATTR_BOOL, .b = true };
+
+			if (sp->flags & flags[f].flag)
+				kv_attr(j, &a);
+		}
 	}
 	json__end_array(j);
 	json__key(j, "links");
