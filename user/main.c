@@ -29,6 +29,7 @@ static const struct {
 	  "cross-process spans: processes, syscalls, functions, HTTP; Chrome trace, OTLP" },
 	{ "forecast", cmd_forecast,
 	  "forecast a CSV time series with 80%/95% intervals (line, Holt-Winters, ...)" },
+	{ "rules", cmd_rules, "PromQL and Prometheus rule files offline: check, query" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 

@@ -12,5 +12,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_anomaly(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_forecast(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+/* vigil rules check (cmd/rules_check.c). */
+int cmd_rules_check(int argc, char **argv);
 
 #endif
