@@ -300,7 +300,7 @@ def test_rules_check_bad_input(ctx):
                    r"bad\.yml:5: .*unknown function with name \"nosuchfn\"")
     with open(path, "w") as f:
         f.write("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n   for: 1m\n")
-    one_line_error(vigil("rules", "check", path), 1, r"bad\.yml:6: yaml: line 6: ")
+    one_line_error(vigil("rules", "check", path), 1, r"bad\.yml:6: yaml: did not find expected key \(while parsing a block mapping at line \d+\)")
     one_line_error(vigil("rules", "check", ctx.path("missing.yml")), 1,
                    r"cannot read '.*missing\.yml'")
     one_line_error(vigil("rules", "check"), 1, r"no rule file given")

@@ -183,7 +183,8 @@ static void test_rulefile(void **state)
 	rule_diags_release(&d);
 	assert_int_equal(rulefile_parse("a: [", 4, "c.yml", &rf, &d), -EINVAL);
 	assert_int_equal(d.n, 1);
-	assert_non_null(strstr(d.d[0].msg, "yaml: line 1:"));
+	assert_int_equal(d.d[0].line, 1);
+	assert_non_null(strstr(d.d[0].msg, "yaml: did not find expected node content"));
 	rule_diags_release(&d);
 }
 

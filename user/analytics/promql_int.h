@@ -159,6 +159,13 @@ int pq_func_instant(struct pq_ctx *c, const struct pq_node *call, struct pq_val 
 /* Range-function ids, tested by the evaluator. */
 bool pq_func_is_range(int id);
 bool pq_func_keeps_name(int id);
+/* Evaluates n at t into out (promql_eval.c); on failure out holds nothing. 0 or -errno. */
+int pq_eval_node(struct pq_ctx *c, const struct pq_node *n, int64_t t, struct pq_val *out);
+/* Aggregations and binary operators (promql_ops.c). */
+int pq_eval_aggr(struct pq_ctx *c, const struct pq_node *n, int64_t t, struct pq_val *out);
+int pq_eval_binary(struct pq_ctx *c, const struct pq_node *n, int64_t t, struct pq_val *out);
+void pq_val_release(struct pq_val *v);
+int pq_ctx_nomem(struct pq_ctx *c);
 int pq_ctx_error(struct pq_ctx *c, int pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Whether the selector (PQN_SELECTOR) would select anything: used by absent(). */

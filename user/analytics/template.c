@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Go text/template, parser and a small interpreter (template.h). The lexer and parser mirror
- * text/template/parse (lex.go, parse.go) closely enough to give the same accept/reject answers and
+ * text/template/parse (lex.go: template_lex.c, parse.go: here) closely enough to give the same accept/reject answers and
  * messages; the interpreter is in template_exec.c.
  */
 #include <ctype.h>
@@ -12,320 +12,6 @@
 #include <string.h>
 
 #include "analytics/template_int.h"
-
-/* ---- lexer ---- */
-
-struct lexer {
-	const char *s;
-	size_t pos, len;
-	int line;
-	bool in_action;
-	int paren;
-	/* the current item */
-	enum titem it;
-	size_t start, end; /* item text [start, end) */
-	bool trim_next; /* the last right delimiter was "-}}" */
-	char *err;
-	size_t errlen;
-	const char *name;
-	bool failed;
-};
-
-static void lfail(struct lexer *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void lfail(struct lexer *l, const char *fmt, ...)
-{
-	va_list ap;
-	int off;
-
-	if (l->failed)
-		return;
-	l->failed = true;
-	off = snprintf(l->err, l->errlen, "template: %s:%d: ", l->name, l->line);
-	va_start(ap, fmt);
-	if (off >= 0 && (size_t)off < l->errlen)
-		vsnprintf(l->err + off, l->errlen - (size_t)off, fmt, ap);
-	va_end(ap);
-}
-
-static bool at_right_delim(const struct lexer *l, size_t p, size_t *dlen, bool *trim)
-{
-	/* " -}}" trims; "}}" does not. */
-	if (p + 3 < l->len + 1 && isspace((unsigned char)l->s[p]) && l->s[p + 1] == '-' &&
-	    l->s[p + 2] == '}' && l->s[p + 3] == '}') {
-		*dlen = 4;
-		*trim = true;
-		return true;
-	}
-	if (p + 1 < l->len && l->s[p] == '}' && l->s[p + 1] == '}') {
-		*dlen = 2;
-		*trim = false;
-		return true;
-	}
-	return false;
-}
-
-static void count_lines(struct lexer *l, size_t a, size_t b)
-{
-	for (size_t i = a; i < b && i < l->len; i++)
-		if (l->s[i] == '\n')
-			l->line++;
-}
-
-static bool is_alnum_(int c)
-{
-	return isalnum(c) || c == '_';
-}
-
-/* text/template's atTerminator: what may follow a field, variable or identifier. */
-static bool at_terminator(const struct lexer *l, size_t p)
-{
-	size_t d;
-	bool t;
-	char c = p < l->len ? l->s[p] : 0;
-
-	if (!c || isspace((unsigned char)c) || c == '.' || c == ',' || c == '|' || c == ':' ||
-	    c == ')' || c == '(')
-		return true;
-	return at_right_delim(l, p, &d, &t);
-}
-
-/* The next item. Text items are produced outside actions. */
-static void lex_next(struct lexer *l)
-{
-	const char *s = l->s;
-
-	if (l->failed) {
-		l->it = TI_ERROR;
-		return;
-	}
-	if (!l->in_action) {
-		size_t p = l->pos, text_end;
-		const char *open = NULL;
-
-		if (p >= l->len) {
-			l->it = TI_EOF;
-			return;
-		}
-		open = strstr(s + p, "{{");
-		text_end = open ? (size_t)(open - s) : l->len;
-		l->start = p;
-		l->end = text_end;
-		if (l->trim_next) {
-			while (l->start < l->end && isspace((unsigned char)s[l->start]))
-				l->start++;
-			l->trim_next = false;
-		}
-		if (open) {
-			size_t after = text_end + 2;
-			bool trim_left = after + 1 < l->len && s[after] == '-' &&
-					 isspace((unsigned char)s[after + 1]);
-
-			if (trim_left)
-				while (l->end > l->start && isspace((unsigned char)s[l->end - 1]))
-					l->end--;
-			if (text_end > p || l->end > l->start) {
-				count_lines(l, p, text_end);
-				l->pos = text_end;
-				if (l->end > l->start) {
-					l->it = TI_TEXT;
-					return;
-				}
-			}
-			/* The left delimiter, and a comment right after it. */
-			l->pos = after + (trim_left ? 2 : 0);
-			if (l->pos + 1 < l->len + 1 && !strncmp(s + l->pos, "/*", 2)) {
-				const char *close = strstr(s + l->pos + 2, "*/");
-				size_t dl;
-				bool tr;
-
-				if (!close) {
-					lfail(l, "unclosed comment");
-					l->it = TI_ERROR;
-					return;
-				}
-				size_t q = (size_t)(close - s) + 2;
-
-				count_lines(l, l->pos, q);
-				if (!at_right_delim(l, q, &dl, &tr)) {
-					lfail(l, "comment ends before closing delimiter");
-					l->it = TI_ERROR;
-					return;
-				}
-				l->pos = q + dl;
-				l->trim_next = tr;
-				lex_next(l);
-				return;
-			}
-			l->in_action = true;
-			l->paren = 0;
-			l->it = TI_LEFT;
-			return;
-		}
-		count_lines(l, p, text_end);
-		l->pos = text_end;
-		if (l->end > l->start) {
-			l->it = TI_TEXT;
-			return;
-		}
-		l->it = TI_EOF;
-		return;
-	}
-	/* Inside an action. */
-	for (;;) {
-		size_t p = l->pos, dl;
-		bool tr;
-
-		if (p >= l->len) {
-			lfail(l, "unclosed action");
-			l->it = TI_ERROR;
-			return;
-		}
-		if (at_right_delim(l, p, &dl, &tr) && l->paren == 0) {
-			l->pos = p + dl;
-			l->trim_next = tr;
-			l->in_action = false;
-			l->it = TI_RIGHT;
-			return;
-		}
-		if (at_right_delim(l, p, &dl, &tr)) {
-			lfail(l, "unclosed left paren");
-			l->it = TI_ERROR;
-			return;
-		}
-		char c = s[p];
-
-		l->start = p;
-		if (isspace((unsigned char)c)) {
-			while (l->pos < l->len && isspace((unsigned char)s[l->pos]) &&
-			       !at_right_delim(l, l->pos, &dl, &tr)) {
-				if (s[l->pos] == '\n')
-					l->line++;
-				l->pos++;
-			}
-			continue; /* spaces only separate items here */
-		}
-		l->pos++;
-		switch (c) {
-		case '|':
-			l->it = TI_PIPE;
-			l->end = l->pos;
-			return;
-		case ',':
-			l->it = TI_COMMA;
-			l->end = l->pos;
-			return;
-		case '(':
-			l->paren++;
-			l->it = TI_LPAREN;
-			l->end = l->pos;
-			return;
-		case ')':
-			l->paren--;
-			if (l->paren < 0) {
-				lfail(l, "unexpected right paren");
-				l->it = TI_ERROR;
-				return;
-			}
-			l->it = TI_RPAREN;
-			l->end = l->pos;
-			return;
-		case '=':
-			l->it = TI_ASSIGN;
-			l->end = l->pos;
-			return;
-		case ':':
-			if (l->pos < l->len && s[l->pos] == '=') {
-				l->pos++;
-				l->it = TI_DECLARE;
-				l->end = l->pos;
-				return;
-			}
-			lfail(l, "expected :=");
-			l->it = TI_ERROR;
-			return;
-		case '"':
-		case '`':
-		case '\'': {
-			for (; l->pos < l->len && s[l->pos] != c; l->pos++) {
-				if (c != '`' && s[l->pos] == '\\' && l->pos + 1 < l->len)
-					l->pos++;
-				else if (c != '`' && s[l->pos] == '\n')
-					break;
-			}
-			if (l->pos >= l->len || s[l->pos] != c) {
-				lfail(l, c == '`' ? "unterminated raw quoted string" :
-					 c == '"' ? "unterminated quoted string" :
-						    "unterminated character constant");
-				l->it = TI_ERROR;
-				return;
-			}
-			l->pos++;
-			l->end = l->pos;
-			l->it = c == '\'' ? TI_CHAR : c == '"' ? TI_STRING : TI_RAW_STRING;
-			return;
-		}
-		case '$':
-		case '.':
-			if (c == '.' && l->pos < l->len && isdigit((unsigned char)s[l->pos]))
-				goto number;
-			while (l->pos < l->len && is_alnum_((unsigned char)s[l->pos]))
-				l->pos++;
-			if (!at_terminator(l, l->pos)) {
-				unsigned char b = (unsigned char)s[l->pos];
-
-				lfail(l, "bad character U+%04X '%c'", b, b);
-				l->it = TI_ERROR;
-				return;
-			}
-			l->end = l->pos;
-			l->it = c == '$' ? TI_VARIABLE :
-					   (l->end - l->start == 1 ? TI_DOT : TI_FIELD);
-			return;
-		default:
-			break;
-		}
-		if (isdigit((unsigned char)c) || c == '-' || c == '+') {
-number:
-			while (l->pos < l->len && (isalnum((unsigned char)s[l->pos]) ||
-						   s[l->pos] == '.' || s[l->pos] == '_' ||
-						   ((s[l->pos] == '+' || s[l->pos] == '-') &&
-						    (s[l->pos - 1] == 'e' || s[l->pos - 1] == 'E' ||
-						     s[l->pos - 1] == 'p'))))
-				l->pos++;
-			l->end = l->pos;
-			char buf[64], *e;
-
-			snprintf(buf, sizeof(buf), "%.*s", (int)(l->end - l->start), s + l->start);
-			errno = 0;
-			strtod(buf, &e);
-			if (*e || e == buf) {
-				lfail(l, "bad number syntax: \"%s\"", buf);
-				l->it = TI_ERROR;
-				return;
-			}
-			l->it = TI_NUMBER;
-			return;
-		}
-		if (is_alnum_((unsigned char)c)) {
-			while (l->pos < l->len && is_alnum_((unsigned char)s[l->pos]))
-				l->pos++;
-			if (!at_terminator(l, l->pos)) {
-				unsigned char b = (unsigned char)s[l->pos];
-
-				lfail(l, "bad character U+%04X '%c'", b, b);
-				l->it = TI_ERROR;
-				return;
-			}
-			l->end = l->pos;
-			l->it = TI_IDENT;
-			return;
-		}
-		lfail(l, "bad character U+%04X '%c'", (unsigned char)c, c);
-		l->it = TI_ERROR;
-		return;
-	}
-}
 
 /* ---- parser ---- */
 
@@ -345,13 +31,13 @@ static void next(struct parser *p)
 		p->peeked = false;
 		return;
 	}
-	lex_next(&p->lx);
+	tmpl_lex_next(&p->lx);
 }
 
 static enum titem peek(struct parser *p)
 {
 	if (!p->peeked) {
-		lex_next(&p->lx);
+		tmpl_lex_next(&p->lx);
 		p->peeked = true;
 	}
 	return p->lx.it;
@@ -374,7 +60,7 @@ static void *tnew(struct parser *p, enum tnode_kind k)
 	struct tnode *n = calloc(1, sizeof(*n));
 
 	if (!n)
-		lfail(&p->lx, "out of memory");
+		tmpl_lfail(&p->lx, "out of memory");
 	else
 		n->kind = k;
 	return n;
@@ -435,7 +121,7 @@ static bool add_arg(struct parser *p, struct tcmd *c, struct targ *a)
 	struct targ *v = realloc(c->args, (c->nargs + 1) * sizeof(*v));
 
 	if (!v) {
-		lfail(&p->lx, "out of memory");
+		tmpl_lfail(&p->lx, "out of memory");
 		return false;
 	}
 	c->args = v;
@@ -489,7 +175,7 @@ static bool parse_operand(struct parser *p, struct targ *a, bool *err)
 		a->kind = TA_FUNC;
 		a->text = item_text(p);
 		if (!tmpl_func_known(a->text)) {
-			lfail(&p->lx, "function \"%s\" not defined", a->text);
+			tmpl_lfail(&p->lx, "function \"%s\" not defined", a->text);
 			free(a->text);
 			*err = true;
 			return false;
@@ -515,7 +201,7 @@ static bool parse_operand(struct parser *p, struct targ *a, bool *err)
 		}
 		a->text = v;
 		if (!var_known(p, v)) {
-			lfail(&p->lx, "undefined variable \"%s\"", v);
+			tmpl_lfail(&p->lx, "undefined variable \"%s\"", v);
 			goto fail;
 		}
 		break;
@@ -551,7 +237,8 @@ static bool parse_operand(struct parser *p, struct targ *a, bool *err)
 	if (peek(p) == TI_FIELD) {
 		if (a->kind == TA_STRING || a->kind == TA_NUMBER || a->kind == TA_BOOL ||
 		    a->kind == TA_NIL) {
-			lfail(&p->lx, "unexpected . after term \"%s\"", a->text ? a->text : "nil");
+			tmpl_lfail(&p->lx, "unexpected . after term \"%s\"",
+				   a->text ? a->text : "nil");
 			goto fail;
 		}
 		if (!parse_chain(p, a))
@@ -572,7 +259,7 @@ static struct tpipe *parse_pipeline(struct parser *p, const char *context, enum 
 	struct tpipe *pipe = calloc(1, sizeof(*pipe));
 
 	if (!pipe) {
-		lfail(&p->lx, "out of memory");
+		tmpl_lfail(&p->lx, "out of memory");
 		return NULL;
 	}
 	/* Declarations: $x := ..., $x = ..., $k, $v := ... (range). */
@@ -584,7 +271,7 @@ static struct tpipe *parse_pipeline(struct parser *p, const char *context, enum 
 		enum titem nx = peek(p);
 
 		if (!v) {
-			lfail(&p->lx, "out of memory");
+			tmpl_lfail(&p->lx, "out of memory");
 			goto fail;
 		}
 		if (nx == TI_DECLARE || nx == TI_ASSIGN || (nx == TI_COMMA && end == TI_RIGHT)) {
@@ -593,13 +280,13 @@ static struct tpipe *parse_pipeline(struct parser *p, const char *context, enum 
 			pipe->assign = nx == TI_ASSIGN;
 			if (nx == TI_COMMA) {
 				if (peek(p) != TI_VARIABLE) {
-					lfail(&p->lx, "missing variable in range declaration");
+					tmpl_lfail(&p->lx, "missing variable in range declaration");
 					goto fail;
 				}
 				next(p);
 				pipe->decl[pipe->ndecl++] = item_text(p);
 				if (peek(p) != TI_DECLARE && peek(p) != TI_ASSIGN) {
-					lfail(&p->lx, "expected :=");
+					tmpl_lfail(&p->lx, "expected :=");
 					goto fail;
 				}
 				next(p);
@@ -625,8 +312,8 @@ static struct tpipe *parse_pipeline(struct parser *p, const char *context, enum 
 			goto fail;
 		if (it == TI_RIGHT || it == TI_RPAREN || it == TI_EOF) {
 			next(p);
-			lfail(&p->lx, "unexpected \"%s\" in %s", it == TI_RPAREN ? ")" : "}}",
-			      context);
+			tmpl_lfail(&p->lx, "unexpected \"%s\" in %s", it == TI_RPAREN ? ")" : "}}",
+				   context);
 			goto fail;
 		}
 		/* One command: operands up to '|' or the end. */
@@ -649,13 +336,13 @@ static struct tpipe *parse_pipeline(struct parser *p, const char *context, enum 
 			if (it == TI_ERROR)
 				goto cmd_fail;
 			next(p);
-			lfail(&p->lx, "unexpected \"%.*s\" in operand",
-			      (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start);
+			tmpl_lfail(&p->lx, "unexpected \"%.*s\" in operand",
+				   (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start);
 			goto cmd_fail;
 		}
 		if (!cmd.nargs) {
 			if (it == TI_PIPE || pipe->ncmds == 0) {
-				lfail(&p->lx, "missing value for %s", context);
+				tmpl_lfail(&p->lx, "missing value for %s", context);
 				goto cmd_fail;
 			}
 			/* "A |" before the end: text/template accepts it. */
@@ -664,7 +351,7 @@ static struct tpipe *parse_pipeline(struct parser *p, const char *context, enum 
 		struct tcmd *cs = realloc(pipe->cmds, (pipe->ncmds + 1) * sizeof(*cs));
 
 		if (!cs) {
-			lfail(&p->lx, "out of memory");
+			tmpl_lfail(&p->lx, "out of memory");
 			goto cmd_fail;
 		}
 		pipe->cmds = cs;
@@ -677,7 +364,7 @@ cmd_fail:
 		goto fail;
 	}
 	if (!pipe->ncmds) {
-		lfail(&p->lx, "missing value for %s", context);
+		tmpl_lfail(&p->lx, "missing value for %s", context);
 		goto fail;
 	}
 	for (size_t i = 1; i < pipe->ncmds; i++) {
@@ -685,7 +372,7 @@ cmd_fail:
 
 		if (k == TA_BOOL || k == TA_DOT || k == TA_NIL || k == TA_NUMBER ||
 		    k == TA_STRING) {
-			lfail(&p->lx, "non executable command in pipeline stage %zu", i + 1);
+			tmpl_lfail(&p->lx, "non executable command in pipeline stage %zu", i + 1);
 			goto fail;
 		}
 	}
@@ -748,20 +435,20 @@ static struct tnode *parse_control(struct parser *p, enum tnode_kind k, const ch
 			if (p->lx.failed)
 				goto fail;
 			if (is_else) {
-				lfail(&p->lx, "expected end; found {{else}}");
+				tmpl_lfail(&p->lx, "expected end; found {{else}}");
 				goto fail;
 			}
 		} else {
 			next(p);
 		}
 		if (it != TI_RIGHT) {
-			lfail(&p->lx, "unexpected \"%.*s\" in else", (int)(p->lx.end - p->lx.start),
-			      p->lx.s + p->lx.start);
+			tmpl_lfail(&p->lx, "unexpected \"%.*s\" in else",
+				   (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start);
 			goto fail;
 		}
 	}
 	if (!stop) {
-		lfail(&p->lx, "unexpected EOF");
+		tmpl_lfail(&p->lx, "unexpected EOF");
 		goto fail;
 	}
 	pop_vars(p, vars);
@@ -784,8 +471,8 @@ static struct tnode *parse_action(struct parser *p, bool *end, bool *is_else, bo
 			bool e = item_is(p, "else");
 
 			if (!e && peek(p) != TI_RIGHT) {
-				lfail(&p->lx, "unexpected \"%.*s\" in end",
-				      (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start);
+				tmpl_lfail(&p->lx, "unexpected \"%.*s\" in end",
+					   (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start);
 				return NULL;
 			}
 			if (!e)
@@ -804,15 +491,15 @@ static struct tnode *parse_action(struct parser *p, bool *end, bool *is_else, bo
 			bool brk = item_is(p, "break");
 
 			if (!p->range_depth) {
-				lfail(&p->lx, "{{%s}} outside {{range}}",
-				      brk ? "break" : "continue");
+				tmpl_lfail(&p->lx, "{{%s}} outside {{range}}",
+					   brk ? "break" : "continue");
 				return NULL;
 			}
 			if (peek(p) != TI_RIGHT) {
 				next(p);
-				lfail(&p->lx, "unexpected \"%.*s\" in {{%s}}",
-				      (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start,
-				      brk ? "break" : "continue");
+				tmpl_lfail(&p->lx, "unexpected \"%.*s\" in {{%s}}",
+					   (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start,
+					   brk ? "break" : "continue");
 				return NULL;
 			}
 			next(p);
@@ -823,17 +510,17 @@ static struct tnode *parse_action(struct parser *p, bool *end, bool *is_else, bo
 			struct tnode *n;
 
 			if (define && !top) {
-				lfail(&p->lx, "unexpected <define> in command");
+				tmpl_lfail(&p->lx, "unexpected <define> in command");
 				return NULL;
 			}
 			it = peek(p);
 			if (it != TI_STRING && it != TI_RAW_STRING) {
 				next(p);
-				lfail(&p->lx, "unexpected \"%.*s\" in %s clause",
-				      (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start,
-				      define ? "define" :
-				      block  ? "block" :
-					       "template");
+				tmpl_lfail(&p->lx, "unexpected \"%.*s\" in %s clause",
+					   (int)(p->lx.end - p->lx.start), p->lx.s + p->lx.start,
+					   define ? "define" :
+					   block  ? "block" :
+						    "template");
 				return NULL;
 			}
 			next(p);
@@ -850,9 +537,9 @@ static struct tnode *parse_action(struct parser *p, bool *end, bool *is_else, bo
 			} else {
 				if (peek(p) != TI_RIGHT) {
 					next(p);
-					lfail(&p->lx, "unexpected \"%.*s\" in define clause",
-					      (int)(p->lx.end - p->lx.start),
-					      p->lx.s + p->lx.start);
+					tmpl_lfail(&p->lx, "unexpected \"%.*s\" in define clause",
+						   (int)(p->lx.end - p->lx.start),
+						   p->lx.s + p->lx.start);
 					tnode_free(n);
 					return NULL;
 				}
@@ -870,8 +557,8 @@ static struct tnode *parse_action(struct parser *p, bool *end, bool *is_else, bo
 				p->range_depth = depth;
 				pop_vars(p, vars);
 				if (!p->lx.failed && (els || !stop)) {
-					lfail(&p->lx,
-					      els ? "unexpected {{else}}" : "unexpected EOF");
+					tmpl_lfail(&p->lx,
+						   els ? "unexpected {{else}}" : "unexpected EOF");
 				}
 				if (p->lx.failed) {
 					tnode_free(n);
@@ -977,7 +664,7 @@ struct tmpl *tmpl_parse(const char *text, const char *name, char *err, size_t er
 	p.lx.name = name ? name : "";
 	for (size_t i = 0; i < sizeof(predeclared) / sizeof(predeclared[0]); i++)
 		if (!push_var(&p, predeclared[i]))
-			lfail(&p.lx, "out of memory");
+			tmpl_lfail(&p.lx, "out of memory");
 	/* Top level: like parse_list, but {{define}} allowed and {{end}}/{{else}} unexpected. */
 	struct tnode *tail = NULL;
 
@@ -1003,7 +690,7 @@ struct tmpl *tmpl_parse(const char *text, const char *name, char *err, size_t er
 			break;
 		}
 		if (end || els) {
-			lfail(&p.lx, end ? "unexpected {{end}}" : "unexpected {{else}}");
+			tmpl_lfail(&p.lx, end ? "unexpected {{end}}" : "unexpected {{else}}");
 			break;
 		}
 		if (n && n->kind == TN_DEFINE) {

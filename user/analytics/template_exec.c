@@ -13,38 +13,9 @@
 #include "analytics/promql.h"
 #include "analytics/template_int.h"
 
-enum vkind { V_NIL, V_BOOL, V_INT, V_FLOAT, V_STR, V_MAP, V_DATA };
+void tx_xfail(struct ex *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-struct val {
-	enum vkind k;
-	bool b;
-	long long i;
-	double f;
-	const char *s;
-	const struct labels *m;
-};
-
-struct ex {
-	const struct tmpl *t;
-	const struct tmpl_data *d;
-	char *out;
-	size_t len, cap;
-	struct {
-		const char *name;
-		struct val v;
-	} vars[64];
-	size_t nvars;
-	char err[256];
-	bool failed;
-	char **allocs;
-	size_t nallocs, capallocs;
-	int depth;
-	int ctl; /* 1 after {{break}}, 2 after {{continue}} */
-};
-
-static void xfail(struct ex *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void xfail(struct ex *x, const char *fmt, ...)
+void tx_xfail(struct ex *x, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,10 +28,10 @@ static void xfail(struct ex *x, const char *fmt, ...)
 }
 
 /* Strings made during execution live until it ends. */
-static char *keep(struct ex *x, char *s)
+char *tx_keep(struct ex *x, char *s)
 {
 	if (!s) {
-		xfail(x, "out of memory");
+		tx_xfail(x, "out of memory");
 		return NULL;
 	}
 	if (x->nallocs == x->capallocs) {
@@ -69,7 +40,7 @@ static char *keep(struct ex *x, char *s)
 
 		if (!a) {
 			free(s);
-			xfail(x, "out of memory");
+			tx_xfail(x, "out of memory");
 			return NULL;
 		}
 		x->allocs = a;
@@ -79,9 +50,9 @@ static char *keep(struct ex *x, char *s)
 	return s;
 }
 
-static char *xprintf(struct ex *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *tx_xprintf(struct ex *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static char *xprintf(struct ex *x, const char *fmt, ...)
+char *tx_xprintf(struct ex *x, const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -90,7 +61,7 @@ static char *xprintf(struct ex *x, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
 	va_end(ap);
-	return keep(x, s);
+	return tx_keep(x, s);
 }
 
 static void emit(struct ex *x, const char *s, size_t n)
@@ -102,7 +73,7 @@ static void emit(struct ex *x, const char *s, size_t n)
 		char *o = realloc(x->out, cap);
 
 		if (!o) {
-			xfail(x, "out of memory");
+			tx_xfail(x, "out of memory");
 			return;
 		}
 		x->out = o;
@@ -113,28 +84,7 @@ static void emit(struct ex *x, const char *s, size_t n)
 	x->out[x->len] = 0;
 }
 
-static struct val vstr(const char *s)
-{
-	struct val v = { .k = V_STR, .s = s ? s : "" };
-
-	return v;
-}
-
-static struct val vfloat(double f)
-{
-	struct val v = { .k = V_FLOAT, .f = f };
-
-	return v;
-}
-
-static struct val vbool(bool b)
-{
-	struct val v = { .k = V_BOOL, .b = b };
-
-	return v;
-}
-
-static const char *kind_name(const struct val *v)
+const char *tx_kind_name(const struct val *v)
 {
 	switch (v->k) {
 	case V_NIL:
@@ -155,16 +105,16 @@ static const char *kind_name(const struct val *v)
 }
 
 /* Go's strconv.FormatFloat(v, 'g', -1, 64), as fmt's %v prints a float64. */
-static char *go_float_v(struct ex *x, double v)
+char *tx_go_float_v(struct ex *x, double v)
 {
 	char digits[400], *dot;
 
 	if (isnan(v))
-		return xprintf(x, "NaN");
+		return tx_xprintf(x, "NaN");
 	if (isinf(v))
-		return xprintf(x, v > 0 ? "+Inf" : "-Inf");
+		return tx_xprintf(x, v > 0 ? "+Inf" : "-Inf");
 	if (v == 0)
-		return xprintf(x, signbit(v) ? "-0" : "0");
+		return tx_xprintf(x, signbit(v) ? "-0" : "0");
 	int prec;
 	char e[40];
 
@@ -181,25 +131,25 @@ static char *go_float_v(struct ex *x, double v)
 		char m[40];
 
 		snprintf(m, sizeof(m), "%.*s", (int)(strchr(e, 'e') - e), e);
-		return xprintf(x, "%se%c%02d", m, exp10 < 0 ? '-' : '+', abs(exp10));
+		return tx_xprintf(x, "%se%c%02d", m, exp10 < 0 ? '-' : '+', abs(exp10));
 	}
 	pq_format_float(v, digits, sizeof(digits));
 	dot = digits;
-	return xprintf(x, "%s", dot);
+	return tx_xprintf(x, "%s", dot);
 }
 
 /* %.4g as Go prints it (infinities as +Inf / -Inf). */
-static char *go_g4(struct ex *x, double v, const char *suffix)
+char *tx_go_g4(struct ex *x, double v, const char *suffix)
 {
 	if (isnan(v))
-		return xprintf(x, "NaN%s", suffix);
+		return tx_xprintf(x, "NaN%s", suffix);
 	if (isinf(v))
-		return xprintf(x, "%s%s", v > 0 ? "+Inf" : "-Inf", suffix);
-	return xprintf(x, "%.4g%s", v, suffix);
+		return tx_xprintf(x, "%s%s", v > 0 ? "+Inf" : "-Inf", suffix);
+	return tx_xprintf(x, "%.4g%s", v, suffix);
 }
 
 /* fmt's %v of a value. */
-static const char *to_text(struct ex *x, const struct val *v)
+const char *tx_to_text(struct ex *x, const struct val *v)
 {
 	switch (v->k) {
 	case V_NIL:
@@ -207,9 +157,9 @@ static const char *to_text(struct ex *x, const struct val *v)
 	case V_BOOL:
 		return v->b ? "true" : "false";
 	case V_INT:
-		return xprintf(x, "%lld", v->i);
+		return tx_xprintf(x, "%lld", v->i);
 	case V_FLOAT:
-		return go_float_v(x, v->f);
+		return tx_go_float_v(x, v->f);
 	case V_STR:
 		return v->s;
 	case V_MAP: {
@@ -217,7 +167,7 @@ static const char *to_text(struct ex *x, const struct val *v)
 
 		for (uint32_t i = 0; i < v->m->n; i++)
 			n += strlen(v->m->l[i].name) + strlen(v->m->l[i].value) + 2;
-		char *s = keep(x, calloc(1, n));
+		char *s = tx_keep(x, calloc(1, n));
 
 		if (!s)
 			return "";
@@ -237,7 +187,7 @@ static const char *to_text(struct ex *x, const struct val *v)
 	}
 }
 
-static bool truth(const struct val *v)
+bool tx_truth(const struct val *v)
 {
 	switch (v->k) {
 	case V_NIL:
@@ -257,7 +207,7 @@ static bool truth(const struct val *v)
 	}
 }
 
-static bool to_float(struct ex *x, const struct val *v, double *f)
+bool tx_to_float(struct ex *x, const struct val *v, double *f)
 {
 	char *end;
 
@@ -272,15 +222,15 @@ static bool to_float(struct ex *x, const struct val *v, double *f)
 		*f = strtod(v->s, &end);
 		if (end != v->s && !*end)
 			return true;
-		xfail(x, "strconv.ParseFloat: parsing \"%s\": invalid syntax", v->s);
+		tx_xfail(x, "strconv.ParseFloat: parsing \"%s\": invalid syntax", v->s);
 		return false;
 	default:
-		xfail(x, "can't convert %s to float", kind_name(v));
+		tx_xfail(x, "can't convert %s to float", tx_kind_name(v));
 		return false;
 	}
 }
 
-static struct val field(struct ex *x, struct val v, const char *name)
+struct val tx_field(struct ex *x, struct val v, const char *name)
 {
 	struct val out = { 0 };
 
@@ -299,7 +249,7 @@ static struct val field(struct ex *x, struct val v, const char *name)
 		}
 		if (!strcmp(name, "ExternalURL"))
 			return vstr(x->d->external_url);
-		xfail(x, "can't evaluate field %s in type *template.tmplData", name);
+		tx_xfail(x, "can't evaluate field %s in type *template.tmplData", name);
 		return out;
 	}
 	if (v.k == V_MAP) {
@@ -307,7 +257,7 @@ static struct val field(struct ex *x, struct val v, const char *name)
 
 		return vstr(s ? s : "");
 	}
-	xfail(x, "can't evaluate field %s in type %s", name, kind_name(&v));
+	tx_xfail(x, "can't evaluate field %s in type %s", name, tx_kind_name(&v));
 	return out;
 }
 
@@ -320,7 +270,7 @@ static struct val chain(struct ex *x, struct val v, const char *c)
 		size_t n = e ? (size_t)(e - c - 1) : strlen(c + 1);
 
 		snprintf(name, sizeof(name), "%.*s", (int)n, c + 1);
-		v = field(x, v, name);
+		v = tx_field(x, v, name);
 		c = e;
 	}
 	return v;
@@ -343,7 +293,7 @@ static bool set_var(struct ex *x, const char *name, struct val v, bool assign)
 		return true;
 	}
 	if (x->nvars == sizeof(x->vars) / sizeof(x->vars[0])) {
-		xfail(x, "too many variables");
+		tx_xfail(x, "too many variables");
 		return false;
 	}
 	x->vars[x->nvars].name = name;
@@ -358,11 +308,11 @@ static char *unquote(struct ex *x, const char *lit)
 	char *o = malloc(n + 1), *p = o;
 
 	if (!o)
-		return keep(x, NULL);
+		return tx_keep(x, NULL);
 	if (lit[0] == '`') {
 		memcpy(o, lit + 1, n - 2);
 		o[n - 2] = 0;
-		return keep(x, o);
+		return tx_keep(x, o);
 	}
 	for (size_t i = 1; i + 1 < n; i++) {
 		char c = lit[i];
@@ -375,13 +325,13 @@ static char *unquote(struct ex *x, const char *lit)
 		*p++ = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == '0' ? '\0' : c;
 	}
 	*p = 0;
-	return keep(x, o);
+	return tx_keep(x, o);
 }
 
 static void exec_list(struct ex *x, const struct tnode *n, struct val dot);
-static struct val eval_pipe(struct ex *x, const struct tpipe *p, struct val dot);
+struct val tx_eval_pipe(struct ex *x, const struct tpipe *p, struct val dot);
 
-static struct val eval_arg(struct ex *x, const struct targ *a, struct val dot)
+struct val tx_eval_arg(struct ex *x, const struct targ *a, struct val dot)
 {
 	struct val v = { 0 };
 
@@ -394,7 +344,7 @@ static struct val eval_arg(struct ex *x, const struct targ *a, struct val dot)
 		struct val *p = lookup_var(x, a->text);
 
 		if (!p) {
-			xfail(x, "undefined variable: %s", a->text);
+			tx_xfail(x, "undefined variable: %s", a->text);
 			return v;
 		}
 		return chain(x, *p, a->chain);
@@ -417,15 +367,15 @@ static struct val eval_arg(struct ex *x, const struct targ *a, struct val dot)
 	case TA_NIL:
 		return v;
 	case TA_PIPE:
-		return chain(x, eval_pipe(x, a->pipe, dot), a->chain);
+		return chain(x, tx_eval_pipe(x, a->pipe, dot), a->chain);
 	case TA_FUNC:
 		break;
 	}
-	xfail(x, "can't give argument to non-function %s", a->text);
+	tx_xfail(x, "can't give argument to non-function %s", a->text);
 	return v;
 }
 
-static int cmp_vals(struct ex *x, const struct val *a, const struct val *b, bool *ok)
+int tx_cmp_vals(struct ex *x, const struct val *a, const struct val *b, bool *ok)
 {
 	*ok = true;
 	if ((a->k == V_INT || a->k == V_FLOAT || a->k == V_STR || a->k == V_BOOL) && a->k == b->k) {
@@ -438,503 +388,8 @@ static int cmp_vals(struct ex *x, const struct val *a, const struct val *b, bool
 		return strcmp(a->s, b->s);
 	}
 	*ok = false;
-	xfail(x, "incompatible types for comparison");
+	tx_xfail(x, "incompatible types for comparison");
 	return 0;
-}
-
-/* Go's fmt.Sprintf for the verbs alert templates use. */
-static char *go_sprintf(struct ex *x, const char *fmt, const struct val *args, size_t nargs)
-{
-	char *out = NULL;
-	size_t olen = 0, ai = 0;
-	FILE *f = open_memstream(&out, &olen);
-
-	if (!f)
-		return keep(x, NULL);
-	for (const char *p = fmt; *p; p++) {
-		char spec[32] = "%";
-		size_t sl = 1;
-
-		if (*p != '%') {
-			fputc(*p, f);
-			continue;
-		}
-		p++;
-		while (*p && strchr("+-# 0", *p) && sl < 10)
-			spec[sl++] = *p++;
-		while (*p && (isdigit((unsigned char)*p) || *p == '.') && sl < 20)
-			spec[sl++] = *p++;
-		char verb = *p;
-
-		if (!verb)
-			break;
-		if (verb == '%') {
-			fputc('%', f);
-			continue;
-		}
-		if (ai >= nargs) {
-			fprintf(f, "%%!%c(MISSING)", verb);
-			continue;
-		}
-		const struct val *a = &args[ai++];
-
-		spec[sl] = 0;
-		switch (verb) {
-		case 'd':
-			if (a->k == V_INT)
-				fprintf(f, strcat(spec, "lld"), a->i);
-			else
-				fprintf(f, "%%!d(%s=%s)", kind_name(a), to_text(x, a));
-			break;
-		case 'f':
-		case 'F':
-		case 'e':
-		case 'g': {
-			double v;
-
-			if (a->k != V_FLOAT && a->k != V_INT) {
-				fprintf(f, "%%!%c(%s=%s)", verb, kind_name(a), to_text(x, a));
-				break;
-			}
-			if (a->k == V_INT) {
-				fprintf(f, "%%!%c(int=%lld)", verb, a->i);
-				break;
-			}
-			v = a->f;
-			if (isinf(v) || isnan(v)) {
-				fputs(isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", f);
-				break;
-			}
-			spec[sl] = verb == 'F' ? 'f' : verb;
-			spec[sl + 1] = 0;
-			fprintf(f, spec, v);
-			break;
-		}
-		case 's':
-		case 'v':
-			if (verb == 's' && a->k != V_STR && a->k != V_MAP && a->k != V_FLOAT &&
-			    a->k != V_INT && a->k != V_BOOL) {
-				fprintf(f, "%%!s(%s)", kind_name(a));
-				break;
-			}
-			if (verb == 's' && (a->k == V_FLOAT || a->k == V_INT || a->k == V_BOOL)) {
-				fprintf(f, "%%!s(%s=%s)", kind_name(a), to_text(x, a));
-				break;
-			}
-			fprintf(f, strcat(spec, "s"), to_text(x, a));
-			break;
-		case 'q':
-			fprintf(f, "\"%s\"", to_text(x, a));
-			break;
-		case 't':
-			fputs(a->k == V_BOOL ? (a->b ? "true" : "false") : "%!t(?)", f);
-			break;
-		case 'x':
-		case 'X':
-			if (a->k == V_INT)
-				fprintf(f, strcat(spec, verb == 'x' ? "llx" : "llX"), a->i);
-			else
-				for (const char *s = to_text(x, a); *s; s++)
-					fprintf(f, verb == 'x' ? "%02x" : "%02X",
-						(unsigned char)*s);
-			break;
-		default:
-			fprintf(f, "%%!%c(%s=%s)", verb, kind_name(a), to_text(x, a));
-		}
-	}
-	if (ai < nargs) {
-		fputs("%!(EXTRA ", f);
-		for (size_t i = ai; i < nargs; i++)
-			fprintf(f, "%s%s=%s", i > ai ? ", " : "", kind_name(&args[i]),
-				to_text(x, &args[i]));
-		fputc(')', f);
-	}
-	fclose(f);
-	return keep(x, out);
-}
-
-static char *humanize(struct ex *x, double v, bool b1024)
-{
-	static const char *const big[] = { "k", "M", "G", "T", "P", "E", "Z", "Y" };
-	static const char *const big2[] = { "ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi" };
-	static const char *const small[] = { "m", "u", "n", "p", "f", "a", "z", "y" };
-	const char *prefix = "";
-
-	if (b1024) {
-		if (fabs(v) <= 1 || isnan(v) || isinf(v))
-			return go_g4(x, v, "");
-		for (int i = 0; i < 8 && fabs(v) >= 1024; i++) {
-			prefix = big2[i];
-			v /= 1024;
-		}
-		return go_g4(x, v, prefix);
-	}
-	if (v == 0 || isnan(v) || isinf(v))
-		return go_g4(x, v, "");
-	if (fabs(v) >= 1) {
-		for (int i = 0; i < 8 && fabs(v) >= 1000; i++) {
-			prefix = big[i];
-			v /= 1000;
-		}
-		return go_g4(x, v, prefix);
-	}
-	for (int i = 0; i < 8 && fabs(v) < 1; i++) {
-		prefix = small[i];
-		v *= 1000;
-	}
-	return go_g4(x, v, prefix);
-}
-
-static char *humanize_duration(struct ex *x, double v)
-{
-	static const char *const small[] = { "m", "u", "n", "p", "f", "a", "z", "y" };
-	const char *prefix = "";
-
-	if (isnan(v) || isinf(v))
-		return go_g4(x, v, "");
-	if (v == 0)
-		return go_g4(x, v, "s");
-	if (fabs(v) >= 1) {
-		const char *sign = v < 0 ? "-" : "";
-		long long d;
-
-		v = fabs(v);
-		d = v < 9.2e18 ? (long long)v : 9200000000000000000LL;
-		long long s = d % 60, m = (d / 60) % 60, h = (d / 3600) % 24, days = d / 86400;
-
-		if (days)
-			return xprintf(x, "%s%lldd %lldh %lldm %llds", sign, days, h, m, s);
-		if (h)
-			return xprintf(x, "%s%lldh %lldm %llds", sign, h, m, s);
-		if (m)
-			return xprintf(x, "%s%lldm %llds", sign, m, s);
-		return xprintf(x, "%s%.4gs", sign, v);
-	}
-	for (int i = 0; i < 8 && fabs(v) < 1; i++) {
-		prefix = small[i];
-		v *= 1000;
-	}
-	return xprintf(x, "%.4g%ss", v, prefix);
-}
-
-static char *strip_port(struct ex *x, const char *hp, char **port)
-{
-	const char *colon = strrchr(hp, ':');
-
-	*port = NULL;
-	if (hp[0] == '[') {
-		const char *close = strchr(hp, ']');
-
-		if (close && close[1] == ':') {
-			*port = keep(x, strdup(close + 2));
-			return keep(x, strndup(hp + 1, (size_t)(close - hp - 1)));
-		}
-		return NULL;
-	}
-	if (!colon || strchr(hp, ':') != colon)
-		return NULL; /* no port, or a bare IPv6 address */
-	*port = keep(x, strdup(colon + 1));
-	return keep(x, strndup(hp, (size_t)(colon - hp)));
-}
-
-static bool looks_ip(const char *s)
-{
-	return strspn(s, "0123456789.") == strlen(s) || strchr(s, ':');
-}
-
-static struct val call(struct ex *x, const char *fn, const struct targ *args, size_t nargs,
-		       const struct val *final, struct val dot)
-{
-	struct val av[16], out = { 0 };
-	size_t n = 0;
-
-	/* and / or evaluate lazily (Go 1.18). */
-	if (!strcmp(fn, "and") || !strcmp(fn, "or")) {
-		bool is_and = fn[0] == 'a';
-		size_t total = nargs + (final ? 1 : 0);
-
-		if (!total) {
-			xfail(x, "wrong number of args for %s: want at least 1 got 0", fn);
-			return out;
-		}
-		for (size_t i = 0; i < total && !x->failed; i++) {
-			out = i < nargs ? eval_arg(x, &args[i], dot) : *final;
-			if (truth(&out) != is_and)
-				return out;
-		}
-		return out;
-	}
-	for (size_t i = 0; i < nargs && n < 15; i++)
-		av[n++] = eval_arg(x, &args[i], dot);
-	if (final && n < 16)
-		av[n++] = *final;
-	if (x->failed)
-		return out;
-#define WANT(k)                                                                               \
-	do {                                                                                  \
-		if (n != (k)) {                                                               \
-			xfail(x, "wrong number of args for %s: want %d got %zu", fn, (k), n); \
-			return out;                                                           \
-		}                                                                             \
-	} while (0)
-	double f;
-
-	if (!strcmp(fn, "not")) {
-		WANT(1);
-		return vbool(!truth(&av[0]));
-	}
-	if (!strcmp(fn, "len")) {
-		WANT(1);
-		out.k = V_INT;
-		out.i = av[0].k == V_STR ? (long long)strlen(av[0].s) :
-			av[0].k == V_MAP ? (long long)av[0].m->n :
-					   -1;
-		if (out.i < 0)
-			xfail(x, "len of type %s", kind_name(&av[0]));
-		return out;
-	}
-	if (!strcmp(fn, "index")) {
-		if (n < 1) {
-			xfail(x, "wrong number of args for index: want at least 1 got 0");
-			return out;
-		}
-		out = av[0];
-		for (size_t i = 1; i < n && !x->failed; i++) {
-			if (out.k != V_MAP || av[i].k != V_STR) {
-				xfail(x, "can't index item of type %s", kind_name(&out));
-				return out;
-			}
-			out = field(x, out, av[i].s);
-		}
-		return out;
-	}
-	if (!strcmp(fn, "print") || !strcmp(fn, "println")) {
-		size_t cap = 1;
-
-		for (size_t i = 0; i < n; i++)
-			cap += strlen(to_text(x, &av[i])) + 1;
-		char *s = keep(x, calloc(1, cap + 1));
-
-		for (size_t i = 0; s && i < n; i++) {
-			/* print adds spaces between operands when neither is a string. */
-			if (i && (fn[5] == 'l' || (av[i].k != V_STR && av[i - 1].k != V_STR)))
-				strcat(s, " ");
-			strcat(s, to_text(x, &av[i]));
-		}
-		if (s && fn[5] == 'l')
-			strcat(s, "\n");
-		return vstr(s);
-	}
-	if (!strcmp(fn, "printf")) {
-		if (n < 1 || av[0].k != V_STR) {
-			xfail(x, "printf needs a format string");
-			return out;
-		}
-		return vstr(go_sprintf(x, av[0].s, av + 1, n - 1));
-	}
-	if (!strcmp(fn, "eq") || !strcmp(fn, "ne") || !strcmp(fn, "lt") || !strcmp(fn, "le") ||
-	    !strcmp(fn, "gt") || !strcmp(fn, "ge")) {
-		bool ok;
-
-		if (!strcmp(fn, "eq")) {
-			if (n < 2) {
-				xfail(x, "missing argument for comparison");
-				return out;
-			}
-			for (size_t i = 1; i < n; i++) {
-				int c = cmp_vals(x, &av[0], &av[i], &ok);
-
-				if (!ok)
-					return out;
-				if (!c)
-					return vbool(true);
-			}
-			return vbool(false);
-		}
-		WANT(2);
-		int c = cmp_vals(x, &av[0], &av[1], &ok);
-
-		if (!ok)
-			return out;
-		return vbool(fn[0] == 'n' ? c != 0 :
-			     fn[0] == 'l' ? (fn[1] == 't' ? c < 0 : c <= 0) :
-					    (fn[1] == 't' ? c > 0 : c >= 0));
-	}
-	if (!strcmp(fn, "humanize") || !strcmp(fn, "humanize1024")) {
-		WANT(1);
-		if (!to_float(x, &av[0], &f))
-			return out;
-		return vstr(humanize(x, f, fn[8] == '1'));
-	}
-	if (!strcmp(fn, "humanizeDuration")) {
-		WANT(1);
-		if (!to_float(x, &av[0], &f))
-			return out;
-		return vstr(humanize_duration(x, f));
-	}
-	if (!strcmp(fn, "humanizePercentage")) {
-		WANT(1);
-		if (!to_float(x, &av[0], &f))
-			return out;
-		return vstr(go_g4(x, f * 100, "%"));
-	}
-	if (!strcmp(fn, "humanizeTimestamp")) {
-		WANT(1);
-		if (!to_float(x, &av[0], &f))
-			return out;
-		if (isnan(f) || isinf(f))
-			return vstr(go_g4(x, f, ""));
-		if (fabs(f * 1e9) >= 9.2e18) {
-			xfail(x,
-			      "%s cannot be represented as a nanoseconds timestamp since it "
-			      "overflows int64",
-			      go_float_v(x, f));
-			return out;
-		}
-		/* model.TimeFromUnixNano: milliseconds, as Prometheus' times are. */
-		long long ms = (long long)(f * 1e9) / 1000000;
-		long long msr = ((ms % 1000) + 1000) % 1000;
-		time_t secs = (time_t)((ms - msr) / 1000);
-		struct tm tm;
-		char buf[64], frac[16] = "";
-
-		gmtime_r(&secs, &tm);
-		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-		if (msr) {
-			snprintf(frac, sizeof(frac), ".%03lld", msr);
-			for (size_t k = strlen(frac); k > 1 && frac[k - 1] == '0'; k--)
-				frac[k - 1] = 0;
-		}
-		return vstr(xprintf(x, "%s%s +0000 UTC", buf, frac));
-	}
-	if (!strcmp(fn, "toUpper") || !strcmp(fn, "toLower") || !strcmp(fn, "title")) {
-		WANT(1);
-		if (av[0].k != V_STR) {
-			xfail(x, "%s: want string, got %s", fn, kind_name(&av[0]));
-			return out;
-		}
-		char *s = keep(x, strdup(av[0].s));
-		bool start = true;
-
-		for (char *c = s; c && *c; c++) {
-			if (fn[0] == 't' && fn[1] == 'o')
-				*c = (char)(fn[2] == 'U' ? toupper((unsigned char)*c) :
-							   tolower((unsigned char)*c));
-			else if (start && isalpha((unsigned char)*c))
-				*c = (char)toupper((unsigned char)*c);
-			start = !isalnum((unsigned char)*c) && *c != '\'' && *c != '_';
-		}
-		return vstr(s);
-	}
-	if (!strcmp(fn, "match") || !strcmp(fn, "reReplaceAll")) {
-		regex_t re;
-		regmatch_t m[10];
-
-		WANT(fn[0] == 'm' ? 2 : 3);
-		for (size_t i = 0; i < n; i++)
-			if (av[i].k != V_STR) {
-				xfail(x, "%s: want strings", fn);
-				return out;
-			}
-		if (regcomp(&re, av[0].s, REG_EXTENDED)) {
-			xfail(x, "error parsing regexp: %s", av[0].s);
-			return out;
-		}
-		if (fn[0] == 'm') {
-			bool ok = !regexec(&re, av[1].s, 0, NULL, 0);
-
-			regfree(&re);
-			return vbool(ok);
-		}
-		/* ReplaceAllString with $1 expansion, leftmost matches, non-overlapping. */
-		const char *src = av[2].s, *repl = av[1].s;
-		char *res = NULL;
-		size_t rl = 0;
-		FILE *fo = open_memstream(&res, &rl);
-		int eflags = 0;
-
-		while (fo && *src && !regexec(&re, src, 10, m, eflags)) {
-			fwrite(src, 1, (size_t)m[0].rm_so, fo);
-			for (const char *r = repl; *r; r++) {
-				if (*r == '$' && isdigit((unsigned char)r[1])) {
-					int g = r[1] - '0';
-
-					if (g < 10 && m[g].rm_so >= 0)
-						fwrite(src + m[g].rm_so, 1,
-						       (size_t)(m[g].rm_eo - m[g].rm_so), fo);
-					r++;
-				} else {
-					fputc(*r, fo);
-				}
-			}
-			if (m[0].rm_eo == 0) { /* empty match: step one byte */
-				if (*src)
-					fputc(*src, fo);
-				src++;
-			} else {
-				src += m[0].rm_eo;
-			}
-			eflags = REG_NOTBOL;
-		}
-		if (fo) {
-			fputs(src, fo);
-			fclose(fo);
-		}
-		regfree(&re);
-		return vstr(keep(x, res));
-	}
-	if (!strcmp(fn, "stripPort") || !strcmp(fn, "stripDomain")) {
-		char *port, *host;
-
-		WANT(1);
-		if (av[0].k != V_STR) {
-			xfail(x, "%s: want string", fn);
-			return out;
-		}
-		host = strip_port(x, av[0].s, &port);
-		if (fn[5] == 'P')
-			return vstr(host ? host : av[0].s);
-		if (!host)
-			host = (char *)av[0].s;
-		if (looks_ip(host))
-			return av[0];
-		char *dot = strchr(host, '.');
-		char *h = keep(x, dot ? strndup(host, (size_t)(dot - host)) : strdup(host));
-
-		if (port && *port)
-			return vstr(xprintf(x, "%s:%s", h, port));
-		return vstr(h);
-	}
-	if (!strcmp(fn, "safeHtml") || !strcmp(fn, "html") || !strcmp(fn, "urlquery") ||
-	    !strcmp(fn, "js")) {
-		WANT(1);
-		return vstr(to_text(x, &av[0]));
-	}
-	if (!strcmp(fn, "externalURL")) {
-		WANT(0);
-		return vstr(x->d->external_url);
-	}
-	if (!strcmp(fn, "pathPrefix")) {
-		const char *u = x->d->external_url ? x->d->external_url : "";
-		const char *p = strstr(u, "://");
-
-		WANT(0);
-		p = p ? strchr(p + 3, '/') : NULL;
-		return vstr(p ? p : "");
-	}
-	if (!strcmp(fn, "parseDuration")) {
-		int64_t ms;
-
-		WANT(1);
-		if (av[0].k != V_STR || pq_parse_duration(av[0].s, strlen(av[0].s), &ms)) {
-			xfail(x, "not a valid duration string: \"%s\"", to_text(x, &av[0]));
-			return out;
-		}
-		return vfloat((double)ms / 1000);
-	}
-#undef WANT
-	xfail(x, "function %s is not available in vigil's alert templates", fn);
-	return out;
 }
 
 static struct val eval_cmd(struct ex *x, const struct tcmd *c, const struct val *final,
@@ -943,15 +398,15 @@ static struct val eval_cmd(struct ex *x, const struct tcmd *c, const struct val 
 	const struct targ *a = &c->args[0];
 
 	if (a->kind == TA_FUNC)
-		return call(x, a->text, c->args + 1, c->nargs - 1, final, dot);
+		return tx_call(x, a->text, c->args + 1, c->nargs - 1, final, dot);
 	if (c->nargs > 1 || final) {
-		xfail(x, "can't give argument to non-function %s", a->text ? a->text : ".");
+		tx_xfail(x, "can't give argument to non-function %s", a->text ? a->text : ".");
 		return (struct val){ 0 };
 	}
-	return eval_arg(x, a, dot);
+	return tx_eval_arg(x, a, dot);
 }
 
-static struct val eval_pipe(struct ex *x, const struct tpipe *p, struct val dot)
+struct val tx_eval_pipe(struct ex *x, const struct tpipe *p, struct val dot)
 {
 	struct val v = { 0 };
 
@@ -979,35 +434,35 @@ static void exec_node(struct ex *x, const struct tnode *n, struct val dot)
 		emit(x, n->name, strlen(n->name));
 		return;
 	case TN_ACTION: {
-		struct val v = eval_pipe(x, n->pipe, dot);
+		struct val v = tx_eval_pipe(x, n->pipe, dot);
 		const char *s;
 
 		if (n->pipe->ndecl || x->failed)
 			return;
-		s = to_text(x, &v);
+		s = tx_to_text(x, &v);
 		emit(x, s, strlen(s));
 		return;
 	}
 	case TN_IF:
 	case TN_WITH: {
-		struct val v = eval_pipe(x, n->pipe, dot);
+		struct val v = tx_eval_pipe(x, n->pipe, dot);
 
 		if (x->failed)
 			break;
-		if (truth(&v))
+		if (tx_truth(&v))
 			exec_list(x, n->list, n->kind == TN_WITH ? v : dot);
 		else if (n->else_list)
 			exec_list(x, n->else_list, dot);
 		break;
 	}
 	case TN_RANGE: {
-		struct val v = eval_pipe(x, n->pipe, dot);
+		struct val v = tx_eval_pipe(x, n->pipe, dot);
 
 		if (x->failed)
 			break;
 		if (v.k != V_MAP) {
-			if (truth(&v) || v.k != V_NIL)
-				xfail(x, "range can't iterate over %s", to_text(x, &v));
+			if (tx_truth(&v) || v.k != V_NIL)
+				tx_xfail(x, "range can't iterate over %s", tx_to_text(x, &v));
 			break;
 		}
 		if (!v.m->n && n->else_list)
@@ -1039,14 +494,14 @@ static void exec_node(struct ex *x, const struct tnode *n, struct val dot)
 	case TN_TEMPLATE: {
 		const struct tnode *d = find_define(x, n->name);
 		const struct tnode *body = d ? d->list : n->is_block ? n->list : NULL;
-		struct val arg = n->pipe ? eval_pipe(x, n->pipe, dot) : (struct val){ 0 };
+		struct val arg = n->pipe ? tx_eval_pipe(x, n->pipe, dot) : (struct val){ 0 };
 
 		if (!d && !n->is_block) {
-			xfail(x, "no such template %s", n->name);
+			tx_xfail(x, "no such template %s", n->name);
 			break;
 		}
 		if (++x->depth > 100) {
-			xfail(x, "exceeded maximum template depth (100)");
+			tx_xfail(x, "exceeded maximum template depth (100)");
 			break;
 		}
 		exec_list(x, body, arg);

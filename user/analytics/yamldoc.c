@@ -29,23 +29,27 @@ struct ydoc *ydoc_load(const char *buf, size_t len, char *err, size_t errlen, in
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&p, &d->doc)) {
 		/*
-		 * libyaml is what yaml.v3 was translated from: the problems read the same, and the
-		 * line is chosen as yaml.v3's parser.fail() does (the context's line, else the
-		 * problem's; both 0-based, plus one for scanner errors).
+		 * libyaml is what yaml.v3 was translated from, so the problems read as promtool
+		 * prints them; but yaml.v3 often names the line where the enclosing block started.
+		 * Name the line of the problem itself, and the context's start when it has one.
 		 */
-		int l = 0;
+		*line = (int)p.problem_mark.line + 1;
+		/* At the end of input libyaml may point one past the last line. */
+		int nlines = 0;
 
-		if (p.context_mark.line)
-			l = (int)p.context_mark.line + (p.error == YAML_SCANNER_ERROR);
-		else if (p.problem_mark.line)
-			l = (int)p.problem_mark.line + (p.error == YAML_SCANNER_ERROR);
-		if (l)
-			snprintf(err, errlen, "yaml: line %d: %s", l,
-				 p.problem ? p.problem : "unknown problem parsing YAML content");
+		for (size_t i = 0; i < len; i++)
+			nlines += buf[i] == '\n';
+		if (len && buf[len - 1] != '\n')
+			nlines++;
+		if (*line > nlines && nlines)
+			*line = nlines;
+		if (p.context && p.context_mark.line != p.problem_mark.line)
+			snprintf(err, errlen, "yaml: %s (%s at line %d)",
+				 p.problem ? p.problem : "unknown problem parsing YAML content",
+				 p.context, (int)p.context_mark.line + 1);
 		else
 			snprintf(err, errlen, "yaml: %s",
 				 p.problem ? p.problem : "unknown problem parsing YAML content");
-		*line = l ? l : (int)p.problem_mark.line + 1;
 		yaml_parser_delete(&p);
 		free(d);
 		errno = EINVAL;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * YAML documents for configuration files (rule files, vigil.yml), through libyaml's loader, with
- * what Go's yaml.v3 checks and the messages it prints: syntax errors "yaml: line N: ...", duplicate
+ * what Go's yaml.v3 checks and the messages it prints: syntax errors (libyaml's problem text), duplicate
  * keys, scalars resolved as null / bool / int / float / string (YAML 1.1 core plain scalars).
  * Lines are 1-based. A document is immutable once loaded; thread-safe to read.
  */
@@ -21,9 +21,9 @@ enum ytag { YT_NULL, YT_BOOL, YT_INT, YT_FLOAT, YT_STR, YT_SEQ, YT_MAP };
 typedef int ynode;
 
 /*
- * Loads the first document of buf. NULL with err set ("yaml: line N: problem") and *line the
- * 1-based line of the problem (0 when unknown; ENOMEM in errno when out of memory). An empty
- * document loads, with no root node.
+ * Loads the first document of buf. NULL with err set ("yaml: problem (context at line N)") and
+ * *line the 1-based line of the problem (ENOMEM in errno when out of memory). An empty document
+ * loads, with no root node.
  */
 struct ydoc *ydoc_load(const char *buf, size_t len, char *err, size_t errlen, int *line);
 void ydoc_free(struct ydoc *d);
