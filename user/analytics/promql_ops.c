@@ -141,7 +141,8 @@ int pq_eval_aggr(struct pq_ctx *c, const struct pq_node *n, int64_t t, struct pq
 			/* by (...) plus the value label. */
 			const char *names[ngl + 1];
 
-			memcpy(names, gl, ngl * sizeof(*names));
+			if (ngl)
+				memcpy(names, gl, ngl * sizeof(*names));
 			names[ngl] = vlabel;
 			key = labels__hash_subset(metric, names, ngl + 1, true);
 		} else {
@@ -162,7 +163,8 @@ int pq_eval_aggr(struct pq_ctx *c, const struct pq_node *n, int64_t t, struct pq
 			} else if (op == AG_COUNT_VALUES) {
 				const char *names[ngl + 1];
 
-				memcpy(names, gl, ngl * sizeof(*names));
+				if (ngl)
+					memcpy(names, gl, ngl * sizeof(*names));
 				names[ngl] = vlabel;
 				labels_builder__keep(&b, names, ngl + 1);
 			} else {
