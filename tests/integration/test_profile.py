@@ -525,3 +525,65 @@ def test_deep_stacks_are_marked_truncated(ctx):
     ctx.measure(f"{sum(c for _, c in cut)} samples in [truncated] stacks, reported "
                 f"{m.group(1)}")
     assert int(m.group(1)) == sum(c for _, c in cut)
+
+
+def _inlined_lines(stderr):
+    m = re.search(r"mix_first=(\d+) mix_last=(\d+) call_line=(\d+)", stderr)
+    assert m, stderr[-500:]
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def test_pprof_source_lines_and_inlines(ctx):
+    """pprof carries DWARF lines: go tool pprof -lines -top names file:line of a -g workload, and
+    the inlined function and its caller are two lines of one location (-raw)."""
+    if not have("go"):
+        raise Skip("go not installed (scripts/install-deps.sh --test)")
+    out = ctx.path("lines.pb.gz")
+    r = vigil("profile", "-F", "499", "-o", out, "--", workload("inlined"), "1.5", timeout=60)
+    check_rc(r)
+    first, last, call = _inlined_lines(r.stdout)  # -o FILE: stdout stays the command's
+    top = subprocess.run(["go", "tool", "pprof", "-lines", "-top", "-nodefraction=0", out],
+                         capture_output=True, text=True, timeout=120)
+    assert top.returncode == 0, top.stderr[-2000:]
+    rows = top.stdout.splitlines()
+    mix = [l for l in rows if re.search(r"\binl_mix \S*inlined\.c:(\d+) \(inline\)", l)]
+    assert mix, top.stdout[-2000:]
+    for l in mix:
+        n = int(re.search(r"inlined\.c:(\d+)", l).group(1))
+        assert first <= n <= last, f"inl_mix at line {n}, not in {first}..{last}: {l}"
+    assert any(re.search(rf"\binl_outer \S*inlined\.c:{call}$", l.rstrip()) for l in rows), \
+        f"no inl_outer at the call line {call}: {top.stdout[-2000:]}"
+    flat = sum(float(l.split()[1].rstrip("%")) for l in mix)
+    ctx.measure(f"go tool pprof -lines: inl_mix (inline) rows hold {flat:.1f}% flat; caller "
+                f"inl_outer at inlined.c:{call}")
+    assert flat > 80, top.stdout[-1500:]
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", out], capture_output=True, text=True,
+                         timeout=120)
+    assert raw.returncode == 0, raw.stderr[-2000:]
+    assert re.search(r"inl_mix \S*inlined\.c:\d+ s=0\n\s+inl_outer \S*inlined\.c:" + str(call),
+                     raw.stdout), raw.stdout[:3000]
+
+
+def test_folded_and_svg_with_lines(ctx):
+    """--lines: folded frames are "func (file.c:42)", an inlined call a frame of its own under its
+    caller; the SVG shows the same names. Without debug info (python3) nothing is said."""
+    r = vigil("profile", "-F", "499", "-f", "--lines", "--", workload("inlined"), "1", timeout=60)
+    check_rc(r)
+    first, last, call = _inlined_lines(r.stderr)
+    stacks = parse_folded(r.stdout)
+    hot = [(f, c) for f, c in stacks if any(x.startswith("inl_mix (inlined.c:") for x in f)]
+    assert hot and sum(c for _, c in hot) > 0.8 * sum(c for _, c in stacks), stacks[:5]
+    for f, _ in hot:
+        i = [k for k, x in enumerate(f) if x.startswith("inl_mix (")][0]
+        assert f[i - 1] == f"inl_outer (inlined.c:{call})", f
+        assert first <= int(re.search(r":(\d+)\)", f[i]).group(1)) <= last, f[i]
+    svg = ctx.path("lines.svg")
+    check_rc(vigil("profile", "-F", "499", "-o", svg, "--lines", "--", workload("inlined"), "0.5",
+                   timeout=60))
+    assert f"inl_outer (inlined.c:{call})" in open(svg).read()
+    r = vigil("profile", "-F", "499", "-f", "--lines", "--", "/usr/bin/python3", "-c",
+              "sum(i * i for i in range(300000))", timeout=60)
+    check_rc(r)
+    noise = [l for l in r.stderr.splitlines()
+             if re.search(r"dwarf|debug|line", l, re.I) and "writes its stdout" not in l]
+    assert not noise, noise

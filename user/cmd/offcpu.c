@@ -72,6 +72,8 @@ static const char offcpu_help[] =
 	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
 	"      --stack-storage-size N stack map entries (default 16384)\n"
 	"      --no-demangle          C++ and Rust function names as mangled in the symbol table\n"
+	"      --lines                folded/SVG: frames as \"func (file.c:42)\" from DWARF, inlined\n"
+	"                             calls as frames of their own (pprof always has the lines)\n"
 	"  -d, --duration SECONDS     how long to collect (same as DURATION)\n"
 	"  -v, --verbose              loader diagnostics\n"
 	"\n"

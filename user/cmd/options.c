@@ -20,7 +20,8 @@ enum {
 	OPT_PER_THREAD,
 	OPT_UNWIND,
 	OPT_NO_DEMANGLE,
-	OPT_SORT
+	OPT_SORT,
+	OPT_LINES
 };
 
 void cli_free_common(struct common_opts *c)
@@ -34,7 +35,7 @@ void cli_free_common(struct common_opts *c)
 static const struct {
 	unsigned int bit;
 	const char *shorts;
-	struct option longs[6];
+	struct option longs[7];
 } common_table[] = {
 	{ CLI_PID, "p:", { { "pid", required_argument, NULL, 'p' } } },
 	{ CLI_TID, "L:", { { "tid", required_argument, NULL, 'L' } } },
@@ -57,7 +58,8 @@ static const struct {
 	    { "per-thread", no_argument, NULL, OPT_PER_THREAD },
 	    { "unwind", required_argument, NULL, OPT_UNWIND },
 	    { "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
-	    { "sort", required_argument, NULL, OPT_SORT } } },
+	    { "sort", required_argument, NULL, OPT_SORT },
+	    { "lines", no_argument, NULL, OPT_LINES } } },
 };
 
 #define MAX_LONGS 64
@@ -128,6 +130,9 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 	case OPT_NO_DEMANGLE:
 		c->no_demangle = true;
 		return 0;
+	case OPT_LINES:
+		c->lines = true;
+		return 0;
 	case OPT_SORT:
 		if (top_parse_sort(arg, &c->sort))
 			return cli_error(cmd, "invalid --sort '%s' (want KEY[,KEY...] of: %s)", arg,
@@ -140,7 +145,7 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 static bool is_common_key(int key)
 {
 	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) ||
-	       (key >= OPT_FORMAT && key <= OPT_SORT && key != OPT_HELP);
+	       (key >= OPT_FORMAT && key <= OPT_LINES && key != OPT_HELP);
 }
 
 /* CLI_DURATION_ARG: the one positional argument is the duration. */
@@ -383,6 +388,8 @@ int cli_runner_init(struct runner *r, const char *cmd, const struct common_opts 
 		.symbols = symbols,
 		.kernel_symbols = symbols && !c->user_only,
 		.no_demangle = c->no_demangle,
+		/* pprof always carries source lines where DWARF has them; text formats on --lines */
+		.lines = c->lines || c->format == EXPORT_PPROF,
 		.pids = c->pids,
 		.nr_pids = c->nr_pids,
 		/* Tables, -f and lat's text all go to stdout; only -o FILE without a table does not. */

@@ -30,7 +30,8 @@
 #define CLI_COMMAND (1u << 6) /* -- COMMAND ARGS... */
 #define CLI_JSON (1u << 7) /* -j / --json */
 #define CLI_STACK_OPTS \
-	(1u << 8) /* --top, --sort, --per-thread, --unwind, --stack-storage-size, --no-demangle */
+	(1u << 8) /* --top, --sort, --per-thread, --unwind, --stack-storage-size, --no-demangle, \
+		    --lines */
 #define CLI_DURATION_ARG (1u << 9) /* a positional DURATION (same as -d) */
 
 struct common_opts {
@@ -55,6 +56,7 @@ struct common_opts {
 	bool per_thread; /* --per-thread */
 	const char *unwind; /* --unwind fp|kernel, NULL = best available */
 	bool no_demangle; /* --no-demangle: C++ and Rust names as the symbol tables spell them */
+	bool lines; /* --lines: folded/SVG frames "func (file.c:42)", inlined calls as frames */
 	unsigned long stack_storage; /* --stack-storage-size (default 16384) */
 };
 

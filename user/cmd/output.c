@@ -13,7 +13,9 @@
 int cli_write_profile(const struct runner *r, const struct common_opts *c, const struct profile *p,
 		      enum cli_table table)
 {
-	struct export_opts o = { .annotate_kernel = true, .per_thread = c->per_thread };
+	struct export_opts o = { .annotate_kernel = true,
+				 .per_thread = c->per_thread,
+				 .lines = c->lines };
 	const struct export_opts *eo = &o;
 	double t_out;
 	int err;

@@ -58,6 +58,8 @@ static const char profile_help[] =
 	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
 	"      --stack-storage-size N stack map entries (default 16384); raise it when stacks are lost\n"
 	"      --no-demangle          C++ and Rust function names as mangled in the symbol table\n"
+	"      --lines                folded/SVG: frames as \"func (file.c:42)\" from DWARF, inlined\n"
+	"                             calls as frames of their own (pprof always has the lines)\n"
 	"  -d, --duration SECONDS     how long to sample (same as DURATION)\n"
 	"  -v, --verbose              loader and libbpf diagnostics on stderr (-vv: more)\n"
 	"  -h, --help                 this help\n"

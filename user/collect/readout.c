@@ -10,6 +10,7 @@
 #include "model/hashmap.h"
 #include "util/log.h"
 #include "model/profile.h"
+#include "symbols/lines.h"
 #include "symbols/symbolizer.h"
 #include "vigil/common.h"
 
@@ -282,6 +283,21 @@ static __u32 resolve_addr(struct stack_resolver *r, bool kernel, __u32 pid, __u6
 		};
 
 		f.mapping = profile__add_mapping(r->p, &m);
+	}
+	if (!kernel) {
+		/* Source lines where DWARF has them (the symbolizer keeps files for it only when
+		 * asked); the outermost is the frame's own function, by its symbol's name. */
+		struct src_line sl[LINES_MAX_INLINE];
+		struct profile_line pl[LINES_MAX_INLINE];
+		int n = symbolizer__user_lines(r->sym, pid, look, sl, LINES_MAX_INLINE);
+
+		for (int i = 0; i < n; i++)
+			pl[i] = (struct profile_line){ i == n - 1 && sf.name ? NULL :
+									       sl[i].function,
+						       sl[i].file, sl[i].line };
+		f.lines = pl;
+		f.nlines = n > 0 ? (__u32)n : 0;
+		return profile__add_frame(r->p, &f);
 	}
 	return profile__add_frame(r->p, &f);
 }

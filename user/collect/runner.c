@@ -52,7 +52,7 @@ int runner__init(struct runner *r, const char *cmd, const struct runner_opts *o)
 	if (!o->symbols)
 		return 0;
 	{
-		struct symbolizer_opts so = { .no_demangle = o->no_demangle };
+		struct symbolizer_opts so = { .no_demangle = o->no_demangle, .lines = o->lines };
 
 		r->sym = symbolizer__new(&so);
 	}

@@ -41,6 +41,7 @@ struct runner_opts {
 	bool symbols; /* make a symbolizer (not for vigil lat) */
 	bool kernel_symbols; /* load kallsyms before the capture (not with -U) */
 	bool no_demangle; /* --no-demangle */
+	bool lines; /* source lines from DWARF (pprof output, --lines) */
 	const __u32 *pids; /* -p targets (borrowed): the capture ends when all have exited */
 	size_t nr_pids;
 	bool data_on_stdout; /* vigil writes its data to stdout: COMMAND's stdout goes to stderr */

@@ -36,6 +36,8 @@ struct export_opts {
 	const char *title; /* SVG title / speedscope name; defaults to meta.title or "vigil" */
 	bool annotate_kernel; /* folded: suffix kernel frames with _[k] (default on: set by the caller) */
 	bool per_thread; /* folded/SVG: "comm-tid" as the first frame instead of "comm" (default off) */
+	bool lines; /* folded/SVG/speedscope: a frame with source lines is "func (file.c:42)", and its
+		     * inlined calls are frames of their own (outermost first) */
 };
 
 int export_folded(const struct profile *p, FILE *out, const struct export_opts *o);

@@ -90,6 +90,23 @@ nomem:
 	return -1;
 }
 
+/* "func (file.c:42)": the file's base name, as perf's srcline shows it. */
+static long line_name(struct builder *b, const struct profile_line *l, __u8 kind,
+		      const char *module)
+{
+	const char *base = strrchr(l->file, '/');
+	char name[1024];
+
+	base = base ? base + 1 : l->file;
+	if (*base && l->line)
+		snprintf(name, sizeof(name), "%s (%s:%u)", l->function, base, l->line);
+	else if (*base)
+		snprintf(name, sizeof(name), "%s (%s)", l->function, base);
+	else
+		snprintf(name, sizeof(name), "%s", l->function);
+	return name_index(b, name, false, kind, module);
+}
+
 static int cmp_stacks(const void *a, const void *b, void *ctx)
 {
 	const struct merged_stack *x = a, *y = b;
@@ -107,7 +124,8 @@ static int cmp_stacks(const void *a, const void *b, void *ctx)
 int merged__build(struct merged *m, const struct profile *p, const struct export_opts *o)
 {
 	struct builder b = { .m = m };
-	bool ksuffix = o && o->annotate_kernel, per_thread = o && o->per_thread;
+	bool ksuffix = o && o->annotate_kernel, per_thread = o && o->per_thread,
+	     lines = o && o->lines;
 	__u32 *buf = NULL;
 	size_t cap = 0;
 	int err = -ENOMEM;
@@ -127,13 +145,20 @@ int merged__build(struct merged *m, const struct profile *p, const struct export
 
 		if (!w)
 			continue;
-		if (cap < s->nframes + 1) {
-			__u32 *nb = realloc(buf, (s->nframes + 1) * sizeof(*buf));
+		size_t need = 1, n = 1;
+
+		for (__u32 k = 0; k < s->nframes; k++) {
+			const struct profile_frame *f = profile__frame(p, s->frames[k]);
+
+			need += lines && f->nlines ? f->nlines : 1;
+		}
+		if (cap < need) {
+			__u32 *nb = realloc(buf, need * sizeof(*buf));
 
 			if (!nb)
 				goto out;
 			buf = nb;
-			cap = s->nframes + 1;
+			cap = need;
 		}
 		if (per_thread)
 			snprintf(root, sizeof(root), "%s-%u", s->comm, s->tid);
@@ -146,13 +171,23 @@ int merged__build(struct merged *m, const struct profile *p, const struct export
 		for (__u32 k = 0; k < s->nframes; k++) {
 			const struct profile_frame *f = profile__frame(p, s->frames[k]);
 
+			if (lines && f->nlines) {
+				/* Root first: the outermost function, then what was inlined into it. */
+				for (__u32 l = f->nlines; l-- > 0;) {
+					idx = line_name(&b, &f->lines[l], f->kind, f->module);
+					if (idx < 0)
+						goto out;
+					buf[n++] = (__u32)idx;
+				}
+				continue;
+			}
 			idx = name_index(&b, f->name, ksuffix && f->kind == FRAME_KERNEL, f->kind,
 					 f->module);
 			if (idx < 0)
 				goto out;
-			buf[k + 1] = (__u32)idx;
+			buf[n++] = (__u32)idx;
 		}
-		key.n = s->nframes + 1;
+		key.n = (__u32)n;
 		key.names = buf;
 		m->total_weight += w;
 		if (hashmap__get(b.stack_idx, &key, &v)) {

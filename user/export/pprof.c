@@ -8,9 +8,12 @@
  * - one mapping per profile mapping, the main binary first (pprof's convention), plus a synthetic
  *   "[kernel.kallsyms]" mapping spanning the kernel frames that came without one, so kernel code is
  *   never mistaken for a user binary;
- * - one location per profile frame (location id = frame id), with one Line naming its function;
+ * - one location per profile frame (location id = frame id), with one Line naming its function,
+ *   or with DWARF source lines one Line per line, inlined calls innermost first (the mapping then
+ *   says has_filenames, has_line_numbers and has_inline_frames);
  *   special frames ("[off-cpu]", "--") are locations without a mapping;
- * - one function per distinct (name, file), file being the mapping's path, else the frame's module;
+ * - one function per distinct (name, file), file being the source file when DWARF named it, else
+ *   the mapping's path, else the frame's module;
  * - one sample per profile stack, locations LEAF FIRST, values in sample-type order, labels pid, tid (when
  *   known) and comm.
  * string_table[0] is "", as the format requires; every string is valid UTF-8 (proto3).
@@ -296,42 +299,80 @@ static void add_mappings(struct pprof *b, size_t nm, size_t nf)
 	b->prof.mapping = b->mapp;
 }
 
+/* The function of (name, file), added once. Its index, or -1 when out of memory. */
+static long function_of(struct pprof *b, const char *name, const char *file)
+{
+	struct fnkey *k = &b->fkeys[b->nfn];
+	uintptr_t v;
+
+	k->name = str_id(&b->st, name);
+	k->file = str_id(&b->st, file);
+	if (hashmap__get(b->fn_idx, k, &v))
+		return (long)v;
+	{
+		Function *fn = &b->fns[b->nfn];
+
+		perftools__profiles__function__init(fn);
+		fn->id = b->nfn + 1;
+		fn->name = k->name;
+		fn->system_name = k->name;
+		fn->filename = k->file;
+		b->fnp[b->nfn] = fn;
+		if (hashmap__set(b->fn_idx, k, b->nfn))
+			return -1;
+	}
+	return (long)b->nfn++;
+}
+
 static int add_locations(struct pprof *b, size_t nm, size_t nf)
 {
+	size_t li = 0;
+
 	for (size_t i = 0; i < nf; i++) {
 		const struct profile_frame *f = profile__frame(b->p, (__u32)(i + 1));
 		const struct profile_mapping *pm =
 			f->mapping ? profile__mapping(b->p, f->mapping) : NULL;
-		struct fnkey *k = &b->fkeys[b->nfn];
 		Location *loc = &b->locs[i];
-		uintptr_t v;
+		long v;
 
-		k->name = str_id(&b->st, f->name);
-		k->file = str_id(&b->st, pm && *pm->path ? pm->path : f->module);
-		if (!hashmap__get(b->fn_idx, k, &v)) {
-			Function *fn = &b->fns[b->nfn];
-
-			perftools__profiles__function__init(fn);
-			fn->id = b->nfn + 1;
-			fn->name = k->name;
-			fn->system_name = k->name;
-			fn->filename = k->file;
-			b->fnp[b->nfn] = fn;
-			if (hashmap__set(b->fn_idx, k, b->nfn))
-				return -ENOMEM;
-			v = b->nfn++;
-		}
-		perftools__profiles__line__init(&b->lines[i]);
-		b->lines[i].function_id = v + 1;
-		b->linep[i] = &b->lines[i];
 		perftools__profiles__location__init(loc);
 		loc->id = i + 1;
 		loc->mapping_id = b->map_id[f->mapping];
 		if (!f->mapping && is_kernel_frame(f) && b->prof.n_mapping > nm)
 			loc->mapping_id = nm + 1;
 		loc->address = f->addr;
-		loc->n_line = 1;
-		loc->line = &b->linep[i];
+		loc->line = &b->linep[li];
+		if (f->nlines) {
+			/* DWARF lines: innermost first, the last one the outermost caller, as pprof
+			 * wants inlined frames; each function named with its source file. */
+			for (__u32 l = 0; l < f->nlines; l++) {
+				v = function_of(b, f->lines[l].function, f->lines[l].file);
+				if (v < 0)
+					return -ENOMEM;
+				perftools__profiles__line__init(&b->lines[li]);
+				b->lines[li].function_id = (uint64_t)v + 1;
+				b->lines[li].line = f->lines[l].line;
+				b->linep[li] = &b->lines[li];
+				li++;
+			}
+			loc->n_line = f->nlines;
+			if (loc->mapping_id && loc->mapping_id <= b->prof.n_mapping) {
+				Mapping *m = b->mapp[loc->mapping_id - 1];
+
+				m->has_filenames = true;
+				m->has_line_numbers = true;
+				m->has_inline_frames |= f->nlines > 1;
+			}
+		} else {
+			v = function_of(b, f->name, pm && *pm->path ? pm->path : f->module);
+			if (v < 0)
+				return -ENOMEM;
+			perftools__profiles__line__init(&b->lines[li]);
+			b->lines[li].function_id = (uint64_t)v + 1;
+			b->linep[li] = &b->lines[li];
+			li++;
+			loc->n_line = 1;
+		}
 		b->locp[i] = loc;
 	}
 	b->prof.n_location = nf;
@@ -464,13 +505,19 @@ int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o
 {
 	size_t nf = profile__nr_frames(p), nm = profile__nr_mappings(p), ns = profile__nr_stacks(p);
 	struct pprof b = { .p = p, .prof = PERFTOOLS__PROFILES__PROFILE__INIT };
-	size_t total_frames = 0, len;
+	size_t total_frames = 0, nl = 0, len;
 	uint8_t *buf = NULL;
 	int err = -ENOMEM;
 
 	(void)o;
 	for (size_t i = 0; i < ns; i++)
 		total_frames += profile__stack(p, i)->nframes;
+	/* One Line per location, or one per source line (inlined calls) where DWARF gave them. */
+	for (size_t i = 0; i < nf; i++) {
+		const struct profile_frame *f = profile__frame(p, (__u32)(i + 1));
+
+		nl += f->nlines ? f->nlines : 1;
+	}
 	b.st.idx = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
 	b.fn_idx = hashmap__new(fn_hash, fn_equal, NULL);
 	/* One extra everywhere: calloc(0) may return NULL, and the kernel mapping may be added. */
@@ -479,11 +526,11 @@ int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o
 	b.map_id = calloc(nm + 1, sizeof(*b.map_id));
 	b.locs = calloc(nf + 1, sizeof(*b.locs));
 	b.locp = calloc(nf + 1, sizeof(*b.locp));
-	b.lines = calloc(nf + 1, sizeof(*b.lines));
-	b.linep = calloc(nf + 1, sizeof(*b.linep));
-	b.fns = calloc(nf + 1, sizeof(*b.fns));
-	b.fnp = calloc(nf + 1, sizeof(*b.fnp));
-	b.fkeys = calloc(nf + 1, sizeof(*b.fkeys));
+	b.lines = calloc(nl + 1, sizeof(*b.lines));
+	b.linep = calloc(nl + 1, sizeof(*b.linep));
+	b.fns = calloc(nl + 1, sizeof(*b.fns));
+	b.fnp = calloc(nl + 1, sizeof(*b.fnp));
+	b.fkeys = calloc(nl + 1, sizeof(*b.fkeys));
 	b.samples = calloc(ns + 1, sizeof(*b.samples));
 	b.samplep = calloc(ns + 1, sizeof(*b.samplep));
 	b.labels = calloc(4 * ns + 1, sizeof(*b.labels));

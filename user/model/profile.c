@@ -167,6 +167,8 @@ void profile__free(struct profile *p)
 	for (size_t i = 0; i < p->nr_stacks; i++)
 		free((void *)p->stacks[i].frames);
 	free(p->stacks);
+	for (size_t i = 0; i < p->nr_frames; i++)
+		free((void *)p->frames[i].lines);
 	free(p->frames);
 	free(p->maps);
 	hashmap__free(p->frame_idx);
@@ -221,11 +223,34 @@ __u32 profile__add_frame(struct profile *p, const struct profile_frame *f)
 	slot->module = intern(p, f->module ? f->module : "");
 	if (!slot->name || !slot->module)
 		goto nomem;
+	slot->lines = NULL;
+	slot->nlines = 0;
 	key = p->nr_frames + 1;
 	if (hashmap__get(p->frame_idx, (const void *)key, &found))
 		return (__u32)found;
-	if (hashmap__set(p->frame_idx, (const void *)key, key))
+	if (f->nlines && f->lines) {
+		struct profile_line *l = calloc(f->nlines, sizeof(*l));
+
+		if (!l)
+			goto nomem;
+		for (__u32 i = 0; i < f->nlines; i++) {
+			l[i].function =
+				intern(p, f->lines[i].function ? f->lines[i].function : slot->name);
+			l[i].file = intern(p, f->lines[i].file ? f->lines[i].file : "");
+			l[i].line = f->lines[i].line;
+			if (!l[i].function || !l[i].file) {
+				free(l);
+				goto nomem;
+			}
+		}
+		slot->lines = l;
+		slot->nlines = f->nlines;
+	}
+	if (hashmap__set(p->frame_idx, (const void *)key, key)) {
+		free((void *)slot->lines);
+		slot->lines = NULL;
 		goto nomem;
+	}
 	p->nr_frames++;
 	return (__u32)key;
 nomem:

@@ -32,12 +32,27 @@ struct profile_mapping {
 	const char *build_id; /* lowercase hex; "" when unknown */
 };
 
+/* One source position of a frame (from DWARF): a function, its file and the line. */
+struct profile_line {
+	const char *function; /* the frame's own name for the outermost entry */
+	const char *file; /* source file; "" when unknown */
+	__u32 line; /* 0 when unknown */
+};
+
 struct profile_frame {
 	const char *name; /* function name without offset, or "module+0xOFFSET" when unnamed */
 	const char *module; /* short module name: file basename, "[kernel.kallsyms]", "[ext4]" */
 	__u64 addr; /* absolute address in the process or kernel; 0 for FRAME_SPECIAL */
 	__u32 mapping; /* 1-based index into the mappings; 0 = none */
 	__u32 kind; /* enum frame_kind */
+	/*
+	 * Source lines, innermost first: with inlining, the inlined function (at its line), then each
+	 * function it was inlined into (at the line of that call), ending with the frame's own
+	 * function. Not part of a frame's identity (the address decides them). Copied by
+	 * profile__add_frame; NULL / 0 when unknown.
+	 */
+	const struct profile_line *lines;
+	__u32 nlines;
 };
 
 #define PROFILE_MAX_EXTRA 2

@@ -20,6 +20,7 @@
 #include "util/log.h"
 #include "symbols/perfmap.h"
 #include "symbols/procmaps.h"
+#include "symbols/lines.h"
 #include "symbols/symbolizer_int.h"
 
 /* ---- images ---- */
@@ -203,6 +204,34 @@ static int keep_elf(struct symbolizer *s, struct elf_file *elf)
 	return 0;
 }
 
+/*
+ * Source lines (opts.lines): keep the very file just opened (and its debug file) for DWARF, read
+ * only when a lookup needs it. Only the first MAX_LINE_TABLES files: descriptors are finite.
+ */
+static void keep_for_lines(struct symbolizer *s, struct elf_file *elf, const struct mapfile *mf,
+			   const struct elf_opts *eo)
+{
+	const char *dbg = elf_file__debug_path(elf);
+	struct line_table *t;
+	int fd, dfd = -1;
+
+	if (s->nr_line_tables >= MAX_LINE_TABLES) {
+		pr_debug("symbols: no source lines for more than %d files", MAX_LINE_TABLES);
+		return;
+	}
+	fd = fcntl(mf->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (dbg)
+		dfd = mapfile__open_in_root(eo->in_root ? eo->root_fd : AT_FDCWD, dbg, 0,
+					    s->lim.max_file_bytes, NULL);
+	t = line_table__new(fd, dfd < 0 ? -1 : dfd);
+	if (t && hashmap__set(s->line_tables, elf, (uintptr_t)t))
+		line_table__free(t);
+	else if (t)
+		s->nr_line_tables++;
+}
+
 struct want {
 	__u32 pid;
 	__u64 start, end, ino;
@@ -306,6 +335,8 @@ static struct elf_file *get_file(struct symbolizer *s, const struct want *w, __u
 	} else if (keep_elf(s, elf)) {
 		elf_file__free(elf);
 		elf = NULL;
+	} else if (s->lines) {
+		keep_for_lines(s, elf, &mf, &eo);
 	}
 out_remember:
 	remember(s->by_inode, &ik, sizeof(ik), elf);

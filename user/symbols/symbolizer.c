@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "symbols/perfmap.h"
 #include "symbols/procmaps.h"
+#include "symbols/lines.h"
 #include "symbols/symbolizer_int.h"
 
 static uint64_t key_hash(const void *key, void *ctx)
@@ -107,6 +108,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->default_kallsyms = !(opts && opts->kallsyms_path);
 	s->no_kernel = opts && opts->no_kernel;
 	s->demangle = !(opts && opts->no_demangle);
+	s->lines = opts && opts->lines;
 	s->kallsyms_path = strdup(ks);
 	s->modules_path = modules_path_for(ks);
 	s->proc_root = strdup(opts && opts->proc_root ? opts->proc_root : "/proc");
@@ -128,8 +130,9 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->by_build_id = hashmap__new(hashmap_str_hash, hashmap_str_equal, NULL);
 	s->by_inode = hashmap__new(key_hash, key_equal, (void *)sizeof(struct inode_key));
 	s->by_mapkey = hashmap__new(key_hash, key_equal, (void *)sizeof(struct map_key));
+	s->line_tables = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
 	if (!s->kallsyms_path || !s->proc_root || !s->procs || !s->strings || !s->demangled ||
-	    !s->by_build_id || !s->by_inode || !s->by_mapkey) {
+	    !s->by_build_id || !s->by_inode || !s->by_mapkey || !s->line_tables) {
 		symbolizer__free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -170,10 +173,21 @@ static int free_key(const void *key, uintptr_t value, void *arg)
 	return 0;
 }
 
+static int free_line_table(const void *key, uintptr_t value, void *arg)
+{
+	(void)key;
+	(void)arg;
+	line_table__free((struct line_table *)value);
+	return 0;
+}
+
 void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	if (s->line_tables)
+		hashmap__for_each(s->line_tables, free_line_table, NULL);
+	hashmap__free(s->line_tables);
 	if (s->procs)
 		hashmap__for_each(s->procs, free_proc, NULL);
 	if (s->strings)
@@ -425,6 +439,20 @@ int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_fra
 		}
 	}
 	return 0;
+}
+
+int symbolizer__user_lines(struct symbolizer *s, __u32 pid, __u64 addr, struct src_line *out,
+			   int max)
+{
+	struct proc *p = sym_proc_get(s, pid);
+	const struct sym_map *m = p ? find_map(p, addr) : NULL;
+	uintptr_t v;
+	__u64 vaddr;
+
+	if (!m || !m->elf || !hashmap__get(s->line_tables, m->elf, &v) ||
+	    elf_file__off_to_vaddr(m->elf, addr - m->start + m->pgoff, &vaddr))
+		return 0;
+	return line_table__lookup((struct line_table *)v, vaddr, out, max);
 }
 
 static void load_kernel(struct symbolizer *s)

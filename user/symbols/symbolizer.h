@@ -43,6 +43,7 @@ struct symbolizer_opts {
 	bool no_kernel; /* do not load kernel symbols at all */
 	bool no_demangle; /* user function names as the symbol table spells them (C++ and Rust are
 			   * demangled by default, with parameter types, through libiberty) */
+	bool lines; /* keep each mapped file open for DWARF source lines (symbolizer__user_lines) */
 	struct symbolizer_limits limits;
 };
 
@@ -94,6 +95,15 @@ struct sym_frame {
  * NULL when no symbol covers it), -ENOENT when nothing is known about that address.
  */
 int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_frame *out);
+/*
+ * The source lines of one user address of pid from DWARF (symbols/lines.h: innermost first, inlined
+ * calls as separate entries), into out[0..max). Needs opts.lines. Returns how many; 0 when the file
+ * has no DWARF, or is not known. Strings are the symbolizer's.
+ */
+struct src_line;
+int symbolizer__user_lines(struct symbolizer *s, __u32 pid, __u64 addr, struct src_line *out,
+			   int max);
+
 /* Resolve one kernel address. 0, or -ENOENT when it is outside every known symbol and module. */
 int symbolizer__kernel(struct symbolizer *s, __u64 addr, struct sym_frame *out);
 

@@ -25,6 +25,7 @@
 #define DEFAULT_MAX_TABLE_BYTES (1ULL << 30)
 #define JIT_RECHECK_NS 200000000ULL /* re-stat a perf map at most this often on misses */
 #define MAPS_REREAD_NS 1000000000ULL /* re-read a live process's maps at most this often */
+#define MAX_LINE_TABLES 512 /* files kept open for source lines (descriptors are finite) */
 
 enum map_kind { SM_FILE, SM_ANON, SM_VDSO };
 
@@ -88,6 +89,9 @@ struct symbolizer {
 	struct elf_file **elves;
 	size_t nelves, capelves;
 	struct symbolizer_limits lim; /* defaults filled in */
+	bool lines; /* opts.lines */
+	struct hashmap *line_tables; /* struct elf_file * -> struct line_table * (lines.h) */
+	size_t nr_line_tables;
 	__u8 *untracked; /* bitmap of pids refused at max_procs (distinct count), lazily allocated */
 	size_t untracked_bits;
 	struct symbolizer_stats st;
