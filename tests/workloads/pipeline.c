@@ -5,8 +5,13 @@
  * parent through the pipe FD and exits with status i + 1. The parent reads the three lines (each
  * read waits for the next writer) and reaps the children. Prints, as JSON on stdout, what it
  * measured itself: each child's pid, exit status and lifetime from just before its fork to just
- * before its exit (CLOCK_MONOTONIC, so the child can subtract its parent's timestamp), and its own
- * lifetime from main() to the end.
+ * before its exit (CLOCK_MONOTONIC, so the child can subtract its parent's timestamp) as "ms", and
+ * from just after fork() returned in the parent as "ms_min" (a loaded host can preempt the parent
+ * between its clock read and the fork: the fork happened between the two), "reaped_ms" from before
+ * the fork to when waitpid() returned (after the exit, whatever delayed it), and its own lifetime
+ * from main() to the end; and "reads": per read() that returned data, the pids whose lines
+ * it returned, in write order (on a loaded host two children can finish before the parent reads
+ * again: one read then returns both lines, and only the last of them ended its wait).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +35,10 @@ static int child(double ms, int out, uint64_t forked, int status)
 	int n;
 
 	pipeline_burn(ms);
-	n = snprintf(line, sizeof(line), "%d %.3f\n", getpid(),
-		     (now_ns(CLOCK_MONOTONIC) - forked) / 1e6);
+	uint64_t end = now_ns(CLOCK_MONOTONIC);
+
+	n = snprintf(line, sizeof(line), "%d %.3f %llu\n", getpid(), (end - forked) / 1e6,
+		     (unsigned long long)end);
 	if (write(out, line, (size_t)n) != n)
 		return 100;
 	return status;
@@ -41,9 +48,10 @@ int main(int argc, char **argv)
 {
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	pid_t pids[3];
+	uint64_t before[3], forked[3], reaped[3];
 	int status[3], fds[2];
 	char buf[256], lines[3][64];
-	int nlines = 0;
+	int nlines = 0, nreads = 0, read_first[3], read_end[3];
 	size_t have = 0;
 
 	if (argc == 6 && !strcmp(argv[1], "--child"))
@@ -59,7 +67,8 @@ int main(int argc, char **argv)
 		char fd[16], ts[32], st[8];
 
 		snprintf(fd, sizeof(fd), "%d", fds[1]);
-		snprintf(ts, sizeof(ts), "%llu", (unsigned long long)now_ns(CLOCK_MONOTONIC));
+		before[i] = now_ns(CLOCK_MONOTONIC);
+		snprintf(ts, sizeof(ts), "%llu", (unsigned long long)before[i]);
 		snprintf(st, sizeof(st), "%d", i + 1);
 		pids[i] = fork();
 		if (pids[i] == 0) {
@@ -68,6 +77,7 @@ int main(int argc, char **argv)
 			      (char *)NULL);
 			_exit(127);
 		}
+		forked[i] = now_ns(CLOCK_MONOTONIC);
 	}
 	close(fds[1]);
 	while (nlines < 3) {
@@ -78,25 +88,42 @@ int main(int argc, char **argv)
 			break;
 		have += (size_t)n;
 		buf[have] = '\0';
+		read_first[nreads] = nlines;
 		while (nlines < 3 && (nl = strchr(buf, '\n'))) {
 			*nl = '\0';
 			snprintf(lines[nlines++], sizeof(lines[0]), "%s", buf);
 			have -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, have + 1);
 		}
+		if (nlines > read_first[nreads])
+			read_end[nreads++] = nlines;
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		waitpid(pids[i], &status[i], 0);
+		reaped[i] = now_ns(CLOCK_MONOTONIC);
+	}
 	printf("{\"pid\": %d, \"children\": [", getpid());
 	for (int i = 0; i < 3; i++) {
 		int pid = 0;
 		double ms = 0;
+		unsigned long long end = 0;
 
 		for (int k = 0; k < nlines; k++)
-			if (sscanf(lines[k], "%d %lf", &pid, &ms) == 2 && pid == pids[i])
+			if (sscanf(lines[k], "%d %lf %llu", &pid, &ms, &end) == 3 && pid == pids[i])
 				break;
-		printf("%s{\"pid\": %d, \"status\": %d, \"ms\": %.3f}", i ? ", " : "", pids[i],
-		       WEXITSTATUS(status[i]), pid == pids[i] ? ms : -1.0);
+		if (pid != pids[i])
+			ms = -1.0, end = forked[i];
+		printf("%s{\"pid\": %d, \"status\": %d, \"ms\": %.3f, \"ms_min\": %.3f, "
+		       "\"reaped_ms\": %.3f}",
+		       i ? ", " : "", pids[i], WEXITSTATUS(status[i]), ms,
+		       ((double)end - (double)forked[i]) / 1e6, (reaped[i] - before[i]) / 1e6);
+	}
+	printf("], \"reads\": [");
+	for (int r = 0; r < nreads; r++) {
+		printf("%s[", r ? ", " : "");
+		for (int k = read_first[r]; k < read_end[r]; k++)
+			printf("%s%d", k > read_first[r] ? ", " : "", atoi(lines[k]));
+		printf("]");
 	}
 	printf("], \"ms\": %.3f}\n", (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 	return 0;
