@@ -209,12 +209,24 @@ bench: vigil $(WORKLOADS) $(OUTPUT)/bench/floor
 	$(Q)scripts/install-deps.sh --test
 	$(Q)scripts/bench.sh
 
+# `make install CAPS=1`: for users without root. The binary carries the capabilities below (what each
+# buys: README.md, `vigil doctor`) and only members of CAPS_GROUP may run it, since these
+# capabilities read every file and every process's memory. setcap comes last: chgrp clears them.
+VIGIL_CAPS ?= cap_bpf,cap_perfmon,cap_sys_ptrace,cap_dac_read_search,cap_syslog
+CAPS_GROUP ?= vigil
 install: vigil
 	install -D -m 0755 vigil $(DESTDIR)/usr/local/sbin/vigil
 	install -D -m 0644 scripts/vigil.service $(DESTDIR)/etc/systemd/system/vigil.service
 	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then \
 		systemctl daemon-reload; \
 		echo "installed vigil.service: systemctl enable --now vigil"; fi
+ifeq ($(CAPS),1)
+	getent group $(CAPS_GROUP) >/dev/null || groupadd --system $(CAPS_GROUP)
+	chgrp $(CAPS_GROUP) $(DESTDIR)/usr/local/sbin/vigil
+	chmod 0750 $(DESTDIR)/usr/local/sbin/vigil
+	setcap $(VIGIL_CAPS)+ep $(DESTDIR)/usr/local/sbin/vigil
+	@echo "  vigil: $(VIGIL_CAPS) for members of group $(CAPS_GROUP) (usermod -aG $(CAPS_GROUP) USER)"
+endif
 
 clean:
 	rm -rf $(OUTPUT) vigil

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "kernel/caps.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.1.0"
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 		printf("vigil %s\n", VIGIL_VERSION);
 		return 0;
 	}
+	/* Least privilege: only the capabilities kernel/caps.c lists, whatever we were given. */
+	caps__drop_unneeded();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);

@@ -2,9 +2,12 @@
 /* vigil doctor: probe every kernel feature Vigil can use and say what each missing one costs. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 
 #include "kernel/attach.h"
+#include "kernel/caps.h"
+#include "symbols/mapfile.h"
 #include "kernel/tracefs.h"
 #include "cmd/options.h"
 #include "cmd/commands.h"
@@ -18,7 +21,9 @@ static const char doctor_help[] =
 	"Probe what this kernel supports (BTF, ring buffer, perf events, raw_tp, tp_btf, fentry,\n"
 	"kprobes, tracepoints and tracefs, uprobes, hardware events, kallsyms) by loading and\n"
 	"attaching tiny programs, and print what each missing feature costs. Mounts tracefs at\n"
-	"/sys/kernel/tracing when it is missing, as the collectors do.\n"
+	"/sys/kernel/tracing when it is missing, as the collectors do. Then the capabilities this\n"
+	"process holds (Vigil drops every other one at start) and what each missing one costs, and\n"
+	"how mapped files are opened (map_files, openat2 RESOLVE_IN_ROOT, or their fallbacks).\n"
 	"Exit status: 0 when vigil profile can run here, 2 otherwise.\n"
 	"\n"
 	"Options:\n"
@@ -27,7 +32,8 @@ static const char doctor_help[] =
 	"\n"
 	"Examples:\n"
 	"  sudo vigil doctor\n"
-	"  sudo vigil doctor -j | jq '.features[] | select(.available == false)'\n";
+	"  sudo vigil doctor -j | jq '.features[] | select(.available == false)'\n"
+	"  vigil doctor -j | jq .missing_capabilities     # as a user, with a setcap'd binary\n";
 
 static const struct cli_spec doctor_spec = {
 	.name = "doctor",
@@ -35,17 +41,108 @@ static const struct cli_spec doctor_spec = {
 	.common = CLI_JSON,
 };
 
+/* Held: in the effective set, or (CAP_SYS_ADMIN, raised only for a mount) permitted. */
+static bool cap_held(const struct caps_info *ci)
+{
+	return caps__effective(ci->cap) ||
+	       (ci->cap == CAP_SYS_ADMIN && caps__permitted(CAP_SYS_ADMIN));
+}
+
+static const char *missing_needed(char *buf, size_t size)
+{
+	size_t n, len = 0;
+	const struct caps_info *t = caps__table(&n);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (t[i].needed && !cap_held(&t[i]) && len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "," : "",
+						t[i].name);
+	return buf;
+}
+
+static void json_privileges(struct json *j)
+{
+	const char *why;
+	size_t n;
+	const struct caps_info *t = caps__table(&n);
+
+	json__kv_u64(j, "uid", getuid());
+	json__kv_u64(j, "euid", geteuid());
+	json__key(j, "capabilities");
+	json__begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		json__begin_object(j);
+		json__kv_str(j, "name", t[i].name);
+		json__kv_bool(j, "held", cap_held(&t[i]));
+		json__kv_bool(j, "needed", t[i].needed);
+		json__kv_bool(j, "kernel_knows", caps__kernel_knows(t[i].cap));
+		json__kv_str(j, "buys", t[i].buys);
+		json__end_object(j);
+	}
+	json__end_array(j);
+	json__key(j, "missing_capabilities");
+	json__begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].needed && !cap_held(&t[i]))
+			json__str(j, t[i].name);
+	json__end_array(j);
+	json__key(j, "symbol_files");
+	json__begin_object(j);
+	json__kv_bool(j, "map_files", mapfile__have_map_files(&why));
+	json__kv_str(j, "map_files_why", why);
+	json__kv_bool(j, "openat2", mapfile__have_openat2(&why));
+	json__kv_str(j, "openat2_why", why);
+	json__end_object(j);
+}
+
+static void print_privileges(void)
+{
+	const char *why;
+	size_t n;
+	const struct caps_info *t = caps__table(&n);
+	char miss[256];
+
+	printf("\n%-23s %-4s %s\n", "CAPABILITY", "HELD", "WHAT IT BUYS");
+	for (size_t i = 0; i < n; i++)
+		printf("%-23s %-4s %s: %s%s\n", t[i].name, cap_held(&t[i]) ? "yes" : "no",
+		       t[i].needed ? "needed" : "optional", t[i].buys,
+		       caps__kernel_knows(t[i].cap) ? "" : " [unknown to this kernel]");
+	missing_needed(miss, sizeof(miss));
+	printf("running as uid %u (euid %u)", (unsigned)getuid(), (unsigned)geteuid());
+	if (*miss)
+		printf("; missing %s (as root, or: setcap %s+ep vigil; make install CAPS=1)\n",
+		       miss, caps__setcap_list(false));
+	else
+		printf("; every needed capability held\n");
+	printf("mapped files open through: %s", mapfile__have_map_files(&why) ?
+							"map_files (the mapped inode itself)" :
+							"their paths inside the process's root");
+	if (*why)
+		printf(" [map_files: %s]", why);
+	printf("\nnames inside a process's root resolve with: %s",
+	       mapfile__have_openat2(&why) ?
+		       "openat2 RESOLVE_IN_ROOT" :
+		       "a walk that follows no symlink (symlinked files give up)");
+	if (*why)
+		printf(" [%s]", why);
+	putchar('\n');
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	struct common_opts c;
 	struct utsname u;
-	bool tracefs_before, essential;
+	bool tracefs_before, essential, no_caps;
 	int err;
 
 	err = cli_parse(&doctor_spec, argc, argv, &c, NULL);
 	if (err)
 		return err < 0 ? 0 : err;
-	err = features__check_basics();
+	/* Without CAP_BPF/CAP_PERFMON the doctor still says what is there and what is missing. */
+	no_caps = !caps__effective(CAP_SYS_ADMIN) &&
+		  (!caps__effective(CAP_BPF) || !caps__effective(CAP_PERFMON));
+	err = no_caps ? 0 : features__check_basics();
 	if (err == 2 && !features__has(FEAT_BTF))
 		err = 0; /* doctor still reports the rest */
 	if (err)
@@ -55,7 +152,7 @@ int cmd_doctor(int argc, char **argv)
 	/* Probe everything first, so the listing is not interleaved with -v probe messages. */
 	for (int f = 0; f < FEAT_NR; f++)
 		features__has(f);
-	essential = features__has(FEAT_BTF) && features__has(FEAT_PERF_CPU_CLOCK) &&
+	essential = !no_caps && features__has(FEAT_BTF) && features__has(FEAT_PERF_CPU_CLOCK) &&
 		    features__has(FEAT_PERF_EVENT_PROG) && features__has(FEAT_STACK_MAP);
 
 	if (c.json) {
@@ -82,6 +179,7 @@ int cmd_doctor(int argc, char **argv)
 			json__end_object(j);
 		}
 		json__end_array(j);
+		json_privileges(j);
 		json__end_object(j);
 		json__free(j);
 		fputc('\n', stdout);
@@ -103,7 +201,11 @@ int cmd_doctor(int argc, char **argv)
 		}
 		printf("\ntracepoint hooks attach with: %s\n",
 		       tp_attach_name(features__tp_attach()));
-		printf("vigil profile: %s\n", essential ? "ready" : "cannot run on this kernel");
+		print_privileges();
+		printf("vigil profile: %s\n",
+		       essential ? "ready" :
+		       no_caps	 ? "cannot run: missing CAP_BPF and CAP_PERFMON (run as root)" :
+				   "cannot run on this kernel");
 	}
 	cli_free_common(&c);
 	return essential ? 0 : 2;

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/attach.h"
+#include "kernel/caps.h"
 #include "kernel/filter.h"
 #include "util/log.h"
 #include "collect/runner.h"
@@ -145,6 +146,8 @@ int runner__start(struct runner *r, const char *what)
 	const struct runner_opts *c = &r->o;
 	int err;
 
+	/* Everything is attached: nothing more to mount. What follows reads other users' files. */
+	caps__drop_admin();
 	/* -p targets: their images now, since the capture ends when they exit, and a process gone
 	 * leaves no /proc/PID/maps to read at the end (side-band records cover what they map
 	 * later). */
