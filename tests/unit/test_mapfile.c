@@ -201,6 +201,17 @@ static void check_replaced(bool have_map_files)
 	expect_content(&mf, "MAPPED");
 	mapfile__close(&mf);
 	mapfile__close(&mf); /* idempotent */
+	{
+		char p[PATH_MAX], want[PATH_MAX];
+
+		assert_int_equal(mapfile__path(&w, p, sizeof(p)), 0);
+		if (have_map_files)
+			snprintf(want, sizeof(want), "/proc/%u/map_files/%llx-%llx", w.pid,
+				 (unsigned long long)w.start, (unsigned long long)w.end);
+		else
+			snprintf(want, sizeof(want), "/proc/%u/root%s", w.pid, m.path);
+		assert_string_equal(p, want);
+	}
 
 	/* The maps line said another inode: not this file. */
 	w.ino++;
@@ -218,7 +229,10 @@ static void check_replaced(bool have_map_files)
 		expect_content(&mf, "MAPPED");
 		mapfile__close(&mf);
 	} else {
+		char p[PATH_MAX];
+
 		assert_int_equal(mapfile__open(&w, &mf), -ESTALE);
+		assert_int_equal(mapfile__path(&w, p, sizeof(p)), -ESTALE);
 	}
 	/* Unknown identity (an MMAP2 record with a build-id): the caller checks the build-id. */
 	w.ino = 0;

@@ -452,7 +452,7 @@ int mem_collector__attach(struct mem_collector *c, const struct mem_target *targ
 			const struct allocator *a = targets[0].alloc;
 
 			snprintf(what, len, "tracing %d functions of %s%s%s (%s)%s", a->nr_funcs,
-				 a->path, *a->cxx_path ? " and libstdc++" : "",
+				 a->shown, *a->cxx_path ? " and libstdc++" : "",
 				 c->o.syscalls ? ", mmap/munmap/mremap" : "",
 				 c->o.uprobes == MEM_UPROBES_SESSION ? "uprobe session" :
 				 c->o.uprobes == MEM_UPROBES_MULTI   ? "uprobe_multi" :

@@ -18,6 +18,8 @@
 #include "kernel/allocator.h"
 #include "kernel/uprobe.h"
 #include "symbols/elf.h"
+#include "symbols/mapfile.h"
+#include "symbols/procmaps.h"
 #include "util/cli.h"
 #include "util/log.h"
 
@@ -90,18 +92,32 @@ static bool defines(const char *path, const char *name)
 	return yes;
 }
 
-/* A process's file as vigil can open it: through its root (containers), else as named. */
-static void proc_path(__u32 pid, const char *p, char *out, size_t len)
+/* A process's mapped file as a path vigil can read and attach uprobes to, never one its symlinks
+ * lead out of its root (symbols/mapfile.h). */
+static int mapped_path(__u32 pid, const struct procmaps_line *l, const char *p, char *out,
+		       size_t len)
 {
-	snprintf(out, len, "/proc/%u/root%s", pid, p);
-	if (!is_regular(out))
-		snprintf(out, len, "%s", p);
+	struct mapfile_want w = {
+		.pid = pid,
+		.start = l->start,
+		.end = l->end,
+		.maj = l->maj,
+		.min = l->min,
+		.ino = l->ino,
+		.path = p,
+	};
+	int err = mapfile__path(&w, out, len);
+
+	if (err)
+		pr_debug("mem: not using '%s' of process %u: %s", p, pid, strerror(-err));
+	return !err;
 }
 
 /* Mapped files of pid defining sym: the first that is not libc, else libc. */
 static int from_maps(__u32 pid, const char *sym, struct allocator *a)
 {
 	char path[64], line[4096], file[PATH_MAX], libc[PATH_MAX] = "", last[PATH_MAX] = "";
+	char libc_shown[PATH_MAX] = "";
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
@@ -110,26 +126,35 @@ static int from_maps(__u32 pid, const char *sym, struct allocator *a)
 		return cli_error("mem", "cannot read the mappings of process %u: %s", pid,
 				 strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, '/');
+		struct procmaps_line pl;
+		char p[PATH_MAX];
 
-		if (!p)
+		if (procmaps__parse_line(line, strlen(line), &pl) || pl.deleted || !pl.path_len ||
+		    pl.path[0] != '/' || pl.path_len >= sizeof(p))
 			continue;
-		p[strcspn(p, "\n")] = '\0';
-		if (!strcmp(p, last) || strstr(p, " (deleted)"))
+		memcpy(p, pl.path, pl.path_len);
+		p[pl.path_len] = '\0';
+		if (!strcmp(p, last))
 			continue;
 		snprintf(last, sizeof(last), "%s", p);
-		proc_path(pid, p, file, sizeof(file));
+		if (!mapped_path(pid, &pl, p, file, sizeof(file)))
+			continue;
 		if (!*a->cxx_path && uprobe_lib_matches(base_of(p), "libstdc++"))
 			snprintf(a->cxx_path, sizeof(a->cxx_path), "%s", file);
-		if (!is_libc(p) && !*a->path && defines(file, sym))
+		if (!is_libc(p) && !*a->path && defines(file, sym)) {
 			snprintf(a->path, sizeof(a->path), "%s", file);
-		else if (is_libc(p) && !*libc)
+			snprintf(a->shown, sizeof(a->shown), "%s", p);
+		} else if (is_libc(p) && !*libc) {
 			snprintf(libc, sizeof(libc), "%s", file);
+			snprintf(libc_shown, sizeof(libc_shown), "%s", p);
+		}
 	}
 	fclose(f);
 	/* libc even without sym: the function check then names what it has instead. */
-	if (!*a->path && *libc)
+	if (!*a->path && *libc) {
 		snprintf(a->path, sizeof(a->path), "%s", libc);
+		snprintf(a->shown, sizeof(a->shown), "%s", libc_shown);
+	}
 	if (!*a->path)
 		return cli_error("mem",
 				 "process %u maps no allocator: no libc and no object defining %s "
@@ -417,5 +442,7 @@ int allocator_find(const struct allocator_query *q, struct allocator *a)
 	/* A prefixed allocator (je_malloc) is not what libstdc++'s operator new calls. */
 	if (*prefix)
 		a->cxx_path[0] = '\0';
+	if (!*a->shown)
+		snprintf(a->shown, sizeof(a->shown), "%s", a->path);
 	return list_funcs(a, prefix);
 }

@@ -41,7 +41,8 @@ struct alloc_func {
 };
 
 struct allocator {
-	char path[PATH_MAX]; /* the ELF file that provides malloc (as this process sees it) */
+	char path[PATH_MAX]; /* the ELF file that provides malloc (as this process opens it) */
+	char shown[PATH_MAX]; /* its name for messages (as the target names it) */
 	char cxx_path[PATH_MAX]; /* libstdc++, "" when not used */
 	struct alloc_func funcs[ALLOCATOR_MAX_FUNCS];
 	int nr_funcs;

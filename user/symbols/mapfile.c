@@ -301,3 +301,22 @@ fail:
 	out->via = 0;
 	return fd;
 }
+
+int mapfile__path(const struct mapfile_want *w, char *out, size_t len)
+{
+	const char *proc = w->proc_root ? w->proc_root : "/proc";
+	struct mapfile mf;
+	int err = mapfile__open(w, &mf);
+
+	if (err)
+		return err;
+	if (mf.via == MAPFILE_MAP_FILES)
+		snprintf(out, len, "%s/%u/map_files/%llx-%llx", proc, w->pid,
+			 (unsigned long long)w->start, (unsigned long long)w->end);
+	else if (mf.via == MAPFILE_IN_ROOT)
+		snprintf(out, len, "%s/%u/root%s", proc, w->pid, w->path);
+	else
+		snprintf(out, len, "%s", w->path);
+	mapfile__close(&mf);
+	return 0;
+}

@@ -60,6 +60,14 @@ struct mapfile {
  * max_size), -EINVAL (not a regular file), -EACCES/-EPERM, -ENOMEM.
  */
 int mapfile__open(const struct mapfile_want *w, struct mapfile *out);
+/*
+ * A path for what must be named by path (uprobe attach: the kernel and libbpf open it themselves):
+ * PROC/PID/map_files/START-END when map_files works (the mapped inode, resolved by the kernel
+ * without following the process's symlinks), else PROC/PID/root/PATH or the host's PATH once
+ * mapfile__open found the mapped inode there (it could still be swapped before the kernel resolves
+ * it; map_files cannot). 0, or mapfile__open's -errno.
+ */
+int mapfile__path(const struct mapfile_want *w, char *out, size_t len);
 /* Closes out's descriptors. NULL-safe, idempotent. */
 void mapfile__close(struct mapfile *m);
 
