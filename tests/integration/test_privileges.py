@@ -4,8 +4,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
-import time
+import threading
+import urllib.request
 
 from lib import ROOT, VIGIL, Skip, check_rc, parse_folded, strip_k, wait_for, workload
 
@@ -147,3 +149,47 @@ def test_make_install_caps(ctx):
     r = _run(as_user(NOBODY, [b, "doctor", "-j"]))  # nobody's group is nogroup (65534)
     check_rc(r)
     assert json.loads(r.stdout)["missing_capabilities"] == []
+
+
+def test_serve_parses_http_without_capabilities(ctx):
+    """vigil serve: the threads that parse HTTP requests hold no capability at all (the collector
+    thread keeps the table's), and a live profile through them still works."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = ctx.spawn([VIGIL, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+                   ctx.path("data"), "--interval", "2"])
+
+    def up():
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status
+        except OSError:
+            return None
+    assert wait_for(up, 30), p.stderr.read() if p.poll() is not None else "serve not up"
+    got = {}
+    t = threading.Thread(target=lambda: got.update(body=urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/debug/pprof/profile?seconds=2", timeout=30).read()))
+    t.start()
+    threads = {}
+
+    def connection_seen():
+        for tid in os.listdir(f"/proc/{p.pid}/task"):
+            try:
+                comm = open(f"/proc/{p.pid}/task/{tid}/comm").read().strip()
+                threads[tid] = (comm, _status_caps(f"{p.pid}/task/{tid}"))
+            except OSError:
+                pass
+        return any(c == "MHD-connection" for c, _ in threads.values())
+    assert wait_for(connection_seen, 10), threads
+    t.join(40)
+    assert got.get("body", b"")[:2] == b"\x1f\x8b", "no gzip pprof from the live endpoint"
+    http = {tid: caps for tid, (comm, caps) in threads.items() if comm.startswith("MHD-")}
+    main = _status_caps(p.pid)
+    ctx.measure(f"{len(http)} HTTP threads, CapPrm/CapEff "
+                f"{sorted({(c['CapPrm'], c['CapEff']) for c in http.values()})}; "
+                f"collector thread CapEff {main['CapEff']:#x}")
+    assert http and all(c["CapPrm"] == 0 and c["CapEff"] == 0 for c in http.values()), http
+    assert main["CapEff"] & (1 << KEPT["cap_bpf"]), f"{main['CapEff']:#x}"
+    p.send_signal(2)
+    p.communicate(timeout=30)

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/capability.h>
+#include <sys/syscall.h>
 
 #include "kernel/caps.h"
 #include "util/log.h"
@@ -171,6 +173,15 @@ out:
 	cap_free(cur);
 	cap_free(next);
 	return err;
+}
+
+int caps__drop_thread(void)
+{
+	/* The raw syscall: it acts on this thread alone, whatever libcap is linked with. */
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
 }
 
 void caps__drop_admin(void)

@@ -59,4 +59,11 @@ int caps__lower(int cap);
 bool caps__admin_begin(void);
 void caps__admin_end(bool raised);
 
+/*
+ * Empties every capability set of the calling thread only (capabilities are per thread): for
+ * threads that parse network input and need none (vigil serve's HTTP threads, its push sender).
+ * Threads it creates afterwards start empty too. 0 or -errno.
+ */
+int caps__drop_thread(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <jansson.h>
 
+#include "kernel/caps.h"
 #include "service/http.h"
 #include "util/log.h"
 
@@ -294,6 +295,29 @@ static int dispatch(struct http_request *r)
 	return 0;
 }
 
+/*
+ * Requests are other people's bytes and need no capability: the listening thread drops them all
+ * when its first connection arrives (before that connection's thread is made, so every connection
+ * thread starts empty), and each connection thread makes sure before parsing anything.
+ */
+static void no_capabilities(void)
+{
+	static __thread bool dropped;
+
+	if (!dropped && !caps__drop_thread())
+		dropped = true;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		no_capabilities();
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_size, void **con_cls)
@@ -302,6 +326,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct http_request *r = *con_cls;
 
 	(void)version;
+	no_capabilities();
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r)
@@ -444,9 +469,9 @@ struct http_server *http_server__new(const struct http_server_opts *o)
 		/* request line + headers must fit: longer URLs get 414, headers 431 */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 		MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		o->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
-		MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, o->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+		o->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
 	if (!s->d) {
 		err = errno ? -errno : -EADDRINUSE;
 		pr_err("cannot listen on %s: %s%s", o->listen, strerror(-err),

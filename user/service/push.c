@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <snappy-c.h>
 
+#include "kernel/caps.h"
 #include "service/metrics.h"
 #include "service/push.h"
 #include "util/log.h"
@@ -311,7 +312,11 @@ static void send_job(struct push *p, CURL *c, struct job *j)
 static void *sender(void *arg)
 {
 	struct push *p = arg;
-	CURL *c = curl_easy_init();
+	CURL *c;
+
+	/* It talks to the network and reads nothing local: no capability at all. */
+	caps__drop_thread();
+	c = curl_easy_init();
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
