@@ -41,11 +41,11 @@ static const struct cli_spec doctor_spec = {
 	.common = CLI_JSON,
 };
 
-/* Held: in the effective set, or (CAP_SYS_ADMIN, raised only for a mount) permitted. */
+/* Held: in the effective set (the doctor never starts a capture, so CAP_SYS_ADMIN is still there
+ * when it was given). */
 static bool cap_held(const struct caps_info *ci)
 {
-	return caps__effective(ci->cap) ||
-	       (ci->cap == CAP_SYS_ADMIN && caps__permitted(CAP_SYS_ADMIN));
+	return caps__effective(ci->cap);
 }
 
 static const char *missing_needed(char *buf, size_t size)

@@ -33,7 +33,7 @@ static const struct caps_info table[] = {
 	{ CAP_CHECKPOINT_RESTORE, "cap_checkpoint_restore", false,
 	  "/proc/PID/map_files: the very file mapped (deleted, replaced, or only in a container)" },
 	{ CAP_SYS_ADMIN, "cap_sys_admin", false,
-	  "uprobes (vigil lat uprobe) and mounting tracefs; raised for those calls only, dropped for good when a capture starts" },
+	  "attaching uprobes, mounting tracefs; held while attaching, dropped for good when a capture starts" },
 	{ CAP_DAC_OVERRIDE, "cap_dac_override", false,
 	  "as root: write -o files in directories root does not own" },
 	{ CAP_SYS_RESOURCE, "cap_sys_resource", false,
@@ -122,17 +122,6 @@ int caps__lower(int cap)
 	return set_effective(cap, CAP_CLEAR);
 }
 
-bool caps__admin_begin(void)
-{
-	return !caps__effective(CAP_SYS_ADMIN) && !caps__raise(CAP_SYS_ADMIN);
-}
-
-void caps__admin_end(bool raised)
-{
-	if (raised)
-		caps__lower(CAP_SYS_ADMIN);
-}
-
 /* Without CAP_BPF (kernels before 5.8) CAP_SYS_ADMIN is what loading BPF takes. */
 static bool admin_is_bpf(void)
 {
@@ -158,8 +147,7 @@ int caps__drop_unneeded(void)
 		if (v != CAP_SET)
 			continue;
 		cap_set_flag(next, CAP_PERMITTED, 1, &cv, CAP_SET);
-		if (table[i].cap != CAP_SYS_ADMIN || admin_is_bpf())
-			cap_set_flag(next, CAP_EFFECTIVE, 1, &cv, CAP_SET);
+		cap_set_flag(next, CAP_EFFECTIVE, 1, &cv, CAP_SET);
 	}
 	/* Inheritable stays empty (cap_init): nothing passes to what Vigil executes but what the
 	 * kernel gives root at exec. */

@@ -2,10 +2,11 @@
 /*
  * Least privilege: the capabilities Vigil uses, what each one buys, and dropping all the others.
  *
- * At start (caps__drop_unneeded, from main) the permitted set is cut to the table below and the
- * effective set to the same minus CAP_SYS_ADMIN, which is raised only around the calls that need it
- * (mounting tracefs, attaching uprobes: caps__admin_begin/end) and dropped for good before any
- * untrusted input is read (caps__drop_admin, when a capture starts). Inheritable and ambient sets are cleared; the bounding set is left alone, so
+ * At start (caps__drop_unneeded, from main) the permitted and effective sets are cut to the table
+ * below. CAP_SYS_ADMIN, which attaching uprobes (this kernel's uprobe PMU refuses CAP_PERFMON alone)
+ * and mounting tracefs need, is held while the collectors attach and dropped for good when the
+ * capture starts (caps__drop_admin, from runner__start), before the symbolizer reads the first of
+ * other users' files and before vigil serve parses a request. Attach everything before that. Inheritable and ambient sets are cleared; the bounding set is left alone, so
  * a `-- COMMAND` launched by root still gets root's capabilities at exec. A binary installed with file
  * capabilities (+p without +e) gets its effective set raised from the permitted one here.
  *
@@ -37,7 +38,7 @@ const char *caps__setcap_list(bool all);
 /* Cuts the sets as described above. 0, or -errno when libcap fails (nothing changed then). */
 int caps__drop_unneeded(void);
 
-/* Drops CAP_SYS_ADMIN from the permitted set for good (unless the kernel has no CAP_BPF). */
+/* Drops CAP_SYS_ADMIN from every set for good (unless the kernel has no CAP_BPF). Idempotent. */
 void caps__drop_admin(void);
 
 /* Whether cap is in the effective set now / in the permitted set (can be raised). */
@@ -49,15 +50,6 @@ bool caps__kernel_knows(int cap);
 /* Raises / lowers cap in the effective set (it must be permitted). 0 or -errno. */
 int caps__raise(int cap);
 int caps__lower(int cap);
-
-/*
- * Around the calls that need CAP_SYS_ADMIN on this kernel (mounting tracefs; perf_event_open of
- * the uprobe PMU, which CAP_PERFMON alone does not get): raises it when permitted and not yet
- * effective, returns whether it did; caps__admin_end(raised) lowers it again. Attach uprobes
- * before the capture starts: caps__drop_admin then removes it for good.
- */
-bool caps__admin_begin(void);
-void caps__admin_end(bool raised);
 
 /*
  * Empties every capability set of the calling thread only (capabilities are per thread): for

@@ -10,7 +10,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/caps.h"
 #include "kernel/features.h"
 #include "kernel/uprobe.h"
 #include "kernel/perf_event.h"
@@ -136,12 +135,7 @@ static bool probe_prog(enum feature f, const char *prog_name)
 	}
 	if (f == FEAT_UPROBE) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "vigil_uprobe_probe_target");
-		bool raised = caps__admin_begin(); /* the uprobe PMU wants CAP_SYS_ADMIN */
-
 		link = bpf_program__attach_uprobe_opts(target, 0, "/proc/self/exe", 0, &uo);
-		err = -errno;
-		caps__admin_end(raised);
-		errno = -err;
 	} else if (f == FEAT_PERF_EVENT_PROG) {
 		fd = perf_event_open_sampling(0, SAMPLE_CPU_CLOCK, 1);
 		if (fd < 0) {

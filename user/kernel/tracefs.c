@@ -6,7 +6,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "kernel/caps.h"
 #include "kernel/tracefs.h"
 #include "util/log.h"
 
@@ -26,17 +25,13 @@ bool tracefs_is_mounted(void)
 
 int tracefs_ensure(bool *mounted_now)
 {
-	bool raised;
 	int err;
 
 	if (mounted_now)
 		*mounted_now = false;
 	if (tracefs_is_mounted())
 		return 0;
-	/* CAP_SYS_ADMIN is kept permitted (as root) for this call only (kernel/caps.h). */
-	raised = caps__admin_begin();
 	err = mount("tracefs", TRACEFS_PATH, "tracefs", 0, NULL) ? -errno : 0;
-	caps__admin_end(raised);
 	if (err) {
 		pr_debug("mounting tracefs at %s failed: %s", TRACEFS_PATH, strerror(-err));
 		return err;

@@ -10,7 +10,6 @@
 #include <linux/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kernel/caps.h"
 #include "util/cli.h"
 #include "symbols/elf.h"
 #include "util/log.h"
@@ -257,20 +256,16 @@ int uprobe_target_attach(const struct uprobe_target *t, struct bpf_program *entr
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, eo, .func_name = t->func, .retprobe = false);
 	LIBBPF_OPTS(bpf_uprobe_opts, ro, .func_name = t->func, .retprobe = true);
-	bool raised = caps__admin_begin(); /* the uprobe PMU wants CAP_SYS_ADMIN (kernel/caps.h) */
-	int err;
 
 	links[0] = bpf_program__attach_uprobe_opts(entry, pid, t->path, 0, &eo);
-	if (links[0])
-		links[1] = bpf_program__attach_uprobe_opts(ret, pid, t->path, 0, &ro);
-	err = errno;
-	caps__admin_end(raised);
-	if (links[0] && links[1])
-		return 0;
-	pr_err("attaching to %s:%s failed: %s%s", t->path, t->func, strerror(err),
-	       err == EACCES && !caps__permitted(CAP_SYS_ADMIN) ?
-		       " (uprobes need CAP_SYS_ADMIN on this kernel)" :
-		       "");
+	if (!links[0])
+		goto fail;
+	links[1] = bpf_program__attach_uprobe_opts(ret, pid, t->path, 0, &ro);
+	if (!links[1])
+		goto fail;
+	return 0;
+fail:
+	pr_err("attaching to %s:%s failed: %s", t->path, t->func, strerror(errno));
 	return 1;
 }
 
