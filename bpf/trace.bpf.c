@@ -684,14 +684,18 @@ static __always_inline void sys_exit(long ret)
 		else
 			__builtin_memset(&r->waker, 0, sizeof(r->waker));
 	}
-	if (sc->sock.fdi.kind != VG_FD_NONE) {
-		bpf_probe_read_kernel(&r->fdi, sizeof(r->fdi), &sc->sock.fdi);
-	} else {
+	{
 		struct file *f = fd >= 0 ? fd_file(fd) : NULL;
 
-		__builtin_memset(&r->fdi, 0, sizeof(r->fdi));
-		if (f)
-			file_kind(f, &r->fdi);
+		/* A read or write already knows its descriptor's kind (xfer_exit); a file's path
+		 * is looked up here, for both. */
+		if (sc->sock.fdi.kind != VG_FD_NONE) {
+			bpf_probe_read_kernel(&r->fdi, sizeof(r->fdi), &sc->sock.fdi);
+		} else {
+			__builtin_memset(&r->fdi, 0, sizeof(r->fdi));
+			if (f)
+				file_kind(f, &r->fdi);
+		}
 		if (f && (r->fdi.kind == VG_FD_FILE || r->fdi.kind == VG_FD_OTHER))
 			file_path(f, &r->fdi);
 		if (!f && (fl & (VG_SC_PATH0 | VG_SC_PATH1))) {
