@@ -343,14 +343,17 @@ static __always_inline void record(void *ctx, __u32 owner, __u64 addr, __u64 siz
 }
 
 /* A free of addr: forget it, counting a free of something the table does not hold. */
-static __always_inline void forget(__u32 owner, __u64 addr)
+/* Drop a block; false (and counted) when it was not recorded. */
+static __always_inline bool forget(__u32 owner, __u64 addr)
 {
 	struct vg_mem_addr ak = { .pid = owner, .addr = addr };
 
-	if (bpf_map_delete_elem(&outstanding, &ak))
+	if (bpf_map_delete_elem(&outstanding, &ak)) {
 		mem_count(VG_MEM_CNT_FREE_UNKNOWN);
-	else
-		mem_count(VG_MEM_CNT_FREES);
+		return false;
+	}
+	mem_count(VG_MEM_CNT_FREES);
+	return true;
 }
 
 /* ---- malloc mode: the allocator's functions ---- */
@@ -391,6 +394,7 @@ static __always_inline int on_call(struct pt_regs *ctx, __u32 call, __u64 size, 
 	t = task_state(true);
 	if (!t || in_call(t, sp))
 		return 1; /* no state, or called by a hooked call: the outer one records */
+	mem_count(VG_MEM_CNT_FN_CALLS);
 	t->outer_sp = sp;
 	if (sessions && bpf_probe_read_user(&t->outer_ret, sizeof(t->outer_ret), (void *)sp))
 		t->outer_ret = 0;
@@ -612,8 +616,12 @@ static __always_inline int on_sys_exit(void *ctx, long ret)
 		t->sys_call = 0;
 		return 0;
 	}
-	if (t->sys_call == VG_MEM_CALL_MREMAP)
-		forget(pid, t->sys_old);
+	/* mremap moves a mapping: one recorded before (an anonymous one the capture saw) moves to
+	 * the caller of mremap. Any other (a file mapping, or one mapped before the capture) is not
+	 * recorded, as a free of an unknown pointer is ignored; sampling cannot tell an unsampled
+	 * mapping from those, so there the new one is sampled afresh. */
+	if (t->sys_call == VG_MEM_CALL_MREMAP && !forget(pid, t->sys_old) && !sample_bytes)
+		t->sys_sampled = false;
 	t->sys_call = 0;
 	if (t->sys_sampled)
 		record(ctx, pid, (__u64)ret, t->sys_size, false, 0);

@@ -30,7 +30,8 @@ fi
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev
 	libprotobuf-c-dev protobuf-c-compiler libdw-dev libmicrohttpd-dev libsqlite3-dev libyaml-dev
 	libcurl4-openssl-dev libjansson-dev libsnappy-dev libcap-dev libcap2-bin nodejs npm)
-test_pkgs=(libcmocka-dev binutils g++ linux-perf bpftrace libbpf-tools golang-go graphviz chromium prometheus python3
+test_pkgs=(libcmocka-dev binutils g++ linux-perf bpftrace libbpf-tools bpfcc-tools linux-headers-amd64
+	libjemalloc2 golang-go graphviz chromium prometheus python3
 	nodejs npm clang-format cppcheck util-linux procps prometheus-alertmanager strace curl openssl
 	libclang-rt-14-dev iproute2)
 

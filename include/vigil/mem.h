@@ -58,7 +58,8 @@
 #define VG_MEM_CNT_UNSAMPLED 5 /* --sample-bytes: allocations not sampled */
 #define VG_MEM_CNT_FAULTS 6 /* --mode faults: page faults counted */
 #define VG_MEM_CNT_RSS_UPDATES 7 /* --mode rss: rss_stat events */
-#define VG_MEM_CNT_NR 8
+#define VG_MEM_CNT_FN_CALLS 8 /* malloc mode: outermost allocator calls (entries), any outcome */
+#define VG_MEM_CNT_NR 9
 
 /* Aggregation key: one entry per (process, thread, user stack, kernel stack). */
 struct vg_mem_key {

@@ -2,7 +2,8 @@
 """Vigil benchmarks (make bench). Not a test: these VMs are noisy, so every comparison is made side by
 side in one run, configurations interleaved round by round, and medians reported.
 
-Sections (run all, or name some: bench.py profile stats latency syscall sched):
+Sections (run all, or name some: bench.py profile stats latency syscall sched mem serve analytics
+trace):
   profile  slowdown of a fixed CPU-bound job on all CPUs, alone and under: vigil profile -F 999 -a,
            perf record -e cpu-clock -F 999 -a -g, bpftrace profile:hz:999 with stacks, and a
            near-empty BPF perf_event program at 999 Hz (tests/bench/floor.c: the floor)
@@ -15,7 +16,12 @@ Sections (run all, or name some: bench.py profile stats latency syscall sched):
            vigil offcpu, offcputime, and a near-empty tp_btf sched_switch program (the floor)
   analytics  vigil anomaly and vigil forecast throughput (points per second, CPU time) on the NAB
            subset and on a synthetic 1,000,000-point daily-cycle series
-  syscall and sched also run the job once more under each BPF tool with bpf_stats on and
+  mem      nanoseconds per malloc(64)+free pair (allocs loop) alone and under vigil mem (exact,
+           --sample-bytes 524288, --mode faults), an equivalent bpftrace script (uprobe malloc,
+           uretprobe malloc, uprobe free), bcc's memleak, and empty programs on the same three
+           probes (tests/bench/floor.c uprobe: the trap cost alone); every tool on -p PID. Then
+           ns per page of a page-faulting job (allocs faultloop) alone and under --mode faults
+  syscall, sched and mem also run the job once more under each BPF tool with bpf_stats on and
   print the BPF run time each added: the cost without the machine's noise
   serve    vigil serve at its defaults on a busy host (the CPU job back to back) for
            BENCH_SERVE_S seconds (default 120): its CPU % of one core, RSS and open files at start
@@ -489,16 +495,271 @@ def bench_analytics():
     results["analytics"] = rows
 
 
+MEM_ITERS = int(os.environ.get("BENCH_MEM_ITERS", "100000"))
+MEM_FAST_ITERS = int(os.environ.get("BENCH_MEM_FAST_ITERS", "10000000"))
+MEM_FAULT_ROUNDS = int(os.environ.get("BENCH_MEM_FAULT_ROUNDS", "4"))
+
+
+def libc_path():
+    r = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if line.strip().startswith("libc.so.6 ") and "x86-64" in line:
+            return line.split("=> ")[1].strip()
+    return "/lib/x86_64-linux-gnu/libc.so.6"
+
+
+def uprobes_of(pid):
+    """How many uprobe perf events process pid holds (bpftool perf list)."""
+    r = subprocess.run(["bpftool", "-j", "perf", "list"], capture_output=True, text=True)
+    return sum(1 for e in json.loads(r.stdout or "[]")
+               if e.get("pid") == pid and e.get("fd_type") in ("uprobe", "uretprobe"))
+
+
+class PidTool:
+    """A tracer started on a running PID; ready when a line of its output contains `ready` and,
+    with settle (tools that print before they attach: bpftrace, memleak), once the number of
+    uprobes it holds has not changed for a second."""
+
+    def __init__(self, name, argv, ready, env=None, settle=False):
+        self.name, self.argv, self.ready, self.env = name, argv, ready, env
+        self.settle = settle
+        self.p, self.lines, self.event = None, [], threading.Event()
+
+    def _read(self, stream):
+        for line in stream:
+            self.lines.append(line)
+            if self.ready in line:
+                self.event.set()
+
+    def start(self, pid):
+        argv = [a.replace("{PID}", str(pid)) for a in self.argv]
+        env = dict(os.environ, **self.env) if self.env else None
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=os.setsid, env=env)
+        self.threads = [threading.Thread(target=self._read, args=(s,), daemon=True)
+                        for s in (self.p.stdout, self.p.stderr)]
+        for t in self.threads:
+            t.start()
+        if not self.event.wait(120):
+            os.killpg(self.p.pid, signal.SIGKILL)
+            raise RuntimeError(f"{self.name} did not attach: {''.join(self.lines)[-800:]}")
+        if self.settle:
+            last, since, end = -1, time.time(), time.time() + 120
+            while time.time() < end:
+                n = uprobes_of(self.p.pid)
+                if n != last:
+                    last, since = n, time.time()
+                elif n and time.time() - since >= 1.0:
+                    break
+                time.sleep(0.2)
+            else:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                raise RuntimeError(f"{self.name} attached no uprobes: {''.join(self.lines)[-800:]}")
+        time.sleep(0.3)
+
+    def stop(self):
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGINT)
+        try:
+            self.p.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+        for t in self.threads:
+            t.join(5)
+
+
+def bcc_kernel_source():
+    """bcc compiles its programs against kernel headers. Kernels built without packaged headers
+    (these VMs: no /lib/modules, no CONFIG_IKHEADERS) can use Debian's linux-headers-amd64, whose
+    common and arch halves are merged here into one tree of symlinks; memleak's uprobe programs
+    only need pt_regs and the basic types, which have not changed."""
+    if os.path.isdir(f"/lib/modules/{os.uname().release}/build"):
+        return None
+    common = sorted(d for d in os.listdir("/usr/src") if d.startswith("linux-headers-")
+                    and d.endswith("-common"))
+    arch = sorted(d for d in os.listdir("/usr/src") if d.startswith("linux-headers-")
+                  and d.endswith("-amd64"))
+    if not common or not arch:
+        return None
+    tree = os.path.join(OUT, "kheaders")
+    if not os.path.exists(os.path.join(tree, "include", "linux", "kconfig.h")):
+        subprocess.run(["rm", "-rf", tree], check=True)
+        os.makedirs(tree)
+        for d in (common[-1], arch[-1]):
+            subprocess.run(["cp", "-rsf", f"/usr/src/{d}/.", tree + "/"], check=True)
+    return {"BCC_KERNEL_SOURCE": tree}
+
+
+def mem_configs():
+    """Each configuration: a tracer factory (None: alone) and the number of malloc+free pairs its
+    loop makes (the uprobe-based ones pay tens of microseconds a pair here, the others ~20 ns)."""
+    libc = libc_path()
+    # bpftrace 0.17's -p does not restrict uprobes to the process: the script filters by pid.
+    bt = (f"uprobe:{libc}:malloc /pid == {{PID}}/ {{ @size[tid] = arg0; }} "
+          f"uretprobe:{libc}:malloc /@size[tid]/ {{ @alloc[retval] = @size[tid]; "
+          f"@bytes[ustack] = sum(@size[tid]); delete(@size[tid]); }} "
+          f"uprobe:{libc}:free /pid == {{PID}}/ {{ delete(@alloc[arg0]); }}")
+    out = os.path.join(OUT, "mem.folded")
+    slow, fast = MEM_ITERS, MEM_FAST_ITERS
+    return {
+        "alone": (None, fast),
+        "floor: empty progs at malloc, its return, free": (lambda: PidTool(
+            "floor", [FLOOR, "uprobe", "{PID}", libc], "ready"), slow),
+        "vigil mem (exact)": (lambda: PidTool(
+            "vigil", [VIGIL, "mem", "-p", "{PID}", "-o", out], "tracing"), slow),
+        "vigil mem --sample-bytes 524288": (lambda: PidTool(
+            "vigil", [VIGIL, "mem", "-p", "{PID}", "--sample-bytes", "524288", "-o", out],
+            "tracing"), slow),
+        "vigil mem --mode faults": (lambda: PidTool(
+            "vigil", [VIGIL, "mem", "--mode", "faults", "-p", "{PID}", "-o", out], "counting"),
+            fast),
+        "bpftrace malloc/free script": (lambda: PidTool(
+            "bpftrace", ["bpftrace", "-p", "{PID}", "-e", bt], "Attaching", settle=True), slow),
+        "bcc memleak": (lambda: PidTool(
+            "memleak", ["memleak-bpfcc", "-p", "{PID}"], "Attaching to pid",
+            env=bcc_kernel_source(), settle=True), slow),
+    }
+
+
+def mem_job(make_tool, args, stats=None):
+    """allocs ARGS (a mode printing ns per unit, wall clock and CPU time) under a tool attached
+    to its PID: (wall, cpu). With stats (a dict), also the BPF run time and runs the tool's
+    programs added meanwhile."""
+    w = subprocess.Popen([os.path.join(W, "allocs"), "wait"] + args, stdout=subprocess.PIPE,
+                         text=True)
+    assert w.stdout.readline().strip() == "ready"
+    tool = make_tool() if make_tool else None
+    before = set(bpf_prog_ids()) if stats is not None else set()
+    try:
+        if tool:
+            tool.start(w.pid)
+        if stats is not None:
+            st0 = {i: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
+                   for i, p in bpf_prog_ids().items() if i not in before}
+        w.send_signal(signal.SIGUSR1)
+        wall, cpu = (float(x) for x in w.stdout.readline().split())
+        if stats is not None:
+            st1 = {i: (p.get("run_time_ns", 0), p.get("run_cnt", 0))
+                   for i, p in bpf_prog_ids().items() if i in st0}
+            stats["run_time_ns"] = sum(st1[i][0] - st0[i][0] for i in st1)
+            stats["run_cnt"] = sum(st1[i][1] - st0[i][1] for i in st1)
+        w.wait(timeout=60)
+    finally:
+        if w.poll() is None:
+            w.kill()
+        if tool:
+            tool.stop()
+    return wall, cpu
+
+
+def mem_rounds(cfgs, args_of, label):
+    """ROUNDS rounds, configurations interleaved: {name: [(wall, cpu), ...]}."""
+    names = list(cfgs)
+    got = {n: [] for n in names}
+    for rnd in range(ROUNDS):
+        order = names[rnd % len(names):] + names[:rnd % len(names)]
+        for n in order:
+            got[n].append(mem_job(cfgs[n][0], args_of(n)))
+        log(f"  {label} round {rnd + 1} (CPU ns): " +
+            ", ".join(f"{n.split()[0].rstrip(':')}={got[n][-1][1]:.0f}" for n in names))
+    return got
+
+
+def mem_table(got, unit):
+    """Median CPU time and wall clock per unit of each configuration, beside alone's."""
+    cpu = {n: statistics.median(r[1] for r in runs) for n, runs in got.items()}
+    wall = {n: statistics.median(r[0] for r in runs) for n, runs in got.items()}
+    base = cpu["alone"]
+    print(f"  {'':<50} {'CPU ns':>9} {'added':>9} {'slowdown':>8} {'wall ns':>9}")
+    res = {}
+    for n in got:
+        res[n] = {f"cpu_ns_per_{unit}": cpu[n], "added_cpu_ns": cpu[n] - base,
+                  "ratio": cpu[n] / base, f"wall_ns_per_{unit}": wall[n], "runs": got[n]}
+        print(f"  {n:<50} {cpu[n]:9.1f} {cpu[n] - base:9.1f} {cpu[n] / base:7.2f}x "
+              f"{wall[n]:9.1f}")
+    return res
+
+
+def bench_mem():
+    cfgs = mem_configs()
+    for tool, name in (("bpftrace", "bpftrace malloc/free script"),
+                       ("memleak-bpfcc", "bcc memleak")):
+        if subprocess.run(["sh", "-c", f"command -v {tool}"], stdout=subprocess.DEVNULL).returncode:
+            log(f"mem: {tool} missing (scripts/install-deps.sh --test): skipping it")
+            del cfgs[name]
+    names = list(cfgs)
+    log(f"mem: {ROUNDS} rounds x {len(names)} configurations, allocs loop of malloc(64)+free: "
+        f"{MEM_ITERS} pairs under uprobes, {MEM_FAST_ITERS} otherwise")
+    ns = mem_rounds(cfgs, lambda n: ["loop", str(cfgs[n][1]), "64"], "loop")
+    print(f"\n== malloc(64)+free pairs (allocs loop), every tool on -p PID: the loop's own CPU "
+          f"time per pair (traps and BPF run in it; the host's run-queue waits do not), median "
+          f"of {ROUNDS} ==")
+    res = mem_table(ns, "pair")
+    for n in res:
+        res[n]["pairs"] = cfgs[n][1]
+    ex = res["vigil mem (exact)"]["added_cpu_ns"]
+    sm = res["vigil mem --sample-bytes 524288"]["added_cpu_ns"]
+    fa = res["vigil mem --mode faults"]["ratio"]
+    checks = [f"sampled/exact added cost {sm / ex:.2f} (target <= 0.5)",
+              f"faults slowdown {100 * (fa - 1):+.1f} % (target < 5 %)"]
+    for other in ("bpftrace malloc/free script", "bcc memleak"):
+        if other in res:
+            checks.append(f"exact/{other.split()[0]} {ex / res[other]['added_cpu_ns']:.2f} "
+                          f"(target < 1)")
+    print("  " + "; ".join(checks))
+
+    # Faults mode pays per page fault, not per allocation: a job that faults pages in.
+    fcfgs = {n: cfgs[n] for n in ("alone", "vigil mem --mode faults")}
+    fargs = ["faultloop", str(MEM_FAULT_ROUNDS), "64"]
+    log(f"mem: {ROUNDS} rounds of allocs faultloop {MEM_FAULT_ROUNDS} 64 (64 MiB faulted in "
+        f"and unmapped, {MEM_FAULT_ROUNDS} times)")
+    fns = mem_rounds(fcfgs, lambda n: fargs, "faults")
+    print(f"\n== page faults: 64 MiB faulted in and unmapped x {MEM_FAULT_ROUNDS} (allocs "
+          f"faultloop), -p PID: CPU time per page, median of {ROUNDS} ==")
+    fres = mem_table(fns, "page")
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    bpf = {}
+    print("\n== the same jobs once more: BPF run time each tool's programs added "
+          "(kernel.bpf_stats_enabled) ==")
+    jobs = [(n, cfgs[n], ["loop", str(cfgs[n][1]), "64"], cfgs[n][1], "pair")
+            for n in names if cfgs[n][0]]
+    jobs.append(("vigil mem --mode faults (faultloop)", cfgs["vigil mem --mode faults"], fargs,
+                 MEM_FAULT_ROUNDS * 64 * 256, "page"))
+    try:
+        open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+        for n, cfg, args, units, unit in jobs:
+            st = {}
+            mem_job(cfg[0], args, st)
+            cnt = st["run_cnt"]
+            bpf[n] = dict(st, units=units, ns_per_unit=st["run_time_ns"] / units,
+                          ns_per_run=st["run_time_ns"] / cnt if cnt else None)
+            per_run = f"{st['run_time_ns'] / cnt:6.0f} ns per run" if cnt else "no runs"
+            print(f"  {n:<50} {st['run_time_ns'] / 1e6:8.1f} ms over {cnt:>8} runs ({per_run}), "
+                  f"{st['run_time_ns'] / units:6.0f} ns per {unit}")
+    finally:
+        open("/proc/sys/kernel/bpf_stats_enabled", "w").write(old)
+    if "bpftrace malloc/free script" in bpf:
+        want = 3 * MEM_ITERS
+        got = bpf["bpftrace malloc/free script"]["run_cnt"]
+        if got > 1.05 * want:
+            print(f"  (bpftrace ran {got} times for {want} probe hits of its target: its uprobes "
+                  f"fire in every process using libc, the script's pid test drops the others)")
+    results["mem"] = res
+    results["mem_faults"] = fres
+    results["mem_bpf"] = bpf
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if os.geteuid() != 0:
         log("bench needs root")
         return 2
-    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "serve", "analytics",
-                             "trace"]
+    which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "mem", "serve",
+                             "analytics", "trace"]
     for w in which:
         {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
-         "syscall": bench_syscall, "sched": bench_sched, "serve": bench_serve,
+         "syscall": bench_syscall, "sched": bench_sched, "mem": bench_mem, "serve": bench_serve,
          "analytics": bench_analytics, "trace": lambda: trace_bench.bench_trace(results)}[w]()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=1)

@@ -70,10 +70,12 @@ def test_top_table_bytes_objects_average(ctx):
 
 def test_allocator_entry_points(ctx):
     """realloc growth chains, calloc (and an overflowing one), posix_memalign, aligned_alloc,
-    reallocarray, realloc(p, 0), and mmap/munmap (partial too): each function's bytes in use."""
+    memalign, valloc, pvalloc (whole pages), reallocarray, realloc(p, 0), mmap/munmap (partial
+    too) and mremap (an anonymous mapping moves, a file mapping is not one): bytes in use."""
     stacks, r = _folded(ctx, "--", workload("allocs"), "variety")
     want = {"grow_chain": 10000, "calloc_block": 4000, "memalign_block": 8192,
-            "aligned_block": 640, "array_block": 3000}
+            "aligned_block": 640, "array_block": 3000, "old_memalign_block": 1500,
+            "valloc_block": 3000, "pvalloc_block": 8192}
     for func, b in want.items():
         got = _bytes_at(stacks, func)
         ctx.measure(f"{func}: {got} B in use (want {b})")
@@ -83,6 +85,9 @@ def test_allocator_entry_points(ctx):
     mapped = sum(c for frames, c in stacks if frames[-1] == "mmap" and "run" in frames)
     ctx.measure(f"mmap: {mapped} B in use (want {4 << 20})")
     assert mapped == 4 << 20, stacks
+    remapped = sum(c for frames, c in stacks if frames[-1] == "mremap")
+    ctx.measure(f"mremap: {remapped} B in use (want {3 << 20})")
+    assert remapped == 3 << 20, stacks
     stacks, _ = _folded(ctx, "--report", "alloc", "--", workload("allocs"), "variety")
     grown = _bytes_at(stacks, "grow_chain")
     assert grown == sum(i * 1000 for i in range(1, 11)), (grown, stacks)
@@ -121,6 +126,45 @@ def test_pid_and_foreign_free(ctx):
     m = re.search(r"(\d+) frees found no recorded allocation", err)
     assert m and int(m.group(1)) >= 1, err
     assert "exited; stopping" in err, err
+
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+
+def test_interposed_jemalloc(ctx):
+    """A process running on an LD_PRELOADed jemalloc is traced through jemalloc's malloc and free,
+    found from its mappings (-p) or from LD_PRELOAD (-- COMMAND); --lib naming a library the
+    target never calls says so instead of printing an empty profile in silence."""
+    if not os.path.exists(JEMALLOC):
+        raise Skip("libjemalloc2 missing (scripts/install-deps.sh --test)")
+    env = dict(os.environ, LD_PRELOAD=JEMALLOC)
+    w = subprocess.Popen([workload("allocs"), "wait", "basic"], stdout=subprocess.PIPE, text=True,
+                         env=env)
+    try:
+        assert w.stdout.readline().strip() == "ready"
+        v = ctx.spawn([VIGIL, "mem", "-f", "--report", "alloc", "-p", str(w.pid)])
+        err = "".join(_attached(v))
+        assert "libjemalloc.so.2" in err, err
+        w.send_signal(signal.SIGUSR1)
+        out, rest = v.communicate(timeout=60)
+        assert v.returncode == 0, err + rest
+    finally:
+        if w.poll() is None:
+            w.kill()
+        w.wait()
+    stacks = parse_folded(out)
+    keep, churn = _bytes_at(stacks, "keep_blocks"), _bytes_at(stacks, "churn")
+    ctx.measure(f"jemalloc -p: keep_blocks {keep} B, churn {churn} B allocated")
+    assert _within(keep, 4096000, 0.01) and _within(churn, 5120000, 0.01), stacks
+    r = vigil("mem", "-f", "--", workload("allocs"), "basic", env={"LD_PRELOAD": JEMALLOC})
+    check_rc(r)
+    assert "libjemalloc.so.2" in r.stderr, r.stderr
+    assert _within(_bytes_at(parse_folded(r.stdout), "keep_blocks"), 4096000, 0.01), r.stdout
+    r = vigil("mem", "-f", "--lib", JEMALLOC, "--", workload("allocs"), "basic")
+    check_rc(r)
+    assert _bytes_at(parse_folded(r.stdout), "keep_blocks") == 0, r.stdout
+    assert re.search(r"warning: no call of the hooked functions of \S+libjemalloc.so.2 was seen",
+                     r.stderr), r.stderr
 
 
 def test_cxx_new_shows_its_caller(ctx):

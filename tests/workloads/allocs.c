@@ -11,11 +11,16 @@
  *   touch MIB [S] touch_pages() writes every page of MIB fresh MiB of anonymous memory, then holds
  *                it for S seconds (default 0)
  *   aging        old_blocks() keeps 100 x 1000 B, 1.5 s later young_blocks() keeps 100 x 2000 B
- *   loop N [SZ]  N malloc(SZ)/free pairs in alloc_loop() (default 64 B); prints ns per pair
+ *   loop N [SZ]  N malloc(SZ)/free pairs in alloc_loop() (default 64 B); prints ns per pair, wall
+ *                clock then the process's CPU time
+ *   faultloop N MIB  fault_loop() maps MIB fresh MiB, writes every page and unmaps it, N times;
+ *                prints ns per page, wall clock then CPU time
  *   deep N       one 100 B block kept from each of N distinct stacks (recursion depths 0..N-1)
  *   wait MODE... prints "ready", waits for SIGUSR1, then runs MODE (for -p tests)
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +97,43 @@ __attribute__((noinline)) void memalign_block(void)
 __attribute__((noinline)) void aligned_block(void)
 {
 	sink = aligned_alloc(64, 640);
+}
+
+/* memalign(256, 1500) kept: 1500 B. */
+__attribute__((noinline)) void old_memalign_block(void)
+{
+	sink = memalign(256, 1500);
+}
+
+/* valloc(3000) kept: 3000 B. */
+__attribute__((noinline)) void valloc_block(void)
+{
+	sink = valloc(3000);
+}
+
+/* pvalloc(5000) kept: rounded up to whole pages, 2 x 4096 B. */
+__attribute__((noinline)) void pvalloc_block(void)
+{
+	sink = pvalloc(5000);
+}
+
+/* An anonymous 1 MiB mapping grown to 3 MiB by mremap (moved to mremap's caller: 3 MiB in use),
+ * and a page of a file mapping grown to two (not anonymous: nothing). */
+__attribute__((noinline)) void remap_blocks(void)
+{
+	char *a = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/proc/self/exe", O_RDONLY);
+	char *f = fd >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+
+	if (a == MAP_FAILED || f == MAP_FAILED)
+		abort();
+	a = mremap(a, 1 << 20, 3 << 20, MREMAP_MAYMOVE);
+	f = mremap(f, 4096, 8192, MREMAP_MAYMOVE);
+	if (a == MAP_FAILED || f == MAP_FAILED)
+		abort();
+	close(fd);
+	sink = a;
+	sink = f;
 }
 
 /* reallocarray(NULL, 10, 300) kept: 3000 B. */
@@ -171,7 +213,7 @@ __attribute__((noinline)) void young_blocks(void)
 
 __attribute__((noinline)) void alloc_loop(long n, size_t size)
 {
-	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID), t1, c1;
 
 	for (long i = 0; i < n; i++) {
 		void *p = malloc(size);
@@ -180,7 +222,31 @@ __attribute__((noinline)) void alloc_loop(long n, size_t size)
 		free(p);
 	}
 	t1 = now_ns(CLOCK_MONOTONIC);
-	printf("%.1f\n", (double)(t1 - t0) / (double)n);
+	c1 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	printf("%.1f %.1f\n", (double)(t1 - t0) / (double)n, (double)(c1 - c0) / (double)n);
+}
+
+__attribute__((noinline)) void fault_loop(long n, long mib)
+{
+	size_t len = (size_t)mib << 20;
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID), t1, c1;
+	double pages = (double)n * (double)(len / (size_t)page);
+
+	for (long i = 0; i < n; i++) {
+		char *p =
+			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			abort();
+		madvise(p, len, MADV_NOHUGEPAGE);
+		for (size_t off = 0; off < len; off += (size_t)page)
+			p[off] = 1;
+		munmap(p, len);
+	}
+	t1 = now_ns(CLOCK_MONOTONIC);
+	c1 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	printf("%.1f %.1f\n", (double)(t1 - t0) / pages, (double)(c1 - c0) / pages);
 }
 
 __attribute__((noinline)) void deep_alloc(int depth)
@@ -218,6 +284,10 @@ static int run(int argc, char **argv)
 		calloc_block();
 		memalign_block();
 		aligned_block();
+		old_memalign_block();
+		valloc_block();
+		pvalloc_block();
+		remap_blocks();
 		array_block();
 		realloc_zero();
 		map_blocks();
@@ -241,6 +311,8 @@ static int run(int argc, char **argv)
 	} else if (!strcmp(mode, "loop")) {
 		alloc_loop(argc > 2 ? atol(argv[2]) : 1000000,
 			   argc > 3 ? (size_t)atol(argv[3]) : 64);
+	} else if (!strcmp(mode, "faultloop")) {
+		fault_loop(argc > 2 ? atol(argv[2]) : 10, argc > 3 ? atol(argv[3]) : 64);
 	} else if (!strcmp(mode, "deep")) {
 		for (int d = 0; d < (argc > 2 ? atoi(argv[2]) : 100); d++)
 			deep_alloc(d);

@@ -379,6 +379,14 @@ static int on_rss_tick(void *ctx)
 
 static void report_mem_losses(const struct mem_opts *o, const __u64 m[VG_MEM_CNT_NR])
 {
+	/* Hooks on a library the targets do not call (a --lib they never loaded) would otherwise
+	 * give an empty profile and no word why. */
+	if (o->mode == VG_MEM_MODE_MALLOC && !m[VG_MEM_CNT_FN_CALLS] && o->lib)
+		pr_warn("no call of the hooked functions of %s was seen (is it the allocator the "
+			"target uses? without --lib, vigil finds the one it maps)",
+			o->lib);
+	else if (o->mode == VG_MEM_MODE_MALLOC && !m[VG_MEM_CNT_FN_CALLS])
+		pr_info("no allocator call was seen during the capture");
 	if (m[VG_MEM_CNT_OUTSTANDING_FULL])
 		pr_warn("%llu allocations not tracked: the outstanding table was full (raise "
 			"--max-outstanding, now %lu); they are missing from the in-use report",
