@@ -7,6 +7,9 @@ for t in "$@"; do
 		echo "  PASS    $(basename "$t")"
 	else
 		echo "  FAIL    $(basename "$t")"
+		# cmocka's verdict lines and the first error, then the end (leak reports can be long).
+		echo "$out" | grep -m 20 -E '^\[ *(FAILED|ERROR) *\]|[Ee]rror|[Ff]ailure|^==[0-9]+==' |
+			sed 's/^/          /'
 		echo "$out" | tail -40 | sed 's/^/          /'
 		fail=$((fail + 1))
 	fi
