@@ -446,6 +446,8 @@ def bench_serve():
     res["slowdown"] = slow
     print(f"  slowdown {res['slowdown_pct']:+.2f} %")
     results["serve"] = res
+
+
 def cpu_run(argv):
     """Wall and CPU seconds of one run (stdout discarded)."""
     t0 = time.time()

@@ -150,6 +150,9 @@ static void test_parse_errors(void **state)
 	expect_error("timestamp,value\n2014-04-01 00:00:00,0x10\n", 2, "not a number");
 	expect_error("timestamp,value\n2014-04-01 00:00:00,1\n2014-02-30 00:00:00,2\n", 3,
 		     "bad timestamp '2014-02-30 00:00:00'");
+	expect_error("timestamp,value\n2014-07-01,4\n13,1700\n", 3,
+		     "'13' is seconds since the epoch but the first row has a date");
+	expect_error("2014-07-01 00:00:00,4\n2014-07-02,5\n", 2, "one style per file");
 	expect_error("timestamp,value\n", 1, "no data rows");
 	expect_error("", 1, "no data rows");
 	expect_error("value\n", 1, "header has 1 column");

@@ -395,6 +395,29 @@ static int push(struct csv_series *s, size_t *cap, double t, double v)
 	return 0;
 }
 
+/* Timestamp styles that print each other's values without loss: dates, calendar times, epoch. */
+static int ts_kind(enum ts_style st)
+{
+	return st == TS_DATE ? 0 : st == TS_EPOCH ? 1 : 2;
+}
+
+static const char *ts_kind_name(enum ts_style st)
+{
+	static const char *const names[] = { "a date", "seconds since the epoch",
+					     "a date and time" };
+
+	return names[ts_kind(st)];
+}
+
+/* True when the l bytes at p (not NUL-terminated: the buffer is the caller's) are spaces or tabs. */
+static bool only_blanks(const char *p, size_t l)
+{
+	for (size_t i = 0; i < l; i++)
+		if (p[i] != ' ' && p[i] != '\t')
+			return false;
+	return true;
+}
+
 int csv_series_parse(const char *buf, size_t len, struct csv_series *s, struct csv_error *e)
 {
 	struct fields f = { 0 };
@@ -423,7 +446,7 @@ int csv_series_parse(const char *buf, size_t len, struct csv_series *s, struct c
 		line++;
 		if (l && ls[l - 1] == '\r')
 			l--;
-		if (!l || strspn(ls, " \t") >= l) {
+		if (only_blanks(ls, l)) {
 			if (!blank_line)
 				blank_line = line;
 			continue;
@@ -493,6 +516,14 @@ int csv_series_parse(const char *buf, size_t len, struct csv_series *s, struct c
 		if (!s->n) {
 			s->style = st;
 			s->frac_digits = fd;
+		} else if (ts_kind(st) != ts_kind(s->style)) {
+			/* Output timestamps take the first row's style: a date cannot hold a time, and
+			 * mixing epoch seconds with calendar times is a file put together by mistake. */
+			err = fail(
+				e, line,
+				"timestamp '%s' is %s but the first row has %s (one style per file)",
+				shown, ts_kind_name(st), ts_kind_name(s->style));
+			goto out;
 		}
 		err = push(s, &cap, t, v);
 		if (err)
