@@ -31,6 +31,8 @@ static const struct {
 	{ "forecast", cmd_forecast,
 	  "forecast a CSV time series with 80%/95% intervals (line, Holt-Winters, ...)" },
 	{ "rules", cmd_rules, "PromQL and Prometheus rule files offline: check, query" },
+	{ "diff", cmd_diff,
+	  "differential flame graph of two pprof profiles (red grew, blue shrank) and top changes" },
 	{ "doctor", cmd_doctor, "what this kernel supports and what each missing feature costs" },
 };
 

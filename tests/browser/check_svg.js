@@ -4,7 +4,9 @@
 // one "OK: ..." line, or 1 with one "FAIL: reason" line. Checks, in order:
 //   - the file is self-contained (no URL but the SVG namespace, no href/src) and parses as SVG;
 //   - the layout is sound: the root spans the full width and holds TOTAL, every frame sits inside its
-//     parent, each tooltip says "NAME (WEIGHT UNIT, SHARE%)" with the frame's own weight and share;
+//     parent, each tooltip says "NAME (WEIGHT UNIT, SHARE%)" with the frame's own weight and share
+//     (a differential graph's adds "; base W, S%; +C points": C is data-c, the share's change, and
+//     the frame is red when it grew, blue when it shrank, near white when it barely moved);
 //   - hover over FUNCTION's widest frame (default: the widest frame below the process level): the
 //     details line shows its name, weight, unit and share;
 //   - search: Ctrl-F, type FUNCTION, Enter: the box shows the term, exactly the matching frames turn
@@ -77,7 +79,7 @@ function snapshot(page) {
         return {
           i, title: t, name: t.substring(0, t.lastIndexOf(' (')),
           x: +g.getAttribute('data-x'), w: +g.getAttribute('data-w'), d: +g.getAttribute('data-d'),
-          f: g.getAttribute('data-f'), fill: r.getAttribute('fill'),
+          f: g.getAttribute('data-f'), fill: r.getAttribute('fill'), c: g.getAttribute('data-c'),
           rx: +r.getAttribute('x'), rw: +r.getAttribute('width'),
           hidden: g.classList.contains('hide'), parent: g.classList.contains('parent'),
         };
@@ -95,9 +97,21 @@ function layoutChecks(s) {
   if (Math.abs(root.rw - s.fullw) > 0.05 || Math.abs(root.rx - s.xpad) > 0.05) {
     return `root drawn at ${root.rx}+${root.rw}, want ${s.xpad}+${s.fullw}`;
   }
+  // A differential flame graph (vigil diff): "; base W, S%; +C points" in every tooltip, the change
+  // of share as data-c, and the colour red for a share that grew, blue for one that shrank.
+  const maxChange = Math.max(0, ...s.frames.map((f) => Math.abs(f.c || 0)));
   for (const f of s.frames) {
-    const m = /^(.*) \((\d+) (.+), ([\d.]+)%\)$/.exec(f.title);
+    const m = /^(.*) \((\d+) (.+?), ([\d.]+)%(?:; base (\d+), ([\d.]+)%; ([+-][\d.]+) points)?\)$/.exec(f.title);
     if (!m) return `tooltip "${f.title}" is not "NAME (WEIGHT UNIT, SHARE%)"`;
+    if ((m[5] !== undefined) !== (f.c !== null)) return `tooltip "${f.title}" and data-c disagree on a diff`;
+    if (f.c !== null) {
+      const c = +f.c;
+      if (Math.abs(+m[7] - c) > 0.006 || Math.abs(+m[4] - +m[6] - c) > 0.011) return `tooltip "${f.title}": change ${c} is not new share - base share`;
+      const rgb = /^rgb\((\d+),(\d+),(\d+)\)$/.exec(f.f).slice(1).map(Number);
+      const kind = rgb[0] === 255 && rgb[1] === rgb[2] && rgb[1] < 235 ? 'red' : rgb[2] === 255 && rgb[0] === rgb[1] && rgb[0] < 235 ? 'blue' : rgb.join() === '235,235,235' ? 'white' : 'other';
+      const want = Math.abs(c) < 0.01 * maxChange ? 'white' : c > 0 ? 'red' : 'blue';
+      if (kind !== want && Math.abs(Math.abs(c) - 0.01 * maxChange) > 0.001) return `frame "${f.name}" changed ${c} points but is ${f.f} (${kind}, want ${want})`;
+    }
     if (+m[2] !== f.w || m[3] !== s.unit) return `tooltip "${f.title}" vs weight ${f.w} ${s.unit}`;
     if (Math.abs(+m[4] - (100 * f.w) / s.total) > 0.006) return `tooltip "${f.title}": share should be ${((100 * f.w) / s.total).toFixed(2)}%`;
     const want = s.xpad + (f.x / s.total) * s.fullw;

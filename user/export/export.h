@@ -43,6 +43,16 @@ struct export_opts {
 int export_folded(const struct profile *p, FILE *out, const struct export_opts *o);
 int export_svg(const struct profile *p, FILE *out, const struct export_opts *o);
 int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o);
+/*
+ * Differential flame graph, as flamegraph.pl draws difffolded output: the frames of p (the new
+ * profile) with p's widths, each coloured by how its share of all weight changed since base: red
+ * grew, blue shrank, the deeper the larger against the largest change drawn, near white unchanged.
+ * Shares, not raw weights, so profiles of different lengths compare. A call path is the same in
+ * both when its display names are. Frames found only in base are not drawn (export_diff_top lists
+ * them). Hover shows both weights, both shares and the change in percentage points.
+ */
+int export_svg_diff(const struct profile *base, const struct profile *p, FILE *out,
+		    const struct export_opts *o);
 int export_speedscope(const struct profile *p, FILE *out, const struct export_opts *o);
 int export_profile(const struct profile *p, enum export_format f, FILE *out,
 		   const struct export_opts *o);
@@ -96,6 +106,17 @@ const char *top_sort_keys(void);
 int export_top_by(const struct profile *p, FILE *out, const struct top_opts *o);
 /* export_top_by() by function, n rows (0 = all), as text. */
 int export_top(const struct profile *p, FILE *out, unsigned int n);
+/*
+ * What changed from base to p by function (display name and module, as the flame graph shows
+ * them): the o->rows (0 = 10) functions whose self share grew most and the ones whose self share
+ * shrank most, with self and total shares in both and the change in percentage points; a function
+ * found in only one profile has 0% in the other. Text, or with o->json
+ * {"unit","base_total","new_total","base_seconds","new_seconds","grew":[...],"shrank":[...]}, rows
+ * {function,module,base_self,new_self,base_self_pct,new_self_pct,self_change_pct,base_total_pct,
+ * new_total_pct,total_change_pct}. o->keys are unused.
+ */
+int export_diff_top(const struct profile *base, const struct profile *p, FILE *out,
+		    const struct top_opts *o);
 
 /*
  * The off-CPU table: blocked time ranked by where it waits, one row per process and wait, as bcc's

@@ -15,6 +15,7 @@
  * colour is a hash of its name, so two runs look alike.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,27 +255,90 @@ struct svg_ctx {
 	__u64 total, min_weight;
 	const char *unit;
 	__u32 height, max_depth;
+	/* differential mode (export_svg_diff): the base's weight by frame path, its total, and the
+	 * largest change of share among the frames drawn (the colour scale) */
+	const struct hashmap *base;
+	__u64 base_total;
+	double max_change;
 };
 
+#define ROOT_PATH 1 /* the path of "all" */
+
+/* A frame's path: the hash of its parent's path and its name, so equal call paths of two profiles
+ * meet whatever their name indices. */
+static uint64_t path_hash(uint64_t parent, const char *name)
+{
+	return hash_bytes(name, strlen(name) + 1, parent ^ 0x9e3779b97f4a7c15ULL);
+}
+
+static __u64 base_weight(const struct svg_ctx *c, uint64_t path)
+{
+	uintptr_t v = 0;
+
+	hashmap__get(c->base, (const void *)(uintptr_t)path, &v);
+	return v;
+}
+
+/* The change of a frame's share of all weight, base to new, in [-1, 1]. */
+static double share_change(const struct svg_ctx *c, __u64 weight, uint64_t path)
+{
+	double now = c->total ? (double)weight / c->total : 0;
+	double before = c->base_total ? (double)base_weight(c, path) / c->base_total : 0;
+
+	return now - before;
+}
+
+/* Red for a frame whose share grew, blue for one that shrank, deeper the larger the change against
+ * the largest one drawn; near white when it did not move (under 1% of that scale). */
+static void diff_colour(const struct svg_ctx *c, double change, char *buf, size_t len)
+{
+	double k = c->max_change > 0 ? fabs(change) / c->max_change : 0;
+	int fade;
+
+	if (k > 1)
+		k = 1;
+	if (k < 0.01) {
+		snprintf(buf, len, "rgb(235,235,235)");
+		return;
+	}
+	fade = 60 + (int)lround(160 * (1 - k));
+	if (change > 0)
+		snprintf(buf, len, "rgb(255,%d,%d)", fade, fade);
+	else
+		snprintf(buf, len, "rgb(%d,%d,255)", fade, fade);
+}
+
 static void frame(const struct svg_ctx *c, const char *name, __u8 kind, __u32 depth, __u64 x,
-		  __u64 weight)
+		  __u64 weight, uint64_t path)
 {
 	double px = XPAD + x * c->scale, w = weight * c->scale;
 	double y = c->height - YPAD_BOTTOM - (depth + 1.0) * FRAME_HEIGHT;
 	int chars = (int)((w - 6) / (FONT_SIZE * FONT_WIDTH));
+	double change = c->base ? share_change(c, weight, path) : 0;
 	char fill[32];
 
-	colour(name, kind, fill, sizeof(fill));
-	fprintf(c->out, "<g data-x=\"%llu\" data-w=\"%llu\" data-d=\"%u\" data-f=\"%s\"><title>",
+	if (c->base)
+		diff_colour(c, change, fill, sizeof(fill));
+	else
+		colour(name, kind, fill, sizeof(fill));
+	fprintf(c->out, "<g data-x=\"%llu\" data-w=\"%llu\" data-d=\"%u\" data-f=\"%s\"",
 		(unsigned long long)x, (unsigned long long)weight, depth, fill);
+	if (c->base)
+		fprintf(c->out, " data-c=\"%.4f\"", 100 * change);
+	fputs("><title>", c->out);
 	xml_text(c->out, name, 0);
 	fprintf(c->out, " (%llu ", (unsigned long long)weight);
 	xml_text(c->out, c->unit, 0);
+	fprintf(c->out, ", %.2f%%", c->total ? 100.0 * weight / c->total : 0.0);
+	if (c->base)
+		fprintf(c->out, "; base %llu, %.2f%%; %+.2f points",
+			(unsigned long long)base_weight(c, path),
+			c->base_total ? 100.0 * base_weight(c, path) / c->base_total : 0.0,
+			100 * change);
 	fprintf(c->out,
-		", %.2f%%)</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
+		")</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
 		"fill=\"%s\" rx=\"2\" ry=\"2\"/><text x=\"%.1f\" y=\"%.1f\">",
-		c->total ? 100.0 * weight / c->total : 0.0, px, y, w, FRAME_HEIGHT - 1, fill,
-		px + 3, y + FRAME_HEIGHT - 4.5);
+		px, y, w, FRAME_HEIGHT - 1, fill, px + 3, y + FRAME_HEIGHT - 4.5);
 	/* The label: the name, cut with ".." to what fits; nothing under 3 characters. */
 	if (chars >= 3) {
 		if (utf8_chars(name) <= (size_t)chars) {
@@ -291,9 +355,10 @@ static void frame(const struct svg_ctx *c, const char *name, __u8 kind, __u32 de
  * The frame at depth (0: the root, "all") over stacks [lo, hi), starting at weight offset x, then its
  * children: the frame at depth d >= 1 is names[d - 1] of its stacks, its children group on names[d].
  */
-static void draw(struct svg_ctx *c, size_t lo, size_t hi, __u32 depth, __u64 x)
+static void draw(struct svg_ctx *c, size_t lo, size_t hi, __u32 depth, __u64 x, uint64_t path)
 {
 	const struct merged *m = c->m;
+	__u64 weight = c->prefix[hi] - c->prefix[lo];
 	size_t i = lo;
 
 	if (depth > c->max_depth)
@@ -302,7 +367,12 @@ static void draw(struct svg_ctx *c, size_t lo, size_t hi, __u32 depth, __u64 x)
 		__u32 name = depth ? m->stacks[lo].names[depth - 1] : 0;
 
 		frame(c, depth ? m->names[name] : "all", depth ? m->kinds[name] : FRAME_SPECIAL,
-		      depth, x, c->prefix[hi] - c->prefix[lo]);
+		      depth, x, weight, path);
+	} else if (c->base) {
+		double change = fabs(share_change(c, weight, path));
+
+		if (change > c->max_change)
+			c->max_change = change;
 	}
 	while (i < hi && m->stacks[i].n <= depth)
 		i++;
@@ -316,13 +386,14 @@ static void draw(struct svg_ctx *c, size_t lo, size_t hi, __u32 depth, __u64 x)
 			j++;
 		w = c->prefix[j] - c->prefix[i];
 		if (w >= c->min_weight)
-			draw(c, i, j, depth + 1, x);
+			draw(c, i, j, depth + 1, x, path_hash(path, m->names[name]));
 		x += w;
 		i = j;
 	}
 }
 
-static void header(const struct svg_ctx *c, const char *title, const struct profile_meta *meta)
+static void header(const struct svg_ctx *c, const char *title, const struct profile_meta *meta,
+		   const struct profile_meta *base_meta)
 {
 	FILE *out = c->out;
 
@@ -362,11 +433,18 @@ static void header(const struct svg_ctx *c, const char *title, const struct prof
 		IMAGE_WIDTH, c->height);
 	fprintf(out, "<text id=\"title\" x=\"%d\" y=\"24\">", IMAGE_WIDTH / 2);
 	xml_text(out, title, 0);
-	fprintf(out, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"44\">%llu ", IMAGE_WIDTH / 2,
-		(unsigned long long)c->total);
+	fprintf(out, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"44\">%s%llu ", IMAGE_WIDTH / 2,
+		base_meta ? "new " : "", (unsigned long long)c->total);
 	xml_text(out, c->unit, 0);
 	if (meta->duration_ns)
 		fprintf(out, " in %.2f s", meta->duration_ns / 1e9);
+	if (base_meta) {
+		fprintf(out, " vs base %llu ", (unsigned long long)c->base_total);
+		xml_text(out, c->unit, 0);
+		if (base_meta->duration_ns)
+			fprintf(out, " in %.2f s", base_meta->duration_ns / 1e9);
+		fputs(" &#8212; widths: new; red: share grew, blue: shrank", out);
+	}
 	fputs(" &#8212; hover for details, click to zoom</text>\n", out);
 	fprintf(out, "<text id=\"unzoom\" class=\"hide\" x=\"%d\" y=\"24\">Reset Zoom</text>\n",
 		XPAD);
@@ -383,16 +461,67 @@ static void header(const struct svg_ctx *c, const char *title, const struct prof
 		c->height - 12);
 }
 
-int export_svg(const struct profile *p, FILE *out, const struct export_opts *o)
+/* Base weights by frame path (the root's under ROOT_PATH), into a new map (*out). */
+static int base_paths(const struct profile *base, const struct export_opts *o, struct hashmap **out,
+		      __u64 *total)
+{
+	struct hashmap *h = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
+	struct merged m;
+	int err;
+
+	if (!h)
+		return -ENOMEM;
+	err = merged__build(&m, base, o);
+	if (err) {
+		hashmap__free(h);
+		return err;
+	}
+	*total = 0;
+	for (size_t i = 0; i < m.nr_stacks && !err; i++) {
+		const struct merged_stack *st = &m.stacks[i];
+		uint64_t path = ROOT_PATH;
+
+		*total += st->weight;
+		for (__u32 d = 0; d <= st->n && !err; d++) {
+			uintptr_t v = 0;
+
+			if (d)
+				path = path_hash(path, m.names[st->names[d - 1]]);
+			hashmap__get(h, (const void *)(uintptr_t)path, &v);
+			err = hashmap__set(h, (const void *)(uintptr_t)path, v + st->weight);
+		}
+	}
+	merged__release(&m);
+	if (err) {
+		hashmap__free(h);
+		return err;
+	}
+	*out = h;
+	return 0;
+}
+
+/* The flame graph of p; with base, coloured by the change of each frame's share since base. */
+static int svg_write(const struct profile *p, const struct profile *base, FILE *out,
+		     const struct export_opts *o)
 {
 	const struct profile_meta *meta = profile__meta(p);
 	const char *title = o && o->title ? o->title : meta->title ? meta->title : "vigil";
+	struct hashmap *paths = NULL;
 	struct svg_ctx c = { 0 };
 	struct merged m;
-	int err = merged__build(&m, p, o);
+	int err;
 
-	if (err)
+	if (base) {
+		err = base_paths(base, o, &paths, &c.base_total);
+		if (err)
+			return err;
+		c.base = paths;
+	}
+	err = merged__build(&m, p, o);
+	if (err) {
+		hashmap__free(paths);
 		return err;
+	}
 	c.prefix = malloc((m.nr_stacks + 1) * sizeof(*c.prefix));
 	if (!c.prefix) {
 		err = -ENOMEM;
@@ -411,14 +540,14 @@ int export_svg(const struct profile *p, FILE *out, const struct export_opts *o)
 		c.min_weight++;
 	/* A first pass measures the height: the deepest frame that is drawn, not the deepest stack. */
 	if (c.total)
-		draw(&c, 0, m.nr_stacks, 0, 0);
+		draw(&c, 0, m.nr_stacks, 0, 0, ROOT_PATH);
 	c.height = YPAD_TOP + YPAD_BOTTOM + (c.max_depth + 1) * FRAME_HEIGHT;
 	c.out = out;
 
-	header(&c, title, meta);
+	header(&c, title, meta, base ? profile__meta(base) : NULL);
 	fputs("<g id=\"frames\">\n", out);
 	if (c.total) {
-		draw(&c, 0, m.nr_stacks, 0, 0);
+		draw(&c, 0, m.nr_stacks, 0, 0, ROOT_PATH);
 	} else {
 		fprintf(out, "<text x=\"%d\" y=\"%u\">(no ", XPAD, c.height - YPAD_BOTTOM - 4);
 		xml_text(out, c.unit, 0);
@@ -429,5 +558,17 @@ int export_svg(const struct profile *p, FILE *out, const struct export_opts *o)
 out:
 	free(c.prefix);
 	merged__release(&m);
+	hashmap__free(paths);
 	return err;
+}
+
+int export_svg(const struct profile *p, FILE *out, const struct export_opts *o)
+{
+	return svg_write(p, NULL, out, o);
+}
+
+int export_svg_diff(const struct profile *base, const struct profile *p, FILE *out,
+		    const struct export_opts *o)
+{
+	return svg_write(p, base, out, o);
 }
