@@ -10,6 +10,7 @@ trace):
   stats    BPF run time per sample (kernel.bpf_stats_enabled) for vigil, bpftrace and the floor,
            counting only each tool's own programs while the job runs
   latency  stop-to-written-output for a 30 s system-wide capture vs perf script + folding; sizes
+           (pprof with its DWARF source lines and with --no-lines, side by side)
   syscall  4,000,000 geteuid() alone and under vigil lat syscall, syscount -L, and a bpftrace
            raw_syscalls histogram one-liner (all system-wide)
   sched    a pipe ping-pong (context switches) alone and under vigil lat runq, runqlat,
@@ -201,11 +202,14 @@ def fold_perf_script(data):
 def bench_latency():
     print(f"\n== Stop to written output, {CAPTURE_S} s system-wide capture at 999 Hz under load ==")
     res = {}
-    for fmt in ("svg", "folded", "pb.gz"):
+    # pb.gz reads DWARF for source lines (libc6-dbg makes that libc's too); --no-lines does not
+    for fmt, extra in (("svg", []), ("folded", []), ("pb.gz", []), ("pb.gz", ["--no-lines"])):
         out = os.path.join(OUT, f"capture.{fmt}")
         procs, th = background_load(CAPTURE_S + 2)
-        r = subprocess.run([VIGIL, "profile", "-F", "999", "-o", out, str(CAPTURE_S)],
+        r = subprocess.run([VIGIL, "profile", "-F", "999", "-o", out, *extra, str(CAPTURE_S)],
                            capture_output=True, text=True)
+        if extra:
+            fmt += " " + " ".join(extra)
         for p in procs:
             p.wait()
         th.join()
@@ -216,7 +220,7 @@ def bench_latency():
             continue
         res[f"vigil .{fmt}"] = {"ms": int(m.group(3)), "samples": int(m.group(1)),
                                 "stacks": int(m.group(2)), "bytes": os.path.getsize(out)}
-        print(f"  vigil -o .{fmt:<7} {int(m.group(3)):6d} ms after stop, {os.path.getsize(out):>10} "
+        print(f"  vigil -o .{fmt:<18} {int(m.group(3)):6d} ms after stop, {os.path.getsize(out):>10} "
               f"bytes, {m.group(1)} samples, {m.group(2)} stacks")
     data = os.path.join(OUT, "capture.perf.data")
     procs, th = background_load(CAPTURE_S + 2)

@@ -562,6 +562,19 @@ def test_pprof_source_lines_and_inlines(ctx):
     assert raw.returncode == 0, raw.stderr[-2000:]
     assert re.search(r"inl_mix \S*inlined\.c:\d+ s=0\n\s+inl_outer \S*inlined\.c:" + str(call),
                      raw.stdout), raw.stdout[:3000]
+    # --no-lines: no DWARF read, functions named by the binary as before; with --lines, refused.
+    bare = ctx.path("nolines.pb.gz")
+    r = vigil("profile", "-F", "499", "--no-lines", "-o", bare, "--", workload("inlined"), "1",
+              timeout=60)
+    check_rc(r)
+    top = subprocess.run(["go", "tool", "pprof", "-lines", "-top", bare], capture_output=True,
+                         text=True, timeout=120)
+    assert top.returncode == 0 and "inl_outer" in top.stdout, \
+        top.stdout[-1500:] + top.stderr + r.stderr
+    assert "inlined.c" not in top.stdout, top.stdout[-1500:]
+    r = vigil("profile", "--lines", "--no-lines", "1")
+    check_rc(r, 1)
+    assert "contradict" in r.stderr, r.stderr
 
 
 def test_folded_and_svg_with_lines(ctx):

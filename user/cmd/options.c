@@ -21,7 +21,8 @@ enum {
 	OPT_UNWIND,
 	OPT_NO_DEMANGLE,
 	OPT_SORT,
-	OPT_LINES
+	OPT_LINES,
+	OPT_NO_LINES
 };
 
 void cli_free_common(struct common_opts *c)
@@ -35,7 +36,7 @@ void cli_free_common(struct common_opts *c)
 static const struct {
 	unsigned int bit;
 	const char *shorts;
-	struct option longs[7];
+	struct option longs[8];
 } common_table[] = {
 	{ CLI_PID, "p:", { { "pid", required_argument, NULL, 'p' } } },
 	{ CLI_TID, "L:", { { "tid", required_argument, NULL, 'L' } } },
@@ -59,7 +60,8 @@ static const struct {
 	    { "unwind", required_argument, NULL, OPT_UNWIND },
 	    { "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	    { "sort", required_argument, NULL, OPT_SORT },
-	    { "lines", no_argument, NULL, OPT_LINES } } },
+	    { "lines", no_argument, NULL, OPT_LINES },
+	    { "no-lines", no_argument, NULL, OPT_NO_LINES } } },
 };
 
 #define MAX_LONGS 64
@@ -131,7 +133,11 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 		c->no_demangle = true;
 		return 0;
 	case OPT_LINES:
-		c->lines = true;
+	case OPT_NO_LINES:
+		c->lines |= key == OPT_LINES;
+		c->no_lines |= key == OPT_NO_LINES;
+		if (c->lines && c->no_lines)
+			return cli_error(cmd, "--lines and --no-lines contradict each other");
 		return 0;
 	case OPT_SORT:
 		if (top_parse_sort(arg, &c->sort))
@@ -145,7 +151,7 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 static bool is_common_key(int key)
 {
 	return (key > 0 && key < 256 && strchr("pLcUKofdjv", key)) ||
-	       (key >= OPT_FORMAT && key <= OPT_LINES && key != OPT_HELP);
+	       (key >= OPT_FORMAT && key <= OPT_NO_LINES && key != OPT_HELP);
 }
 
 /* CLI_DURATION_ARG: the one positional argument is the duration. */
@@ -388,8 +394,9 @@ int cli_runner_init(struct runner *r, const char *cmd, const struct common_opts 
 		.symbols = symbols,
 		.kernel_symbols = symbols && !c->user_only,
 		.no_demangle = c->no_demangle,
-		/* pprof always carries source lines where DWARF has them; text formats on --lines */
-		.lines = c->lines || c->format == EXPORT_PPROF,
+		/* pprof carries source lines where DWARF has them (unless --no-lines); text formats
+		 * on --lines */
+		.lines = c->lines || (c->format == EXPORT_PPROF && !c->no_lines),
 		.pids = c->pids,
 		.nr_pids = c->nr_pids,
 		/* Tables, -f and lat's text all go to stdout; only -o FILE without a table does not. */

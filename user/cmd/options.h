@@ -31,7 +31,7 @@
 #define CLI_JSON (1u << 7) /* -j / --json */
 #define CLI_STACK_OPTS \
 	(1u << 8) /* --top, --sort, --per-thread, --unwind, --stack-storage-size, --no-demangle, \
-		    --lines */
+		    --lines, --no-lines */
 #define CLI_DURATION_ARG (1u << 9) /* a positional DURATION (same as -d) */
 
 struct common_opts {
@@ -57,6 +57,7 @@ struct common_opts {
 	const char *unwind; /* --unwind fp|kernel, NULL = best available */
 	bool no_demangle; /* --no-demangle: C++ and Rust names as the symbol tables spell them */
 	bool lines; /* --lines: folded/SVG frames "func (file.c:42)", inlined calls as frames */
+	bool no_lines; /* --no-lines: pprof without source lines (no DWARF read at all) */
 	unsigned long stack_storage; /* --stack-storage-size (default 16384) */
 };
 
