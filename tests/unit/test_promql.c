@@ -370,6 +370,13 @@ static void test_text_forms(void **state)
 	assert_int_equal(ms, 1700000000500LL);
 	assert_int_equal(pq_parse_time("1700000000.25", &ms), 0);
 	assert_int_equal(ms, 1700000000250LL);
+	/* Prometheus' rounding: through float seconds, the fraction to ms, then ns, then ms. */
+	assert_int_equal(pq_parse_time("1796224193.0765", &ms), 0);
+	assert_int_equal(ms, 1796224193076LL);
+	assert_int_equal(pq_parse_time("1700000000.9999", &ms), 0);
+	assert_int_equal(ms, 1700000001000LL);
+	assert_int_equal(pq_parse_time("-1.5", &ms), 0);
+	assert_int_equal(ms, -1500);
 	assert_int_equal(pq_parse_time("yesterday", &ms), -EINVAL);
 }
 

@@ -171,7 +171,21 @@ int pq_parse_time(const char *s, int64_t *ms)
 		return -EINVAL;
 	secs = strtod(s, &end);
 	if (end != s && !*end && fabs(secs) < 9e12) {
-		*ms = (int64_t)llround(secs * 1000);
+		/* As Prometheus' parseTime: the fraction rounded to ms, then to integer ns (so 0.076
+		 * may become 75999999 ns), then to ms as time.Time does (floor). */
+		double ip, fr = modf(secs, &ip);
+		int64_t sec = (int64_t)ip, nsec;
+
+		fr = round(fr * 1000) / 1000;
+		nsec = (int64_t)(fr * 1e9);
+		if (nsec < 0) {
+			sec--;
+			nsec += 1000000000;
+		} else if (nsec >= 1000000000) {
+			sec++;
+			nsec -= 1000000000;
+		}
+		*ms = sec * 1000 + nsec / 1000000;
 		return 0;
 	}
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || !n)

@@ -30,6 +30,7 @@
 #include "service/http.h"
 #include "service/metrics.h"
 #include "service/push.h"
+#include "service/query.h"
 #include "service/service.h"
 #include "service/store.h"
 #include "util/log.h"
@@ -66,6 +67,7 @@ struct service {
 	struct metrics *metrics;
 	struct hook hooks[MAX_HOOKS];
 	int nhooks;
+	struct query_api *query; /* /api/v1/query and the rest of Prometheus' query API */
 
 	/* collection thread only */
 	struct profile *acc; /* this interval's CPU samples */
@@ -621,6 +623,11 @@ struct service *service__new(const struct service_opts *o)
 	err = api__register(s, s->http);
 	if (err)
 		goto fail;
+	s->query = query_api__new(s, s->http);
+	if (!s->query) {
+		err = -errno;
+		goto fail;
+	}
 	if (o->remote_write_url || o->push_url) {
 		s->push = push__new(o->remote_write_url, o->push_url, o->push_app, o->profile_hz);
 		if (!s->push) {
@@ -682,6 +689,7 @@ void service__free(struct service *s)
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->lock);
 	http_server__free(s->http);
+	query_api__free(s->query);
 	push__free(s->push);
 	cpu_collector__free(s->cpu);
 	offcpu_collector__free(s->off);
@@ -800,6 +808,11 @@ struct store *service__store(struct service *s)
 double service__interval(const struct service *s)
 {
 	return s->o.interval_s;
+}
+
+long long service__raw_age_ms(const struct service *s)
+{
+	return (long long)s->o.downsample_age1_s * 1000;
 }
 
 bool service__stopping(const struct service *s)

@@ -71,6 +71,8 @@ bool service__ready(struct service *s, char *reason, size_t len);
 /* The store (range reads) and the collection interval. */
 struct store *service__store(struct service *s);
 double service__interval(const struct service *s);
+/* Points older than this (ms) are downsampled by the store. */
+long long service__raw_age_ms(const struct service *s);
 /* Server-sent events: wait until an event newer than *seq exists (or timeout_ms passes); returns a
  * malloc'd JSON text and advances *seq, or NULL on timeout / stop. */
 char *service__next_event(struct service *s, __u64 *seq, int timeout_ms);

@@ -376,9 +376,6 @@ static int series_id(struct store *s, const char *name, const char *labels, cons
 	return 0;
 }
 
-/* Points are stored when a value changes, and at least every HEARTBEAT_MS while it does not. */
-#define HEARTBEAT_MS 60000
-
 struct cached_series {
 	sqlite3_int64 id;
 	double last_v;
@@ -446,7 +443,8 @@ static int series_append(void *ctx, const char *name, const struct series_label 
 		}
 	}
 	/* An unchanged value within the heartbeat adds nothing: readers hold the last value. */
-	if (cs->stored && v == cs->last_v && t_ms > cs->last_t && t_ms - cs->last_t < HEARTBEAT_MS)
+	if (cs->stored && v == cs->last_v && t_ms > cs->last_t &&
+	    t_ms - cs->last_t < STORE_HEARTBEAT_MS)
 		return 0;
 	id = cs->id;
 	/* One prepared statement for every point (an interval appends hundreds). */

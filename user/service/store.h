@@ -53,6 +53,10 @@ int store__profiles(struct store *s, const char *kind, __s64 from_ms, __s64 to_m
 /* How many profiles of kind are stored, and the oldest start (0 when none). */
 int store__profile_count(struct store *s, const char *kind, long *n, __s64 *oldest_ms);
 
+/* Points are stored when a value changes, and at least every STORE_HEARTBEAT_MS while it does not
+ * (readers hold the last value in between: analytics/storesrc.h puts the skipped points back). */
+#define STORE_HEARTBEAT_MS 60000
+
 /* The metric store interface (model/series.h): select from any thread, append from the writer. */
 struct series_store store__series(struct store *s);
 /* Every metric name with its type and label sets (JSON-ready): calls fn once per series. */

@@ -1,0 +1,271 @@
+"""Prometheus' query API on vigil serve (/api/v1/query, /api/v1/query_range, series, labels): the
+samples a running service stored, loaded into a real Prometheus (promtool backfill), must give the
+same answers from both servers' /api/v1/query_range for every expression below, to float rounding.
+The samples are what Vigil's own API returns for a range selector, so the test covers the HTTP API
+and the evaluator over the live store (with the points the store skipped put back); that those
+samples are the ones the same service sent to a Prometheus by remote write is the last test here
+(and tests/unit/test_storesrc.c)."""
+import json
+import math
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from lib import Skip, have, wait_for, workload
+from oracles import _ready, free_port, prom_query, prometheus_with_blocks, same_result
+from test_serve import Serve
+
+EXPRS = [
+    "vigil_cpu_seconds_total",
+    "rate(vigil_cpu_seconds_total[5s])",
+    "irate(vigil_cpu_seconds_total[5s])",
+    "increase(vigil_cpu_seconds_total[10s])",
+    "delta(vigil_process_resident_bytes[10s])",
+    "deriv(vigil_process_resident_bytes[10s])",
+    "sum(rate(vigil_cpu_seconds_total[5s]))",
+    "sum by (comm) (rate(vigil_cpu_seconds_total[5s]))",
+    "avg without (comm) (vigil_process_resident_bytes)",
+    "max(vigil_process_resident_bytes)",
+    "min by (comm) (vigil_process_resident_bytes)",
+    "count(vigil_cpu_seconds_total)",
+    "topk(3, vigil_process_resident_bytes)",
+    "histogram_quantile(0.9, sum by (le) (rate(vigil_runq_latency_seconds_bucket[5s])))",
+    "histogram_quantile(0.5, rate(vigil_syscall_latency_seconds_bucket[10s]))",
+    "avg_over_time(vigil_process_resident_bytes[10s])",
+    "max_over_time(vigil_agent_resident_bytes[10s])",
+    "min_over_time(vigil_agent_resident_bytes[10s])",
+    "sum_over_time(vigil_store_bytes[10s])",
+    "count_over_time(vigil_cpu_seconds_total[10s])",
+    "last_over_time(vigil_intervals_total[10s])",
+    "predict_linear(vigil_agent_cpu_seconds_total[10s], 60)",
+    "abs(delta(vigil_process_resident_bytes[5s]))",
+    "clamp_min(rate(vigil_cpu_seconds_total[5s]), 0.1)",
+    "clamp_max(rate(vigil_cpu_seconds_total[5s]), 0.5)",
+    "vigil_process_resident_bytes / 1024 / 1024",
+    "rate(vigil_cpu_seconds_total[5s]) > 0.05",
+    "rate(vigil_cpu_seconds_total[5s]) > bool 0.05",
+    "vigil_cpu_seconds_total offset 5s",
+    "rate(vigil_cpu_seconds_total[5s] offset 3s)",
+    'vigil_cpu_seconds_total{comm=~"s.*|b.*"}',
+    'vigil_cpu_seconds_total{comm!~"s.*"}',
+    'vigil_cpu_seconds_total{comm!="spin"}',
+    "rate(vigil_cpu_seconds_total[5s]) * on(comm) group_left vigil_process_resident_bytes",
+    "vigil_cpu_seconds_total and on(comm) vigil_process_resident_bytes",
+    "vigil_cpu_seconds_total unless on(comm) vigil_process_resident_bytes",
+    "vigil_process_resident_bytes or vigil_agent_resident_bytes",
+    "sum(rate(vigil_runq_latency_seconds_sum[5s])) / sum(rate(vigil_runq_latency_seconds_count[5s]))",
+    "rate(vigil_syscall_latency_seconds_sum[5s]) / ignoring(le) rate(vigil_syscall_latency_seconds_count[5s])",
+    "vigil_agent_resident_bytes - vigil_agent_resident_bytes offset 5s",
+    "max_over_time(rate(vigil_cpu_seconds_total[3s])[10s:1s])",
+    "quantile(0.5, vigil_process_resident_bytes)",
+    "stddev(vigil_process_resident_bytes)",
+    "changes(vigil_process_resident_bytes[10s])",
+    "resets(vigil_cpu_seconds_total[10s])",
+    "time() - timestamp(vigil_intervals_total)",
+    "sum by (syscall) (increase(vigil_syscall_latency_seconds_count[10s])) > 10",
+]
+
+
+def om_escape(v):
+    return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+
+
+def om_float(s):
+    v = float(s)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return repr(v)
+
+
+def to_openmetrics(matrix):
+    """A range selector's answer as OpenMetrics text (type unknown: PromQL does not look at it)."""
+    fams = {}
+    for s in matrix:
+        m = dict(s["metric"])
+        fams.setdefault(m.pop("__name__"), []).append((m, s["values"]))
+    out = []
+    for name in sorted(fams):
+        out.append(f"# TYPE {name} unknown")
+        for labels, values in fams[name]:
+            ls = ",".join(f'{k}="{om_escape(v)}"' for k, v in sorted(labels.items()))
+            ls = "{" + ls + "}" if ls else ""
+            for t, v in values:
+                out.append(f"{name}{ls} {om_float(v)} {t}")
+    out.append("# EOF")
+    return "\n".join(out) + "\n"
+
+
+def serve_samples(ctx, seconds):
+    """A service with a 1 s interval over a CPU-bound job; returns (serve, matrix, t_end) where the
+    matrix is every stored sample up to the newest interval t_end (unix seconds)."""
+    sv = Serve(ctx, interval=1).start()
+    ctx.spawn([workload("spin"), str(seconds * 0.6)])
+    sv.wait_intervals(seconds, timeout=seconds * 6 + 30)
+    last = sv.json("/api/v1/query?" + urllib.parse.urlencode({"query": "vigil_intervals_total[1m]"}))
+    t_end = last["data"]["result"][0]["values"][-1][0]
+    # Samples put back after a series' newest point reach up to the newest interval the query API
+    # has seen (its hook runs just after the store's commit): let it see t_end for sure.
+    sv.wait_intervals(2)
+    q = urllib.parse.urlencode({"query": '{__name__=~"vigil_.+"}[1h]', "time": t_end})
+    raw = sv.json("/api/v1/query?" + q)
+    assert raw["status"] == "success" and raw["data"]["resultType"] == "matrix", raw
+    return sv, raw["data"]["result"], t_end
+
+
+def vigil_query(sv, path, **params):
+    st, ct, body = sv.get(path + "?" + urllib.parse.urlencode(params))
+    return st, json.loads(body)
+
+
+def test_query_api_matches_prometheus(ctx):
+    sv, matrix, t_end = serve_samples(ctx, 24)
+    names = {s["metric"]["__name__"] for s in matrix}
+    for want in ("vigil_cpu_seconds_total", "vigil_process_resident_bytes",
+                 "vigil_runq_latency_seconds_bucket", "vigil_intervals_total"):
+        assert want in names, f"{want} not stored: {sorted(names)}"
+    assert any(s["metric"].get("comm") == "spin" for s in matrix), "the spin job was not seen"
+    npoints = sum(len(s["values"]) for s in matrix)
+    prom = prometheus_with_blocks(ctx, to_openmetrics(matrix))
+    t0 = min(float(s["values"][0][0]) for s in matrix)
+    failures = []
+    # Aligned and unaligned windows; the data's first seconds are in both.
+    for start, end, step in ((math.floor(t0) + 3, t_end, 1), (t0 + 0.37, t_end - 0.5, 2.3)):
+        for expr in EXPRS:
+            params = {"start": start, "end": end, "step": step}
+            st, mine = vigil_query(sv, "/api/v1/query_range", query=expr, **params)
+            theirs = prom_query(prom, expr, **params)
+            d = same_result(mine, theirs)
+            if d is None and theirs["status"] == "success":
+                if expr in ("rate(vigil_cpu_seconds_total[5s])", "count(vigil_cpu_seconds_total)"):
+                    assert theirs["data"]["result"], f"{expr}: empty in both"
+            if d:
+                failures.append(f"{expr} [{start}..{end} step {step}]: {d}")
+    # Instant queries at the end and in the middle.
+    for t in (t_end, (t0 + t_end) / 2):
+        for expr in EXPRS:
+            st, mine = vigil_query(sv, "/api/v1/query", query=expr, time=t)
+            d = same_result(mine, prom_query(prom, expr, time=t))
+            if d:
+                failures.append(f"{expr} @ {t}: {d}")
+    assert not failures, "\n".join(failures[:10]) + f"\n({len(failures)} differences)"
+    ctx.measure(f"{len(EXPRS)} expressions x 2 ranges + 2 instants over {len(matrix)} series, "
+                f"{npoints} samples of a live vigil serve agree with Prometheus")
+
+
+def test_query_api_errors_like_prometheus(ctx):
+    sv = Serve(ctx, interval=1).start()
+    now = time.time()
+    cases = [
+        ("/api/v1/query", {"query": "sum(", "time": now}),
+        ("/api/v1/query", {"query": "nosuchfunc(up)"}),
+        ("/api/v1/query", {}),
+        ("/api/v1/query", {"query": "up", "time": "yesterday"}),
+        ("/api/v1/query_range", {"query": "up", "start": now, "end": now - 10, "step": 1}),
+        ("/api/v1/query_range", {"query": "up", "start": now - 10, "end": now, "step": 0}),
+        ("/api/v1/query_range", {"query": "up", "start": now - 10, "end": now, "step": "x"}),
+        ("/api/v1/query_range", {"query": "up", "start": now - 100000, "end": now, "step": 1}),
+        ("/api/v1/query_range", {"query": "up[5m]", "start": now - 10, "end": now, "step": 1}),
+        ("/api/v1/query_range", {"query": "up", "end": now, "step": 1}),
+        ("/api/v1/series", {}),
+    ]
+    prom = prometheus_with_blocks(ctx, "# EOF\n", name="empty")
+    for path, params in cases:
+        st, mine = vigil_query(sv, path, **params)
+        try:
+            with urllib.request.urlopen(prom + path + "?" + urllib.parse.urlencode(params)) as r:
+                theirs_st, theirs = r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            theirs_st, theirs = e.code, json.loads(e.read())
+        assert (st, mine["status"], mine.get("errorType")) == \
+            (theirs_st, theirs["status"], theirs.get("errorType")), \
+            f"{path} {params}: vigil {st} {mine} / prometheus {theirs_st} {theirs}"
+    # An evaluation error is a 422, as in Prometheus; the service stays up.
+    sv.wait_intervals(2)
+    st, body = vigil_query(sv, "/api/v1/query",
+                           query="vigil_cpu_seconds_total + ignoring(comm) vigil_cpu_seconds_total")
+    assert st == 422 and body["errorType"] == "execution", (st, body)
+    assert sv.alive()
+    # POST form bodies (Grafana's default), series and labels.
+    st, ct, body = sv.get("/api/v1/query", method="POST",
+                          body=urllib.parse.urlencode({"query": "vigil_intervals_total"}),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    got = json.loads(body)
+    assert st == 200 and got["data"]["result"][0]["metric"]["__name__"] == "vigil_intervals_total", got
+    st, got = vigil_query(sv, "/api/v1/series", **{"match[]": "vigil_intervals_total"})
+    assert st == 200 and got["data"] == [{"__name__": "vigil_intervals_total"}], got
+    st, got = vigil_query(sv, "/api/v1/labels")
+    assert st == 200 and {"__name__", "comm", "le"} <= set(got["data"]), got
+    st, got = vigil_query(sv, "/api/v1/label/__name__/values")
+    assert st == 200 and "vigil_cpu_seconds_total" in got["data"], got
+
+
+def test_query_api_samples_are_what_remote_write_sent(ctx):
+    """The samples the query API reads (stored points plus the skipped ones put back) are the ones
+    the same service sent by remote write to a real Prometheus, for every series sent at every
+    interval of the window; series that ended or left the top N are held up to 60 s (counted)."""
+    if not have("prometheus"):
+        raise Skip("prometheus missing (scripts/install-deps.sh --test installs it)")
+    pport = free_port()
+    cfg = ctx.path("prom-rw.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1m\n")
+    ctx.spawn(["prometheus", f"--config.file={cfg}", f"--web.listen-address=127.0.0.1:{pport}",
+               f"--storage.tsdb.path={ctx.path('tsdb-rw')}", "--web.enable-remote-write-receiver",
+               "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prom = f"http://127.0.0.1:{pport}"
+    assert wait_for(lambda: _ready(prom + "/-/ready"), timeout=60), "prometheus not ready"
+    sv = Serve(ctx, "--remote-write", f"{prom}/api/v1/write", interval=1).start()
+    ctx.spawn([workload("spin"), "10"])
+    sv.wait_intervals(20, timeout=150)
+    last = sv.json("/api/v1/query?" + urllib.parse.urlencode({"query": "vigil_intervals_total[1m]"}))
+    ticks = [t for t, _ in last["data"]["result"][0]["values"]]
+    t_end = ticks[-1]
+    # Remote write is asynchronous: wait until Prometheus has the interval t_end.
+    def have_end():
+        r = prom_query(prom, "timestamp(vigil_intervals_total)", time=t_end)
+        return r["status"] == "success" and r["data"]["result"] and \
+            float(r["data"]["result"][0]["value"][1]) >= t_end - 1e-3
+    assert wait_for(have_end, timeout=60), "remote write did not deliver the newest interval"
+    q = {"query": '{__name__=~"vigil_.+"}[1h]', "time": t_end}
+    mine = sv.json("/api/v1/query?" + urllib.parse.urlencode(q))["data"]["result"]
+    theirs = prom_query(prom, q["query"], time=t_end)["data"]["result"]
+
+    def key(m):
+        return tuple(sorted((k, v) for k, v in m.items() if k not in ("instance", "job")))
+    rw = {key(s["metric"]): s["values"] for s in theirs}
+    held = {key(s["metric"]): s["values"] for s in mine}
+    # The window: from the tenth interval Prometheus got (the first ones may predate its
+    # readiness) to t_end; the series sent at every interval in it.
+    rw_ticks = [t for t, _ in rw[(("__name__", "vigil_intervals_total"),)]]
+    start = rw_ticks[min(9, len(rw_ticks) - 1)]
+    win = [t for t in rw_ticks if start <= t <= t_end]
+    assert len(win) >= 8, f"only {len(win)} intervals delivered: {rw_ticks}"
+    steady = [k for k, v in rw.items() if [t for t, _ in v if start <= t <= t_end] == win]
+    assert len(steady) > 50, f"only {len(steady)} series sent at every interval"
+    diffs, compared, extra = [], 0, 0
+    for k in steady:
+        a = [(t, v) for t, v in held.get(k, []) if start <= t <= t_end]
+        b = [(t, v) for t, v in rw[k] if start <= t <= t_end]
+        compared += len(b)
+        if a != b:
+            diffs.append(f"{dict(k)}: vigil {a[:4]}... vs remote write {b[:4]}...")
+    for k, v in held.items():
+        if k not in rw:
+            continue
+        sent = {t for t, _ in rw[k]}
+        extra += sum(1 for t, _ in v if start <= t <= t_end and t not in sent)
+    assert not diffs, f"{len(diffs)} of {len(steady)} series differ:\n" + "\n".join(diffs[:5])
+    # Not vacuous: most of those samples were not stored (unchanged values) but put back.
+    db = sqlite3.connect(f"file:{sv.data}/vigil.db?mode=ro", uri=True)
+    stored = db.execute("SELECT count(*) FROM points WHERE t >= ? AND t <= ?",
+                        (round(start * 1000), round(t_end * 1000))).fetchone()[0]
+    db.close()
+    assert stored < compared, f"{stored} points stored, {compared} compared: nothing put back"
+    ctx.measure(f"{len(steady)} series x {len(win)} intervals: {compared} samples equal to what "
+                f"remote write sent, {compared - stored}+ of them put back (the store holds "
+                f"{stored} points in the window); {extra} samples of ended series held (up to 60 s)")
