@@ -128,6 +128,27 @@ def test_pid_and_foreign_free(ctx):
     assert "exited; stopping" in err, err
 
 
+def test_host_wide(ctx):
+    """Without -p or COMMAND every process using libc is traced: a process started before the
+    capture shows what it keeps. (On a busy shared host other processes may fill the stack map
+    first: this one's blocks then count under a lost-stack frame, still under its name. It stays
+    alive to the end: host-wide, a process is imaged when first seen, and on a busy host one that
+    exits before its image is taken, queued behind other new processes', loses its symbols.)"""
+    w = ctx.spawn([workload("allocs"), "wait", "hold", "5", "basic"])
+    assert w.stdout.readline().strip() == "ready"
+    v = ctx.spawn([VIGIL, "mem", "-f", "--stack-storage-size", "65536", "-d", "3"])
+    err = "".join(_attached(v))
+    assert re.search(r"tracing \d+ functions of \S*libc\S* .*for 3 s", err), err
+    w.send_signal(signal.SIGUSR1)
+    out, rest = v.communicate(timeout=60)
+    assert v.returncode == 0, err + rest
+    mine = [(f, c) for f, c in parse_folded(out) if f[0] == "allocs"]
+    keep = _bytes_at(mine, "keep_blocks")
+    lost = sum(c for f, c in mine if any("stack lost" in x for x in f))
+    ctx.measure(f"host-wide: keep_blocks {keep} B, {lost} B of allocs under a lost stack")
+    assert keep + lost >= 0.99 * 4096000, (keep, lost, err + rest)
+
+
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
 

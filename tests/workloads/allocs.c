@@ -17,6 +17,7 @@
  *                prints ns per page, wall clock then CPU time
  *   deep N       one 100 B block kept from each of N distinct stacks (recursion depths 0..N-1)
  *   wait MODE... prints "ready", waits for SIGUSR1, then runs MODE (for -p tests)
+ *   hold S MODE... runs MODE, then stays S seconds before exiting
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -319,6 +320,12 @@ static int run(int argc, char **argv)
 	} else if (!strcmp(mode, "wait")) {
 		wait_usr1();
 		return run(argc - 1, argv + 1);
+	} else if (!strcmp(mode, "hold") && argc > 3) {
+		int ret = run(argc - 2, argv + 2);
+
+		fflush(stdout);
+		usleep((useconds_t)(atof(argv[2]) * 1e6));
+		return ret;
 	} else {
 		fprintf(stderr, "allocs: unknown mode '%s'\n", mode);
 		return 2;
