@@ -756,17 +756,114 @@ def bench_mem():
     results["mem_bpf"] = bpf
 
 
+def bench_rules():
+    """Rule evaluation cost over a day of series (vigil rules query over an OpenMetrics day: the
+    evaluator the service runs), and memory per series of the in-memory store."""
+    import random
+    day = os.path.join(OUT, "rules-day.om")
+    nseries, step_s, npts = 0, 10, 86400 // 10
+    t_end = 1700086400
+    t0 = t_end - 86400
+    if not os.path.exists(day):
+        rnd = random.Random(3)
+        with open(day + ".tmp", "w") as f:
+            f.write("# TYPE vigil_cpu_seconds counter\n")
+            for c in range(60):
+                v = 0.0
+                for i in range(npts):
+                    v += rnd.random() * 2
+                    f.write('vigil_cpu_seconds_total{comm="c%d"} %.3f %d\n' % (c, v, t0 + i * step_s))
+            f.write("# TYPE vigil_process_resident_bytes gauge\n")
+            for c in range(30):
+                for i in range(npts):
+                    f.write('vigil_process_resident_bytes{comm="c%d"} %d %d\n'
+                            % (c, 1e8 + 1e6 * rnd.random(), t0 + i * step_s))
+            f.write("# TYPE vigil_runq_latency_seconds histogram\n")
+            les = ["1e-05", "0.0001", "0.001", "0.01", "0.1", "+Inf"]
+            counts = [0.0] * len(les)
+            rows = {le: [] for le in les}
+            for i in range(npts):
+                acc = 0.0
+                for k in range(len(les)):
+                    counts[k] += rnd.random() * 10 / (k + 1)
+                    acc += counts[k]
+                    rows[les[k]].append("%.1f" % acc)
+            for le in les:
+                for i in range(npts):
+                    f.write('vigil_runq_latency_seconds_bucket{le="%s"} %s %d\n' % (le, rows[le][i], t0 + i * step_s))
+            f.write("# EOF\n")
+        os.rename(day + ".tmp", day)
+    nseries = 60 + 30 + 6
+    empty = os.path.join(OUT, "rules-empty.om")
+    with open(empty, "w") as f:
+        f.write("# EOF\n")
+    rules = [
+        "rate(vigil_cpu_seconds_total[5m]) > 0.5",
+        "sum by (comm) (rate(vigil_cpu_seconds_total[5m]))",
+        "topk(5, rate(vigil_cpu_seconds_total[5m]))",
+        "histogram_quantile(0.99, sum by (le) (rate(vigil_runq_latency_seconds_bucket[5m]))) > 0.001",
+        "avg_over_time(vigil_process_resident_bytes[10m]) > 1.005e8",
+        "predict_linear(vigil_process_resident_bytes[1h], 4 * 3600) > 2e8",
+        "increase(vigil_cpu_seconds_total[1h]) / 3600",
+        "vigil_process_resident_bytes / on(comm) group_left rate(vigil_cpu_seconds_total[5m])",
+    ]
+    # Each rule is evaluated at every 10 s of the day (a rule group's interval), wrapped in count()
+    # so the JSON answer (one series) costs nothing beside the evaluation.
+    step = 10
+    evals = 86400 // step + 1
+    rng = ["--start", str(t0), "--end", str(t_end), "--step", str(step)]
+
+    def run(argv):
+        t = time.time()
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, ru = os.wait4(p.pid, 0)
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        if status:
+            raise RuntimeError("%s: status %d: %s" % (" ".join(argv), status, err))
+        return time.time() - t, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+
+    rounds = max(3, ROUNDS // 2)
+    base = [run([VIGIL, "rules", "query", "-d", day] + rng + ["count(vector(1))"])
+            for _ in range(rounds)]
+    base_cpu = statistics.median(b[1] for b in base)
+    rss_data = statistics.median(b[2] for b in base)
+    rss_empty = statistics.median(run([VIGIL, "rules", "query", "-d", empty, "vector(1)"])[2]
+                                  for _ in range(rounds))
+    samples = nseries * npts
+    log(f"rules: {nseries} series x {npts} points (a day at {step_s} s), {evals} evaluations per rule "
+        f"(a day at {step} s); loading: {base_cpu:.2f} s CPU; RSS {rss_data / 2**20:.1f} MiB vs "
+        f"{rss_empty / 2**20:.1f} MiB empty: {(rss_data - rss_empty) / nseries / 1024:.0f} KiB per series "
+        f"({(rss_data - rss_empty) / samples:.1f} bytes per sample)")
+    rows = []
+    tot_cpu = 0.0
+    for r in rules:
+        cpu = statistics.median(run([VIGIL, "rules", "query", "-d", day] + rng + [f"count({r})"])[1]
+                                for _ in range(rounds)) - base_cpu
+        cpu = max(cpu, 1e-6)
+        tot_cpu += cpu
+        rows.append({"rule": r, "evaluations": evals, "cpu_s": cpu, "evaluations_per_s": evals / cpu})
+        log("  %-90s %8.0f evaluations/s" % (r, evals / cpu))
+    log("  all %d rules: %.0f rule evaluations/s over %d series" % (len(rules), len(rules) * evals / tot_cpu,
+                                                                    nseries))
+    results["rules"] = {"series": nseries, "points_per_series": npts, "rules": rows,
+                        "rule_evaluations_per_s": len(rules) * evals / tot_cpu,
+                        "bytes_per_series": (rss_data - rss_empty) / nseries,
+                        "bytes_per_sample": (rss_data - rss_empty) / samples}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if os.geteuid() != 0:
         log("bench needs root")
         return 2
     which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "mem", "serve",
-                             "analytics", "trace"]
+                             "analytics", "rules", "trace"]
     for w in which:
         {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
          "syscall": bench_syscall, "sched": bench_sched, "mem": bench_mem, "serve": bench_serve,
-         "analytics": bench_analytics, "trace": lambda: trace_bench.bench_trace(results)}[w]()
+         "analytics": bench_analytics, "rules": bench_rules,
+         "trace": lambda: trace_bench.bench_trace(results)}[w]()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     return 0
