@@ -94,6 +94,39 @@ static void test_quiet_noise_spike(void **state)
 	free(s);
 }
 
+/*
+ * A nightly job: 5-minute points of noise with a burst of 30 sigma at 03:00 (give or take 10
+ * minutes) every night for ten nights. The first nights alarm; once it has come at that time on
+ * three of the last seven nights it is the schedule, and its evidence is damped. A burst larger
+ * than any night's, at another time of day, still alarms.
+ */
+static void test_scheduled(void **state)
+{
+	size_t day = 288, n = 12 * day, first = 0, late = 0;
+	double *v = noise(n, 20, 1), *s;
+
+	(void)state;
+	for (size_t k = 1; k <= 10; k++) {
+		size_t at = k * day + 36 + (k * 7) % 5 - 2; /* 03:00 +- 10 minutes */
+
+		for (size_t j = 0; j < 3; j++)
+			v[at + j] = 50 + gauss();
+	}
+	v[11 * day + 150] = 80; /* 12:30 on day 11: larger than ever */
+	s = score(v, n);
+	for (size_t k = 1; k <= 3; k++)
+		first += alarms(s, k * day + 30, k * day + 45) > 0;
+	for (size_t k = 6; k <= 10; k++)
+		late += alarms(s, k * day + 30, k * day + 45) > 0;
+	if (first < 2 || late > 1)
+		fail_msg(
+			"nights 1-3: %zu of 3 alarmed (want >= 2); nights 6-10: %zu of 5 (want <= 1)",
+			first, late);
+	assert_true(s[11 * day + 150] >= ALARM);
+	free(v);
+	free(s);
+}
+
 static void test_level_shift(void **state)
 {
 	size_t n = 4000;
@@ -208,6 +241,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quiet_noise_spike),
 		cmocka_unit_test(test_level_shift),
+		cmocka_unit_test(test_scheduled),
 		cmocka_unit_test(test_daily_cycle),
 		cmocka_unit_test(test_flatline),
 		cmocka_unit_test(test_online),

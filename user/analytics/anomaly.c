@@ -92,7 +92,7 @@ struct anomaly_detector {
 	/* cycle */
 	size_t period, season_since;
 	/* the recent peak score, for the damping */
-	double peak, decay, sur[64];
+	double peak, decay;
 };
 
 void anomaly_opts_default(struct anomaly_opts *o)
@@ -111,6 +111,8 @@ void anomaly_opts_default(struct anomaly_opts *o)
 		.cycles = 3,
 		.combine = 0.25,
 		.warmup = 64,
+		.recur = 0.5,
+		.sched_damp = 0.5,
 		.methods = 0,
 	};
 }
@@ -161,6 +163,8 @@ int anomaly_opts_set(struct anomaly_opts *o, const char *name, const char *value
 		K(cycles, 2, 10),
 		K(combine, 0, 2),
 		K(warmup, 0, 1e9),
+		K(recur, 0, 100),
+		K(sched_damp, 0, 1),
 #undef K
 	};
 	char *end;
@@ -324,6 +328,22 @@ static double hist_surprise(struct anomaly_detector *d, struct stat_hist *h, dou
 		hist_fit(d, h);
 	/* log10(q * exp(-(a - u) / beta)) */
 	lp = log10(d->o.tail_q) - (a - h->u) / h->beta / M_LN10;
+	/* The fitted tail never calls a value rarer than the history shows it is: when k of the n
+	 * past values were at least as large, it happens about k times in n here (a daily backup's
+	 * spike, a nightly job's burst), whatever the exponential says of the bulk's tail. The
+	 * first recurrence is still news, so k - 1 counts, scaled by recur. */
+	if (d->o.recur > 0 && lp < 0) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < h->n; i++)
+			k += h->v[i] >= a;
+		if (k > 1) {
+			double le = log10(d->o.recur * (double)(k - 1) / (double)h->n);
+
+			if (le > lp)
+				lp = le;
+		}
+	}
 	return lp < 0 ? -lp : 0;
 }
 
@@ -534,6 +554,40 @@ static void statistics(struct anomaly_detector *d, double value, double *a,
 	}
 }
 
+/*
+ * Machine metrics follow schedules: a backup, a cron job, a nightly batch moves the series at about
+ * the same time every day. True when, on at least three of the last seven days, the series went the
+ * same way at least 80% as far from the reference level within half an hour of this time of day:
+ * then the point is the schedule, and its evidence is damped (sched_damp). Needs the step and a
+ * point at least 3 scales from the reference; series without a daily rhythm are never affected.
+ */
+static bool scheduled(const struct anomaly_detector *d, double value, double ref, double dev)
+{
+	size_t day, w, hits = 0;
+	double need;
+
+	if (!(d->step > 0) || !isfinite(ref) || fabs(dev) < 3)
+		return false;
+	day = (size_t)llround(86400.0 / d->step);
+	w = (size_t)llround(1800.0 / d->step);
+	if (day < 4 || w > day / 4)
+		return false;
+	need = 0.8 * (value - ref);
+	for (size_t k = 1; k <= 7; k++) {
+		bool hit = false;
+
+		if (k * day + w + 1 >= d->n || k * day + w + 1 >= RING)
+			break;
+		for (size_t j = k * day - w; j <= k * day + w && !hit; j++) {
+			double x = past(d, d->x, j) - ref;
+
+			hit = need > 0 ? x >= need : x <= need;
+		}
+		hits += hit;
+	}
+	return hits >= 3;
+}
+
 double anomaly__update(struct anomaly_detector *d, double ts, double value,
 		       struct anomaly_point *out)
 {
@@ -578,6 +632,8 @@ double anomaly__update(struct anomaly_detector *d, double ts, double value,
 	 * share of what the others say (a real anomaly often shows in several; chance rarely). */
 	if (active > 1)
 		best += d->o.combine * (total - best) - log10(active);
+	if (best > 0 && d->o.sched_damp < 1 && scheduled(d, value, pt.expected, pt.deviation))
+		best *= d->o.sched_damp;
 	if (n <= d->o.warmup || best < 0)
 		best = 0;
 	raw = fmin(1, best / MAX_SCORE_LOG10);

@@ -13,6 +13,10 @@
  * follow an exponential tail, as in extreme-value "SPOT" detectors), so the detectors are comparable
  * and calibrated per series. The evidence is the most surprising detector, Bonferroni-corrected,
  * plus a quarter of what the others add (kinds of anomaly often show in several at once);
+ * What the series shows cannot be rarer than it is: a statistic's tail probability is at least
+ * the share of its history that was as large (a spike that recurs is not news), and an excursion
+ * the series made at this time of day on three of the last seven days (a cron job, a backup) has
+ * its evidence damped.
  * score = min(1, evidence / 10) with evidence in -log10 units, so score 0.5 is an event about as
  * rare as one in 100,000 points. One event, one alarm: a score counts in full only when it tops the
  * recent peak, which halves every `refractory` points; other scores are damped.
@@ -58,6 +62,10 @@ struct anomaly_opts {
 	double cycles; /* cycles of history needed before a cycle is tested */
 	double combine; /* weight of the other detectors' evidence added to the best one */
 	double warmup; /* points before any score is given */
+	double recur; /* a statistic's tail probability is at least recur * (share of its history at
+		       * least as large, less one value): what recurs is not news (0 = off) */
+	double sched_damp; /* evidence factor for an excursion seen at this time of day on three
+			    * of the last seven days (1 = off) */
 	unsigned int methods; /* mask of (1 << enum anomaly_method); 0 = all but spike */
 };
 
