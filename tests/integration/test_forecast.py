@@ -115,3 +115,74 @@ def test_forecast_cli(ctx):
     one_line_error(vigil("forecast", bad), 1, r"2 point\(s\); a forecast needs at least 3")
     one_line_error(vigil("forecast", "--model", "holt-winters", "--period", "50", p), 1,
                    r"cannot fit holt-winters to 100 points")
+
+
+GROW = r"""
+import sys, time
+rate, secs = float(sys.argv[1]), float(sys.argv[2])
+chunks, t0 = [], time.monotonic()
+print("start", flush=True)
+while time.monotonic() - t0 < secs:
+    # on schedule by the clock: RSS grows by `rate` bytes per second whatever the host's load
+    want = int(rate * (time.monotonic() - t0)) // 65536
+    while len(chunks) < want:
+        b = bytearray(65536)
+        for i in range(0, 65536, 4096):
+            b[i] = 1
+        chunks.append(b)
+    time.sleep(0.02)
+"""
+
+
+def _rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_capacity_rss(ctx):
+    """A process growing its RSS at a fixed 8 MiB/s toward a limit: after 30 s of samples,
+    `vigil forecast --limit` gives the time left within 20% of the truth."""
+    import subprocess
+    import time as _t
+
+    rate = 8 << 20
+    p = subprocess.Popen(["/usr/bin/python3", "-c", GROW, str(rate), "60"], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "start"
+        t0 = _t.time()
+        base = _rss(p.pid)
+        rows = []
+        while _t.time() - t0 < 30:
+            rows.append((_t.time(), _rss(p.pid)))
+            _t.sleep(0.5)
+    finally:
+        p.kill()
+        p.wait()
+    limit = base + rate * 120  # the schedule reaches it 120 s after the start
+    csv_path = ctx.path("rss.csv")
+    with open(csv_path, "w") as f:
+        f.write("timestamp,value\n")
+        for t, v in rows:
+            f.write(f"{t:.3f},{v}\n")
+    r = vigil("forecast", "--limit", str(limit), csv_path)
+    check_rc(r)
+    head, row = r.stdout.strip().splitlines()
+    assert head == "timestamp,value,rate_per_second,seconds_to_limit,lower_95,upper_95", head
+    f = dict(zip(head.split(","), row.split(",")))
+    now = float(f["timestamp"])
+    truth = t0 + 120 - now
+    got = float(f["seconds_to_limit"])
+    ctx.measure(f"time to limit {got:.1f} s, truth {truth:.1f} s ({100 * (got - truth) / truth:+.1f}%), "
+                f"rate {float(f['rate_per_second']) / 2**20:.2f} MiB/s (8 set), 95% "
+                f"[{float(f['lower_95']):.1f}, {float(f['upper_95']):.1f}] s")
+    assert abs(got - truth) <= 0.2 * truth, (got, truth)
+    assert float(f["lower_95"]) <= got <= float(f["upper_95"])
+    # a limit below a growing series is moving away: never reached
+    r = vigil("forecast", "--limit", str(base), csv_path)
+    check_rc(r)
+    assert r.stdout.splitlines()[1].split(",")[3:] == ["inf", "inf", "inf"], r.stdout
+    one_line_error(vigil("forecast", "--limit", "lots", csv_path), 1, r"invalid --limit")

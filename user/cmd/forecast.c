@@ -22,9 +22,11 @@ struct forecast_cmd_opts {
 	struct forecast_opts f;
 	const char *input, *output;
 	unsigned long horizon, period, holdout;
+	double limit;
+	bool has_limit;
 };
 
-enum { OPT_HORIZON = 5100, OPT_MODEL, OPT_PERIOD, OPT_HOLDOUT, OPT_STEP };
+enum { OPT_HORIZON = 5100, OPT_MODEL, OPT_PERIOD, OPT_HOLDOUT, OPT_STEP, OPT_LIMIT };
 
 static const char forecast_help[] =
 	"Usage: vigil forecast [OPTIONS] FILE.csv\n"
@@ -45,12 +47,17 @@ static const char forecast_help[] =
 	"      --holdout N       points held out to choose the model (default: the horizon,\n"
 	"                        at most a quarter of the data)\n"
 	"      --step SECONDS    seconds between points (default: from the timestamps)\n"
+	"      --limit VALUE     capacity instead: when the series' trend (a least-squares line)\n"
+	"                        reaches VALUE, by growth or decline; writes timestamp,value,\n"
+	"                        rate_per_second,seconds_to_limit,lower_95,upper_95 for the last\n"
+	"                        point (inf when the trend moves away from VALUE)\n"
 	"  -v, --verbose         print the chosen model and every candidate's holdout error\n"
 	"\n"
 	"Examples:\n"
 	"  vigil forecast cpu.csv                         # the next day\n"
 	"  vigil forecast --horizon 12 -o next-hour.csv rss.csv\n"
-	"  vigil forecast --model linear -n 100 disk_used.csv\n";
+	"  vigil forecast --model linear -n 100 disk_used.csv\n"
+	"  vigil forecast --limit 8e9 rss.csv              # seconds until 8 GB\n";
 
 static int forecast_option(int key, const char *arg, void *o)
 {
@@ -85,6 +92,16 @@ static int forecast_option(int key, const char *arg, void *o)
 			return cli_error("forecast", "invalid --holdout '%s' (want points >= 1)",
 					 arg);
 		return 0;
+	case OPT_LIMIT: {
+		char *end;
+
+		errno = 0;
+		opts->limit = strtod(arg, &end);
+		if (errno || end == arg || *end || !isfinite(opts->limit))
+			return cli_error("forecast", "invalid --limit '%s' (want a number)", arg);
+		opts->has_limit = true;
+		return 0;
+	}
 	case OPT_STEP:
 		if (cli_parse_seconds(arg, &s))
 			return cli_error("forecast", "invalid --step '%s' (want seconds > 0)", arg);
@@ -111,6 +128,7 @@ static const struct option forecast_longs[] = {
 	{ "period", required_argument, NULL, OPT_PERIOD },
 	{ "holdout", required_argument, NULL, OPT_HOLDOUT },
 	{ "step", required_argument, NULL, OPT_STEP },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ 0 },
 };
 
@@ -122,6 +140,29 @@ static const struct cli_spec forecast_spec = {
 	.option = forecast_option,
 	.positional = forecast_positional,
 };
+
+struct capacity_out {
+	const struct csv_series *s;
+	const struct capacity_estimate *c;
+};
+
+static int write_capacity(FILE *out, void *arg)
+{
+	const struct capacity_out *co = arg;
+	char ts[64];
+
+	ts_format(co->c->now, co->s->style, co->s->frac_digits, ts, sizeof(ts));
+	fprintf(out, "timestamp,value,rate_per_second,seconds_to_limit,lower_95,upper_95\n%s,", ts);
+	cli_print_number(out, co->c->value);
+	fputc(',', out);
+	cli_print_number(out, co->c->rate);
+	fputc(',', out);
+	/* an unreachable limit is inf, as Prometheus spells it */
+	fprintf(out, isinf(co->c->seconds_to_limit) ? "inf," : "%.3f,", co->c->seconds_to_limit);
+	fprintf(out, isinf(co->c->lower) ? "inf," : "%.3f,", co->c->lower);
+	fprintf(out, isinf(co->c->upper) ? "inf\n" : "%.3f\n", co->c->upper);
+	return ferror(out) ? -EIO : 0;
+}
 
 struct forecast_out {
 	const struct csv_series *s;
@@ -188,6 +229,27 @@ int cmd_forecast(int argc, char **argv)
 		cli_error("forecast",
 			  "%s: every timestamp is the same; cannot tell the step (use --step)",
 			  opts.input);
+		goto out;
+	}
+	if (opts.has_limit) {
+		struct capacity_estimate ce;
+		struct capacity_out co = { &s, &ce };
+
+		if (capacity_estimate(s.ts, s.v, s.n, opts.limit, &ce)) {
+			cli_error("forecast", "%s: cannot fit a line to %zu points", opts.input,
+				  s.n);
+			goto out;
+		}
+		err = opts.output ? export_to_path(opts.output, write_capacity, &co) :
+				    write_capacity(stdout, &co);
+		if (!err && !opts.output && fflush(stdout))
+			err = -errno;
+		if (err) {
+			cli_error("forecast", "cannot write %s: %s",
+				  opts.output ? opts.output : "stdout", strerror(-err));
+			goto out;
+		}
+		rc = 0;
 		goto out;
 	}
 	opts.f.horizon = opts.horizon;
