@@ -760,6 +760,7 @@ def bench_rules():
     """Rule evaluation cost over a day of series (vigil rules query over an OpenMetrics day: the
     evaluator the service runs), and memory per series of the in-memory store."""
     import random
+    import re
     day = os.path.join(OUT, "rules-day.om")
     nseries, step_s, npts = 0, 10, 86400 // 10
     t_end = 1700086400
@@ -794,9 +795,6 @@ def bench_rules():
             f.write("# EOF\n")
         os.rename(day + ".tmp", day)
     nseries = 60 + 30 + 6
-    empty = os.path.join(OUT, "rules-empty.om")
-    with open(empty, "w") as f:
-        f.write("# EOF\n")
     rules = [
         "rate(vigil_cpu_seconds_total[5m]) > 0.5",
         "sum by (comm) (rate(vigil_cpu_seconds_total[5m]))",
@@ -807,40 +805,31 @@ def bench_rules():
         "increase(vigil_cpu_seconds_total[1h]) / 3600",
         "vigil_process_resident_bytes / on(comm) group_left rate(vigil_cpu_seconds_total[5m])",
     ]
-    # Each rule is evaluated at every 10 s of the day (a rule group's interval), wrapped in count()
-    # so the JSON answer (one series) costs nothing beside the evaluation.
+    # Each rule is evaluated at every 10 s of the day (a rule group's interval; --stats times the
+    # evaluation alone), wrapped in count() so the answer is one series.
     step = 10
     evals = 86400 // step + 1
     rng = ["--start", str(t0), "--end", str(t_end), "--step", str(step)]
 
-    def run(argv):
-        t = time.time()
-        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, ru = os.wait4(p.pid, 0)
-        err = p.stderr.read().decode()
-        p.stderr.close()
-        if status:
-            raise RuntimeError("%s: status %d: %s" % (" ".join(argv), status, err))
-        return time.time() - t, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+    def run(expr):
+        """(evaluation CPU seconds, bytes the store holds) from vigil rules query --stats."""
+        r = subprocess.run([VIGIL, "rules", "query", "--stats", "-d", day] + rng + [expr],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        m = re.search(r"(\d+) bytes held; evaluation ([\d.]+) s CPU", r.stderr)
+        if r.returncode or not m:
+            raise RuntimeError("rules query %s: status %d: %s" % (expr, r.returncode, r.stderr))
+        return float(m.group(2)), int(m.group(1))
 
     rounds = max(3, ROUNDS // 2)
-    base = [run([VIGIL, "rules", "query", "-d", day] + rng + ["count(vector(1))"])
-            for _ in range(rounds)]
-    base_cpu = statistics.median(b[1] for b in base)
-    rss_data = statistics.median(b[2] for b in base)
-    rss_empty = statistics.median(run([VIGIL, "rules", "query", "-d", empty, "vector(1)"])[2]
-                                  for _ in range(rounds))
+    held = run("vector(1)")[1]
     samples = nseries * npts
     log(f"rules: {nseries} series x {npts} points (a day at {step_s} s), {evals} evaluations per rule "
-        f"(a day at {step} s); loading: {base_cpu:.2f} s CPU; RSS {rss_data / 2**20:.1f} MiB vs "
-        f"{rss_empty / 2**20:.1f} MiB empty: {(rss_data - rss_empty) / nseries / 1024:.0f} KiB per series "
-        f"({(rss_data - rss_empty) / samples:.1f} bytes per sample)")
+        f"(every {step} s of the day); store: {held / 2**20:.1f} MiB held, {held / nseries / 1024:.0f} KiB "
+        f"per series ({held / samples:.1f} bytes per sample)")
     rows = []
     tot_cpu = 0.0
     for r in rules:
-        cpu = statistics.median(run([VIGIL, "rules", "query", "-d", day] + rng + [f"count({r})"])[1]
-                                for _ in range(rounds)) - base_cpu
-        cpu = max(cpu, 1e-6)
+        cpu = max(statistics.median(run(f"count({r})")[0] for _ in range(rounds)), 1e-6)
         tot_cpu += cpu
         rows.append({"rule": r, "evaluations": evals, "cpu_s": cpu, "evaluations_per_s": evals / cpu})
         log("  %-90s %8.0f evaluations/s" % (r, evals / cpu))
@@ -848,8 +837,7 @@ def bench_rules():
                                                                     nseries))
     results["rules"] = {"series": nseries, "points_per_series": npts, "rules": rows,
                         "rule_evaluations_per_s": len(rules) * evals / tot_cpu,
-                        "bytes_per_series": (rss_data - rss_empty) / nseries,
-                        "bytes_per_sample": (rss_data - rss_empty) / samples}
+                        "bytes_per_series": held / nseries, "bytes_per_sample": held / samples}
 
 
 def main():

@@ -4,6 +4,7 @@
 import json
 import math
 import random
+import re
 
 from lib import check_rc, one_line_error, vigil
 from oracles import prom_query, prometheus_with_blocks, same_result
@@ -317,6 +318,10 @@ def test_rules_query_cli_errors(ctx):
     r = vigil("rules", "query", "--data", good, "x * 2")
     check_rc(r)
     assert json.loads(r.stdout)["data"]["result"][0]["value"] == [1700000000, "2"], r.stdout
+    r = vigil("rules", "query", "--stats", "--data", good, "x * 2")
+    check_rc(r)
+    assert re.fullmatch(r"vigil rules query: 1 series, 1 samples, \d+ bytes held; evaluation "
+                        r"[\d.]+ s CPU\n", r.stderr), r.stderr
     one_line_error(vigil("rules", "query", "--data", bad, "x"), 1, r"bad\.om:3: ")
     one_line_error(vigil("rules", "query", "--data", ctx.path("none.om"), "x"), 1,
                    r"cannot read .*none\.om")

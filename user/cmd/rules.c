@@ -42,6 +42,8 @@ static const char rules_help[] =
 	"  -e, --end T          range query to T (default with --start: the newest sample)\n"
 	"      --step D         range query resolution (Prometheus duration or seconds; default 15s)\n"
 	"      --lookback D     how far an instant selector looks back (default 5m)\n"
+	"      --stats          print series, samples, bytes held and the evaluation's CPU time\n"
+	"                       on stderr\n"
 	"Put options before EXPR; use '--' before an EXPR that starts with '-'.\n"
 	"\n"
 	"Examples:\n"
@@ -172,6 +174,7 @@ static int cmd_rules_query(int argc, char **argv)
 		{ "end", required_argument, NULL, 'e' },
 		{ "step", required_argument, NULL, 'S' },
 		{ "lookback", required_argument, NULL, 'L' },
+		{ "stats", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -181,8 +184,9 @@ static int cmd_rules_query(int argc, char **argv)
 	struct pq_result res;
 	struct pq_error err;
 	struct pq_expr *e = NULL;
-	bool have_t = false, have_start = false, have_end = false;
+	bool have_t = false, have_start = false, have_end = false, stats = false;
 	int64_t t = 0, start = 0, end = 0, step = 15000;
+	struct timespec c0, c1;
 	int rc = 1, ndata = 0;
 
 	if (!ts)
@@ -227,6 +231,9 @@ static int cmd_rules_query(int argc, char **argv)
 			if (parse_duration_arg(sub, "--lookback", optarg, &opts.lookback_ms))
 				goto out;
 			break;
+		case 'T':
+			stats = true;
+			break;
 		case ':':
 			usage_error(sub, "option '%s' needs a value", argv[optind - 1]);
 			goto out;
@@ -257,6 +264,7 @@ static int cmd_rules_query(int argc, char **argv)
 
 	if (!bounded && !ndata)
 		pr_warn("vigil %s: no --data given: selectors find nothing\n", sub);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
 	if (have_start || have_end) {
 		if (!have_start)
 			start = bounded ? mint : end;
@@ -268,6 +276,12 @@ static int cmd_rules_query(int argc, char **argv)
 			t = bounded ? maxt : (int64_t)time(NULL) * 1000;
 		rc = pq_eval_instant(e, &src, t, &opts, &res, &err);
 	}
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	if (stats)
+		fprintf(stderr,
+			"vigil %s: %zu series, %zu samples, %zu bytes held; evaluation %.6f s CPU\n",
+			sub, tsmem__series(ts), tsmem__samples(ts), tsmem__bytes(ts),
+			(double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
 	if (rc) {
 		cli_error(sub, "evaluating '%s': %s", argv[optind], err.msg);
 		rc = 1;
