@@ -157,6 +157,43 @@ static void test_merge_sums_identical_stacks(void **state)
 	profile__free(p);
 }
 
+static void test_merge_by_function_drops_the_addresss_lines(void **state)
+{
+	struct profile *p = profile__new(&cpu_meta), *m = profile__new(&cpu_meta), *k;
+	const struct profile_line l[] = { { "inl", "/src/a.h", 7 }, { NULL, "/src/a.c", 42 } };
+	struct profile_frame fr = { "outer", "app", 0x401000, 0, FRAME_USER };
+	const struct profile_frame *got;
+	__u32 id;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(m);
+	fr.lines = l;
+	fr.nlines = 2;
+	id = profile__add_frame(p, &fr);
+	assert_int_equal(
+		profile__add_stack(p, &(struct profile_stack){ "app", 1, 1, 1, &id, 1, 1 }), 0);
+	/* Kept with the address... */
+	k = profile__new(&cpu_meta);
+	assert_int_equal(profile__merge(k, p, NULL, NULL, 0), 0);
+	got = profile__frame(k, 1);
+	assert_int_equal(got->nlines, 2);
+	assert_string_equal(got->lines[0].function, "inl");
+	assert_string_equal(got->lines[1].function, "outer");
+	assert_int_equal(got->lines[1].line, 42);
+	profile__free(k);
+	/* ...by function only the function's own file, no line (nor what was inlined there). */
+	assert_int_equal(profile__merge(m, p, NULL, NULL, PROFILE_MERGE_BY_FUNCTION), 0);
+	got = profile__frame(m, 1);
+	assert_int_equal(got->addr, 0);
+	assert_int_equal(got->nlines, 1);
+	assert_string_equal(got->lines[0].function, "outer");
+	assert_string_equal(got->lines[0].file, "/src/a.c");
+	assert_int_equal(got->lines[0].line, 0);
+	profile__free(m);
+	profile__free(p);
+}
+
 static void test_bad_input_refused(void **state)
 {
 	static const char junk[] = "\x1f\x8b not really gzip";
@@ -185,6 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_merge_sums_identical_stacks),
+		cmocka_unit_test(test_merge_by_function_drops_the_addresss_lines),
 		cmocka_unit_test(test_bad_input_refused),
 	};
 

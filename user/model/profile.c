@@ -396,9 +396,20 @@ int profile__merge(struct profile *dst, const struct profile *src,
 		f.mapping = map_ids[f.mapping];
 		/* Named code: the function is the identity. Unnamed frames keep their address, it
 		 * is all they have ("module+0x1234"). */
+		struct profile_line outer;
+
 		if ((flags & PROFILE_MERGE_BY_FUNCTION) &&
-		    (f.kind == FRAME_USER || f.kind == FRAME_KERNEL) && !strchr(f.name, '+'))
+		    (f.kind == FRAME_USER || f.kind == FRAME_KERNEL) && !strchr(f.name, '+')) {
 			f.addr = 0;
+			/* The address's lines (and what was inlined there) no longer apply: the
+			 * function keeps its own name and source file, without a line. */
+			if (f.nlines) {
+				outer = f.lines[f.nlines - 1];
+				outer.line = 0;
+				f.lines = &outer;
+				f.nlines = 1;
+			}
+		}
 		if (!(frame_ids[i + 1] = profile__add_frame(dst, &f)))
 			goto out;
 	}
