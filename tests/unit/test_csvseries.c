@@ -179,13 +179,35 @@ static void test_step(void **state)
 	assert_true(ts_step(ts, 1) == 0);
 }
 
+/* Found by fuzz_csv: a buffer that is not NUL-terminated, and the digits promised 0..9. */
+static void test_fuzz_regressions(void **state)
+{
+	struct csv_series s;
+	struct csv_error e;
+	char *blank = malloc(1);
+	enum ts_style st;
+	double t;
+	int frac;
+
+	(void)state;
+	assert_non_null(blank);
+	blank[0] = ' '; /* one blank byte, no NUL after it: read as a blank line, nothing past it */
+	assert_int_equal(csv_series_parse(blank, 1, &s, &e), -EINVAL);
+	free(blank);
+	assert_int_equal(ts_parse("1396310400.123456789012", &t, &st, &frac), 0);
+	assert_int_equal(st, TS_EPOCH);
+	assert_int_equal(frac, 9);
+	assert_int_equal(parse("t,v\n1396310400.123456789012,1\n", &s, &e), 0);
+	assert_int_equal(s.frac_digits, 9);
+	csv_series_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timestamps),
-		cmocka_unit_test(test_parse_rows),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_step),
+		cmocka_unit_test(test_timestamps),	 cmocka_unit_test(test_parse_rows),
+		cmocka_unit_test(test_parse_errors),	 cmocka_unit_test(test_step),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

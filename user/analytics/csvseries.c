@@ -116,8 +116,9 @@ int ts_parse(const char *str, double *t, enum ts_style *style, int *frac_digits)
 		*style = TS_EPOCH;
 		if (frac_digits) {
 			const char *dot = strchr(buf, '.');
+			size_t n = dot ? strlen(dot + 1) : 0;
 
-			*frac_digits = dot ? (int)strlen(dot + 1) : 0;
+			*frac_digits = n > 9 ? 9 : (int)n; /* as promised: 0..9 */
 		}
 		return 0;
 	}
