@@ -45,7 +45,8 @@ FIXTURE_BINS := $(patsubst tests/unit/fixtures/%.c,$(OUTPUT)/tests/fixtures/%,\
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cpp)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS)) \
-	     $(patsubst tests/workloads/%.cpp,$(OUTPUT)/workloads/%,$(WORKLOAD_CXX_SRCS))
+	     $(patsubst tests/workloads/%.cpp,$(OUTPUT)/workloads/%,$(WORKLOAD_CXX_SRCS)) \
+	     $(OUTPUT)/workloads/chain-stripped $(OUTPUT)/workloads/libplugin.so
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 
@@ -141,6 +142,21 @@ $(OUTPUT)/tests/fixtures/libfixture.so: tests/unit/fixtures/libfixture.c | $(OUT
 $(OUTPUT)/workloads/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) | $(OUTPUT)/workloads
 	$(Q)$(CLANG) -std=gnu11 -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-inline \
 		-Wall -Werror $< -o $@ -lm -lpthread
+# Workloads built as distributions build their packages: -O2 without frame pointers, so only CFI
+# finds their callers (sibling calls off, so the call chains the tests expect stay calls).
+NOFP_CFLAGS := -std=gnu11 -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls -Wall -Werror
+$(OUTPUT)/workloads/chain: tests/workloads/chain.c tests/workloads/workload.h | $(OUTPUT)/workloads
+	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@
+$(OUTPUT)/workloads/chain-stripped: $(OUTPUT)/workloads/chain
+	$(Q)strip --strip-all -o $@ $<
+$(OUTPUT)/workloads/libplugin.so: tests/workloads/lib/plugin.c | $(OUTPUT)/workloads
+	$(Q)$(CC) $(NOFP_CFLAGS) -fPIC -shared $< -o $@
+$(OUTPUT)/workloads/dlopener: tests/workloads/dlopener.c tests/workloads/workload.h | $(OUTPUT)/workloads
+	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@ -ldl
+# Frame pointers everywhere but in leaf functions (as libc's syscall wrappers have none).
+$(OUTPUT)/workloads/fpleaf: tests/workloads/fpleaf.c tests/workloads/workload.h | $(OUTPUT)/workloads
+	$(Q)$(CLANG) -std=gnu11 -O1 -g -fno-omit-frame-pointer -momit-leaf-frame-pointer -fno-inline \
+		-Wall -Werror $< -o $@
 # C++ workloads (real compiler-mangled names for the demangling test).
 $(OUTPUT)/workloads/%: tests/workloads/%.cpp $(wildcard tests/workloads/*.h) | $(OUTPUT)/workloads
 	$(Q)$(CLANG)++ -std=gnu++17 -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
@@ -187,7 +203,7 @@ run: deps
 	./vigil profile -o vigil-profile.svg --top 15 10
 
 LINT_SRCS = $(wildcard user/*.c user/*/*.c user/*/*.h bpf/*.c bpf/*.h include/vigil/*.h tests/unit/*.c \
-	tests/unit/*.h tests/workloads/*.c tests/workloads/*.cpp tests/workloads/*.h tests/fuzz/*.c tests/bench/*.c)
+	tests/unit/*.h tests/workloads/*.c tests/workloads/lib/*.c tests/workloads/*.cpp tests/workloads/*.h tests/fuzz/*.c tests/bench/*.c)
 lint: $(SKELS) $(PROTO_H) $(OUTPUT)/syscall_names.h
 	@echo "  LINT    include layering (user/*/README.md)"
 	$(Q)/usr/bin/python3 scripts/check-layers.py user

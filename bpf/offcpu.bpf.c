@@ -12,6 +12,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "common.bpf.h"
+#include "unwind.bpf.h"
 #include "core_fixes.bpf.h"
 #include "vigil/offcpu.h"
 
@@ -281,6 +282,7 @@ int vg_offcpu_oncpu(struct bpf_perf_event_data *ctx)
 }
 
 VG_FOLLOW_FORK_PROGS(vg_offcpu)
-VG_EXEC_PROGS(vg_offcpu, exec_nothing_else)
+/* An exec replaces the image: its unwind tables are stale. */
+VG_EXEC_PROGS(vg_offcpu, unwind_forget)
 
 char LICENSE[] SEC("license") = "GPL";

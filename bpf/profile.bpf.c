@@ -13,6 +13,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "common.bpf.h"
+#include "unwind.bpf.h"
 #include "vigil/profile.h"
 
 const volatile bool user_stacks = true;
@@ -32,42 +33,6 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-/* Processes already announced to userspace. LRU: an evicted entry only costs a second notice. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u8);
-} seen_procs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-static __always_inline void announce(__u32 pid, __u32 tid)
-{
-	struct vg_rec_proc *r;
-	__u8 one = 1;
-
-	if (bpf_map_lookup_elem(&seen_procs, &pid))
-		return;
-	bpf_map_update_elem(&seen_procs, &pid, &one, BPF_ANY);
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		/* Userspace will still snapshot it at the end if it lives; count the miss. */
-		bpf_map_delete_elem(&seen_procs, &pid);
-		count(VG_CNT_RINGBUF_FULL);
-		return;
-	}
-	r->hdr.type = VG_REC_NEW_PROC;
-	r->hdr.size = sizeof(*r);
-	r->pid = pid;
-	r->tid = tid;
-	/* Wake the reader now: the process may live only milliseconds. */
-	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
-}
-
 static __always_inline int handle_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -84,7 +49,7 @@ static __always_inline int handle_sample(struct bpf_perf_event_data *ctx)
 	__builtin_memset(&key, 0, sizeof(key));
 	key.pid = pid;
 	key.tid = tid;
-	if (fp_unwind) {
+	if (unwind_mode != VG_UNWIND_KERNEL) {
 		/* Kernels with bpf_task_pt_regs have BTF task pointers: plain loads, no helper calls. */
 		struct task_struct *t = bpf_get_current_task_btf();
 
@@ -98,11 +63,8 @@ static __always_inline int handle_sample(struct bpf_perf_event_data *ctx)
 	user_mode = in_user_mode(ctx);
 	if (!user_stacks || kthread)
 		key.ustack = VG_USTACK_NONE;
-	else if (fp_unwind && user_mode)
-		/* The sample's registers are the user registers: no pt_regs reads needed. */
-		key.ustack = walk_user_stack_from(PT_REGS_IP(&ctx->regs), PT_REGS_FP(&ctx->regs));
 	else
-		key.ustack = get_user_stack(ctx, &stacks);
+		key.ustack = get_user_stack_perf(ctx, &stacks, user_mode);
 	key.kstack_id =
 		kernel_stacks && !user_mode ? get_stack(ctx, &stacks, false) : VG_STACK_NONE;
 	/* A process's first sample always makes a new key (and so does its first after an exec):
@@ -121,12 +83,7 @@ int vg_profile_sample(struct bpf_perf_event_data *ctx)
 /* -- COMMAND: children of followed processes join the filter. */
 VG_FOLLOW_FORK_PROGS(vg_profile)
 
-/* An exec replaces the image: announce the process again on its next sample. */
-static __always_inline void forget_proc(__u32 tgid)
-{
-	bpf_map_delete_elem(&seen_procs, &tgid);
-}
-
-VG_EXEC_PROGS(vg_profile, forget_proc)
+/* An exec replaces the image: its unwind tables are stale; announce it again on its next sample. */
+VG_EXEC_PROGS(vg_profile, unwind_forget)
 
 char LICENSE[] SEC("license") = "GPL";

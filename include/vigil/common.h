@@ -63,10 +63,19 @@ struct vg_ustack {
 #define VG_CNT_STACK_GONE 12
 /* Userspace-only: a key whose stack filled every slot of the walk, cut at the depth limit. */
 #define VG_CNT_TRUNCATED 13
-#define VG_CNT_NR 16
+/* Vigil's user-stack walk (bpf/unwind.bpf.h), one count per stack, by why it stopped early: */
+#define VG_CNT_UNWIND_NO_MAP 14 /* a return address outside every executable mapping */
+#define VG_CNT_UNWIND_FAULT 15 /* stack memory unreadable (paged out, or not a stack) */
+#define VG_CNT_UNWIND_BAD 16 /* not a frame: the stack did not grow, misaligned frame pointer */
+#define VG_CNT_UNWIND_DEPTH 17 /* --max-frames reached */
+#define VG_CNT_UNWIND_NO_TABLE \
+	18 /* walked before the process's tables were loaded (frame pointers) */
+#define VG_CNT_UNWIND_FP 19 /* (not a loss) stacks with a frame-pointer step where CFI had no row */
+#define VG_CNT_NR 24
 
 /* Ring-buffer records: each starts with type and size (STYLE.md rule 3). */
 #define VG_REC_NEW_PROC 1 /* first sample of a process: userspace snapshots its mappings */
+#define VG_REC_UNWIND_REFRESH 2 /* a pc outside the known mappings: re-read them (unwind.h) */
 
 struct vg_rec_hdr {
 	__u32 type;

@@ -78,6 +78,15 @@ struct vg_unwind_proc {
 	struct vg_unwind_map maps[VG_UNWIND_MAX_MAPS];
 };
 
+/* A frame: where it executes and its stack and frame pointers. */
+struct vg_regs {
+	__u64 pc, sp, bp;
+	__s32 map; /* index of pc's mapping in the process table; -1 when unknown */
+	__u32 exact; /* pc is exact (first frame, or after a signal frame), not a return address */
+	__u32 fp_frames; /* steps taken by frame pointers (no CFI row) */
+	__u32 pad;
+};
+
 /* Ring-buffer record (type VG_REC_UNWIND_REFRESH, common.h): a pc outside every known mapping. */
 struct vg_rec_refresh {
 	__u32 type;

@@ -16,40 +16,43 @@
 
 #include "vigil/unwind.h"
 
-/* A frame: where it executes and its stack and frame pointers. */
-struct vg_regs {
-	__u64 pc, sp, bp;
-	__s32 map; /* index of pc's mapping in the process table; -1 when unknown */
-	__u32 exact; /* pc is exact (first frame, or after a signal frame), not a return address */
-	__u32 fp_frames; /* steps taken by frame pointers (no CFI row) */
-	__u32 pad;
-};
-
 #define VG_STEP_OK 0 /* regs now hold the caller's frame */
 #define VG_STEP_END 1 /* the outermost frame (return address undefined, or 0): stack complete */
 #define VG_STEP_NO_MAP 2 /* the caller's pc is outside every executable mapping: not a frame */
 #define VG_STEP_FAULT 3 /* the stack could not be read */
 #define VG_STEP_BAD 4 /* not a frame: the stack does not grow, a misaligned or non-user address */
 
-/* Index of the mapping holding pc, or -1. At most 9 probes for VG_UNWIND_MAX_MAPS = 256. */
+/*
+ * The searches are branch-free but for their exits: each probe moves the base by (half * ge), ge
+ * computed arithmetically (addresses and offsets are below 2^63, so the sign of a difference tells
+ * the order). A branch per probe would double the paths the BPF verifier walks at every probe.
+ */
+static __always_inline __u64 vg_ge(__u64 a, __u64 b) /* 1 when a >= b */
+{
+	return 1 - ((a - b) >> 63);
+}
+
+/* Index of the mapping holding pc, or -1. At most 8 probes for VG_UNWIND_MAX_MAPS = 256. */
 static __always_inline int vg_find_map(const struct vg_unwind_proc *p, __u64 pc)
 {
-	__u32 lo = 0, hi = p->n;
+	const struct vg_unwind_map *m;
+	__u32 base = 0, len = p->n;
 
-	if (hi > VG_UNWIND_MAX_MAPS)
-		hi = VG_UNWIND_MAX_MAPS;
-	for (int i = 0; i < 9 && lo < hi; i++) {
-		__u32 mid = (lo + hi) / 2;
-		const struct vg_unwind_map *m = &p->maps[mid & (VG_UNWIND_MAX_MAPS - 1)];
+	if (len > VG_UNWIND_MAX_MAPS)
+		len = VG_UNWIND_MAX_MAPS;
+	if (!len)
+		return -1;
+	for (int i = 0; i < 9; i++) {
+		__u32 half = len / 2;
 
-		if (pc < m->start)
-			hi = mid;
-		else if (pc >= m->end)
-			lo = mid + 1;
-		else
-			return (int)mid;
+		if (!half)
+			break;
+		m = &p->maps[(base + half) & (VG_UNWIND_MAX_MAPS - 1)];
+		base += half * (__u32)vg_ge(pc, m->start);
+		len -= half;
 	}
-	return -1;
+	m = &p->maps[base & (VG_UNWIND_MAX_MAPS - 1)];
+	return pc >= m->start && pc < m->end ? (int)base : -1;
 }
 
 /*
@@ -63,7 +66,7 @@ static __always_inline const struct vg_cfi_row *vg_find_row(VG_STEP_CTX *c,
 	const struct vg_cfi_row *r;
 	__u64 page = off >> VG_CFI_PAGE_SHIFT;
 	const __u32 *pe;
-	__u32 lo, hi, p;
+	__u32 base, len, p, hi;
 
 	if (!t->nrows || page < t->first_page)
 		return NULL;
@@ -74,7 +77,7 @@ static __always_inline const struct vg_cfi_row *vg_find_row(VG_STEP_CTX *c,
 	pe = vg_step_page(c, t->page_start + p);
 	if (!pe)
 		return NULL;
-	lo = *pe;
+	base = *pe;
 	hi = t->nrows - 1;
 	if (p + 1 < t->npages) {
 		pe = vg_step_page(c, t->page_start + p + 1);
@@ -82,18 +85,21 @@ static __always_inline const struct vg_cfi_row *vg_find_row(VG_STEP_CTX *c,
 			return NULL;
 		hi = *pe;
 	}
-	for (int i = 0; i < 13 && lo < hi; i++) {
-		__u32 mid = lo + (hi - lo + 1) / 2;
+	if (hi < base || hi >= t->nrows)
+		return NULL;
+	len = hi - base + 1;
+	for (int i = 0; i < 14; i++) {
+		__u32 half = len / 2;
 
-		r = vg_step_row(c, t->row_start + mid);
+		if (!half)
+			break;
+		r = vg_step_row(c, t->row_start + base + half);
 		if (!r)
 			return NULL;
-		if (r->off <= off)
-			lo = mid;
-		else
-			hi = mid - 1;
+		base += half * (__u32)vg_ge(off, r->off);
+		len -= half;
 	}
-	r = vg_step_row(c, t->row_start + lo);
+	r = vg_step_row(c, t->row_start + base);
 	return r && r->off <= off ? r : NULL;
 }
 

@@ -31,6 +31,10 @@ trace):
   trace    vigil trace: events/s delivered without loss, slowdown of a syscall loop and of an HTTP
            workload beside strace -f -T and perf trace, BPF run time per syscall
            (tests/bench/trace_bench.py)
+  unwind   user stacks of code without frame pointers (chain at 30 frames, -O2
+           -fomit-frame-pointer; Debian's python3): vigil profile (CFI) vs perf record
+           --call-graph dwarf vs perf record -g: % of samples reaching main, BPF run time per
+           sample, output bytes per second of capture, unwind table memory
 Results go to stdout and to .output/bench/results.json.
 """
 import json
@@ -840,18 +844,136 @@ def bench_rules():
                         "bytes_per_series": held / nseries, "bytes_per_sample": held / samples}
 
 
+UNWIND_S = int(os.environ.get("BENCH_UNWIND_S", "5"))
+
+
+def perf_completeness(data, roots):
+    """Samples in perf.data, and those whose call chain holds one of roots (perf script)."""
+    p = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym"], capture_output=True,
+                       text=True)
+    samples = full = 0
+    cur = None
+    for line in p.stdout.splitlines() + [""]:
+        if not line.strip():
+            if cur is not None:
+                samples += 1
+                full += any(r in cur for r in roots)
+            cur = None
+        elif not line.startswith(("\t", " ")):
+            cur = set()
+        elif cur is not None:
+            parts = line.split(None, 1)
+            if len(parts) > 1:
+                cur.add(parts[1].split("+0x")[0].strip())
+    return samples, full
+
+
+def prog_stats(prefix):
+    return {i: (p.get("run_time_ns", 0), p.get("run_cnt", 0)) for i, p in bpf_prog_ids().items()
+            if p.get("name", "").startswith(prefix)}
+
+
+def unwind_vigil(argv, roots):
+    """vigil profile -p on a fresh workload: completeness, BPF ns per sample, bytes/s, tables."""
+    import re
+    w = subprocess.Popen(argv + [], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    out = os.path.join(OUT, "unwind.folded")
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    try:
+        open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+        before = set(bpf_prog_ids())
+        v = subprocess.Popen([VIGIL, "profile", "-v", "-F", "999", "-p", str(w.pid), "-o", out,
+                              str(UNWIND_S)], stderr=subprocess.PIPE, text=True)
+        end = time.time() + 20
+        while time.time() < end and not any(
+                p.get("name", "").startswith("vg_profile_sa") and i not in before
+                for i, p in bpf_prog_ids().items()):
+            time.sleep(0.05)
+        st0 = {i: s for i, s in prog_stats("vg_profile_sa").items() if i not in before}
+        time.sleep(UNWIND_S - 1.5)
+        st1 = {i: s for i, s in prog_stats("vg_profile_sa").items() if i in st0}
+        _, err = v.communicate(timeout=120)
+    finally:
+        open("/proc/sys/kernel/bpf_stats_enabled", "w").write(old)
+    w.kill()
+    w.wait()
+    ns = sum(st1[i][0] - st0[i][0] for i in st1)
+    cnt = sum(st1[i][1] - st0[i][1] for i in st1)
+    samples = full = 0
+    for line in open(out):
+        stack, _, c = line.rstrip("\n").rpartition(" ")
+        frames = stack.split(";")
+        samples += int(c)
+        full += int(c) if any(r in frames for r in roots) else 0
+    m = re.search(r"unwind tables: (\d+) files, (\d+) rows, (\d+) KiB", err)
+    return {"samples": samples, "complete_pct": 100.0 * full / max(samples, 1),
+            "bpf_ns_per_sample": ns / cnt if cnt else None,
+            "bytes_per_s": os.path.getsize(out) / UNWIND_S,
+            "table_files": int(m.group(1)) if m else None,
+            "table_rows": int(m.group(2)) if m else None,
+            "table_kib": int(m.group(3)) if m else None}
+
+
+def unwind_perf(argv, roots, callgraph):
+    w = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    data = os.path.join(OUT, "unwind.perf.data")
+    subprocess.run(["perf", "record", "-F", "999", "-e", "cpu-clock"] + callgraph +
+                   ["-q", "-p", str(w.pid), "-o", data, "--", "sleep", str(UNWIND_S)],
+                   capture_output=True)
+    w.kill()
+    w.wait()
+    samples, full = perf_completeness(data, roots)
+    return {"samples": samples, "complete_pct": 100.0 * full / max(samples, 1),
+            "bytes_per_s": os.path.getsize(data) / UNWIND_S}
+
+
+def bench_unwind():
+    secs = str(UNWIND_S + 3)
+    loads = {
+        "chain, 30 frames, -O2 -fomit-frame-pointer": (
+            [os.path.join(W, "chain"), secs, "26"], ["main"]),
+        "python3 CPU loop (Debian's, no frame pointers)": (
+            ["/usr/bin/python3", "-c",
+             f"import time\nt=time.time()\nwhile time.time()-t<{secs}: sum(range(1000))"],
+            ["Py_RunMain", "main"]),
+    }
+    res = {}
+    print(f"\n== User stacks without frame pointers: {UNWIND_S} s at 999 Hz, -p PID ==")
+    print(f"  {'workload / tool':<58} {'samples':>8} {'reach main':>10} {'BPF/sample':>11} "
+          f"{'bytes/s':>10}  tables")
+    for name, (argv, roots) in loads.items():
+        res[name] = {
+            "vigil profile (cfi)": unwind_vigil(argv, roots),
+            "perf record --call-graph dwarf": unwind_perf(argv, roots, ["--call-graph", "dwarf"]),
+            "perf record -g": unwind_perf(argv, roots, ["-g"]),
+        }
+        for tool, r in res[name].items():
+            bpf = f"{r['bpf_ns_per_sample'] / 1000:.2f} us" if r.get("bpf_ns_per_sample") else "-"
+            tab = (f"{r['table_rows']} rows, {r['table_kib']} KiB in {r['table_files']} files"
+                   if r.get("table_rows") else "")
+            print(f"  {name[:28] + ': ' + tool:<58} {r['samples']:>8} {r['complete_pct']:>9.1f}% "
+                  f"{bpf:>11} {r['bytes_per_s']:>10.0f}  {tab}")
+        v, d = res[name]["vigil profile (cfi)"], res[name]["perf record --call-graph dwarf"]
+        print(f"    vigil - perf dwarf completeness: {v['complete_pct'] - d['complete_pct']:+.1f} "
+              f"points (target >= -2); bytes/s ratio {v['bytes_per_s'] / max(d['bytes_per_s'], 1):.4f} "
+              f"(target <= 0.1)")
+    results["unwind"] = res
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if os.geteuid() != 0:
         log("bench needs root")
         return 2
     which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "mem", "serve",
-                             "analytics", "rules", "trace"]
+                             "analytics", "rules", "trace", "unwind"]
     for w in which:
         {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
          "syscall": bench_syscall, "sched": bench_sched, "mem": bench_mem, "serve": bench_serve,
          "analytics": bench_analytics, "rules": bench_rules,
-         "trace": lambda: trace_bench.bench_trace(results)}[w]()
+         "trace": lambda: trace_bench.bench_trace(results), "unwind": bench_unwind}[w]()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     return 0

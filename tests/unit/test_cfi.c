@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "symbols/cfi.h"
+#include "symbols/elf.h"
 
 #define FIXTURE ".output/tests/fixtures/cfifixture"
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
@@ -419,6 +420,40 @@ static void test_no_cfi(void **state)
 	unlink(obj);
 }
 
+/* A stripped copy of the fixture: addresses inside its functions name the FDE's start. */
+static void test_stripped_code_named_by_fde(void **state)
+{
+	char stripped[] = "/tmp/vigil-test-cfi-strip-XXXXXX", cmd[512], line[256];
+	unsigned long long addr = 0;
+	struct elf_file *f;
+	struct elf_symbol s;
+	__u64 start;
+	FILE *p;
+	int fd = mkstemp(stripped);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "strip --strip-all -o %s %s", stripped, FIXTURE);
+	assert_int_equal(system(cmd), 0);
+	p = popen("nm " FIXTURE " | grep ' T cfi_many$'", "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	addr = strtoull(line, NULL, 16);
+	f = elf_file__open(stripped, NULL);
+	assert_non_null(f);
+	/* No symbol covers the middle of cfi_many any more (it was local to .symtab)... */
+	assert_int_not_equal(elf_file__lookup(f, addr + 20, &s), 0);
+	/* ...but its FDE does, for every byte of it. */
+	assert_int_equal(elf_file__enclosing(f, addr + 20, &start), 0);
+	assert_int_equal(start, addr);
+	assert_int_equal(elf_file__enclosing(f, addr, &start), 0);
+	assert_int_equal(start, addr);
+	elf_file__free(f);
+	unlink(stripped);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_libc_special_rows),
 		cmocka_unit_test(test_fde_ranges),
 		cmocka_unit_test(test_no_cfi),
+		cmocka_unit_test(test_stripped_code_named_by_fde),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

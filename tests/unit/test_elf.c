@@ -517,7 +517,7 @@ static void test_vdso_mem(void **state)
 
 		len = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
 	}
-	f = elf_file__open_mem(vdso, len);
+	f = elf_file__open_mem(vdso, len, NULL);
 	assert_non_null(f);
 	assert_true(elf_file__nr_symbols(f) >= 2);
 	/* Both names of the alias pair are found, at one address. */
@@ -528,7 +528,7 @@ static void test_vdso_mem(void **state)
 	/* A lookup names it once, by its preferred name. */
 	expect_name(f, s.addr, "clock_gettime");
 	elf_file__free(f);
-	assert_null(elf_file__open_mem("not an elf file", 15));
+	assert_null(elf_file__open_mem("not an elf file", 15, NULL));
 	assert_int_equal(errno, ENOEXEC);
 }
 

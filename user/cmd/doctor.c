@@ -134,6 +134,7 @@ int cmd_doctor(int argc, char **argv)
 	struct common_opts c;
 	struct utsname u;
 	bool tracefs_before, essential, no_caps;
+	const char *unwinder, *unwind_why;
 	int err;
 
 	err = cli_parse(&doctor_spec, argc, argv, &c, NULL);
@@ -152,6 +153,7 @@ int cmd_doctor(int argc, char **argv)
 	/* Probe everything first, so the listing is not interleaved with -v probe messages. */
 	for (int f = 0; f < FEAT_NR; f++)
 		features__has(f);
+	unwinder = features__unwind_default(&unwind_why);
 	essential = !no_caps && features__has(FEAT_BTF) && features__has(FEAT_PERF_CPU_CLOCK) &&
 		    features__has(FEAT_PERF_EVENT_PROG) && features__has(FEAT_STACK_MAP);
 
@@ -166,6 +168,8 @@ int cmd_doctor(int argc, char **argv)
 		json__kv_bool(j, "tracefs_mounted_by_vigil",
 			      !tracefs_before && tracefs_is_mounted());
 		json__kv_bool(j, "profile_ok", essential);
+		json__kv_str(j, "user_unwinder", unwinder);
+		json__kv_str(j, "user_unwinder_why", unwind_why);
 		json__key(j, "features");
 		json__begin_array(j);
 		for (int f = 0; f < FEAT_NR; f++) {
@@ -202,6 +206,7 @@ int cmd_doctor(int argc, char **argv)
 		printf("\ntracepoint hooks attach with: %s\n",
 		       tp_attach_name(features__tp_attach()));
 		print_privileges();
+		printf("user stacks unwind with: %s (%s)\n", unwinder, unwind_why);
 		printf("vigil profile: %s\n",
 		       essential ? "ready" :
 		       no_caps	 ? "cannot run: missing CAP_BPF and CAP_PERFMON (run as root)" :

@@ -68,8 +68,12 @@ static const char offcpu_help[] =
 	"  -j, --json                 the table as JSON on stdout\n"
 	"      --per-thread           one root per thread (comm-TID)\n"
 	"      --attach TYPE          tp_btf, raw_tp or tracepoint (default: the best that works)\n"
-	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
-	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
+	"      --unwind cfi|fp|kernel user-stack walker: cfi follows .eh_frame, so code built\n"
+	"                             without frame pointers (most distribution packages) unwinds\n"
+	"                             fully (default where the kernel has bpf_loop); fp: frame\n"
+	"                             pointers only; kernel: the kernel's frame-pointer walker\n"
+	"      --max-frames N         user frames per stack (default and most 127)\n"
+	"      --unwind-rows N        CFI rows the kernel holds (default 2097152, 8 bytes each)\n"
 	"      --stack-storage-size N stack map entries (default 16384)\n"
 	"      --no-demangle          C++ and Rust function names as mangled in the symbol table\n"
 	"      --lines                folded/SVG: frames as \"func (file.c:42)\" from DWARF, inlined\n"
@@ -160,7 +164,6 @@ int cmd_offcpu(int argc, char **argv)
 	struct common_opts c;
 	__u64 cnt[VG_CNT_NR] = { 0 };
 	enum tp_attach tpa;
-	bool own_unwind = false;
 	char title[256], what[160];
 	int err, ret = 1;
 
@@ -191,7 +194,7 @@ int cmd_offcpu(int argc, char **argv)
 	if (!ret)
 		ret = tp_attach_resolve("offcpu", opts.attach, &tpa);
 	if (!ret)
-		ret = features__user_unwind("offcpu", c.unwind, &own_unwind);
+		ret = features__user_unwind("offcpu", c.unwind, &c.unwind_mode);
 	if (!ret && opts.wall && !features__has(FEAT_PERF_CPU_CLOCK)) {
 		pr_err("--wall needs cpu-clock perf events: %s",
 		       features__why(FEAT_PERF_CPU_CLOCK));
@@ -212,7 +215,9 @@ int cmd_offcpu(int argc, char **argv)
 		.freq = opts.freq,
 		.user_stacks = !c.kernel_only,
 		.kernel_stacks = !c.user_only,
-		.own_unwind = own_unwind,
+		.unwind_mode = c.unwind_mode,
+		.max_frames = (__u32)c.max_frames,
+		.unwind_rows = (__u32)c.unwind_rows,
 		.stack_storage = (__u32)c.stack_storage,
 		.filter = &fcfg,
 		.attach = tpa,
@@ -220,7 +225,9 @@ int cmd_offcpu(int argc, char **argv)
 	if (!col ||
 	    runner__spawn(&run, offcpu_collector__object(col), offcpu_collector__exec_progs(col),
 			  tpa) ||
-	    runner__track(&run, NULL) || offcpu_collector__attach(col))
+	    runner__track(&run, offcpu_collector__notices(col)) ||
+	    runner__unwind(&run, offcpu_collector__object(col), c.pids, c.nr_pids) ||
+	    offcpu_collector__attach(col))
 		goto out;
 	if (opts.wall)
 		snprintf(what, sizeof(what),

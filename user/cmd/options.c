@@ -11,6 +11,8 @@
 
 #include "cmd/options.h"
 #include "util/log.h"
+#include "vigil/common.h"
+#include "vigil/unwind.h"
 
 enum {
 	OPT_FORMAT = 1000,
@@ -19,6 +21,8 @@ enum {
 	OPT_STACK_STORAGE,
 	OPT_PER_THREAD,
 	OPT_UNWIND,
+	OPT_MAX_FRAMES,
+	OPT_UNWIND_ROWS,
 	OPT_NO_DEMANGLE,
 	OPT_SORT,
 	OPT_LINES,
@@ -36,7 +40,7 @@ void cli_free_common(struct common_opts *c)
 static const struct {
 	unsigned int bit;
 	const char *shorts;
-	struct option longs[8];
+	struct option longs[10];
 } common_table[] = {
 	{ CLI_PID, "p:", { { "pid", required_argument, NULL, 'p' } } },
 	{ CLI_TID, "L:", { { "tid", required_argument, NULL, 'L' } } },
@@ -58,6 +62,8 @@ static const struct {
 	    { "stack-storage-size", required_argument, NULL, OPT_STACK_STORAGE },
 	    { "per-thread", no_argument, NULL, OPT_PER_THREAD },
 	    { "unwind", required_argument, NULL, OPT_UNWIND },
+	    { "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
+	    { "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 	    { "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	    { "sort", required_argument, NULL, OPT_SORT },
 	    { "lines", no_argument, NULL, OPT_LINES },
@@ -129,6 +135,16 @@ static int common_option(const char *cmd, int key, const char *arg, struct commo
 	case OPT_UNWIND:
 		c->unwind = arg;
 		return 0;
+	case OPT_MAX_FRAMES:
+		if (cli_parse_ulong(arg, 1, VG_MAX_STACK_DEPTH, &c->max_frames))
+			return cli_error(cmd, "invalid --max-frames '%s' (want 1..%d)", arg,
+					 VG_MAX_STACK_DEPTH);
+		return 0;
+	case OPT_UNWIND_ROWS:
+		if (cli_parse_ulong(arg, 1024, 1ul << 26, &c->unwind_rows))
+			return cli_error(cmd, "invalid --unwind-rows '%s' (want 1024..67108864)",
+					 arg);
+		return 0;
 	case OPT_NO_DEMANGLE:
 		c->no_demangle = true;
 		return 0;
@@ -180,6 +196,8 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, struct common_
 	memset(c, 0, sizeof(*c));
 	c->top = 15;
 	c->stack_storage = 16384;
+	c->max_frames = VG_MAX_STACK_DEPTH;
+	c->unwind_rows = VG_CFI_ROWS_DEFAULT;
 	/* "--" ends the options; what follows is the command to launch. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
@@ -401,6 +419,9 @@ int cli_runner_init(struct runner *r, const char *cmd, const struct common_opts 
 		.nr_pids = c->nr_pids,
 		/* Tables, -f and lat's text all go to stdout; only -o FILE without a table does not. */
 		.data_on_stdout = !c->output || c->top_given || c->json || c->sort.nkeys,
+		.unwind_mode = c->unwind_mode,
+		.max_frames = (__u32)c->max_frames,
+		.unwind_rows = (__u32)c->unwind_rows,
 	};
 
 	return runner__init(r, cmd, &o);

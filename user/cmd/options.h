@@ -30,8 +30,8 @@
 #define CLI_COMMAND (1u << 6) /* -- COMMAND ARGS... */
 #define CLI_JSON (1u << 7) /* -j / --json */
 #define CLI_STACK_OPTS \
-	(1u << 8) /* --top, --sort, --per-thread, --unwind, --stack-storage-size, --no-demangle, \
-		    --lines, --no-lines */
+	(1u << 8) /* --top, --sort, --per-thread, --unwind, --max-frames, --unwind-rows,
+		   * --stack-storage-size, --no-demangle, --lines, --no-lines */
 #define CLI_DURATION_ARG (1u << 9) /* a positional DURATION (same as -d) */
 
 struct common_opts {
@@ -54,7 +54,10 @@ struct common_opts {
 	bool top_given; /* --top was given: show the table even with -o / -f */
 	struct top_opts sort; /* --sort KEYS: the table's rows (nkeys = 0: the command's default) */
 	bool per_thread; /* --per-thread */
-	const char *unwind; /* --unwind fp|kernel, NULL = best available */
+	const char *unwind; /* --unwind cfi|fp|kernel, NULL = best available */
+	__u32 unwind_mode; /* VG_UNWIND_*: what features__user_unwind() chose from unwind */
+	unsigned long max_frames; /* --max-frames (default VG_MAX_STACK_DEPTH) */
+	unsigned long unwind_rows; /* --unwind-rows: CFI rows the kernel holds (default 2 Mi) */
 	bool no_demangle; /* --no-demangle: C++ and Rust names as the symbol tables spell them */
 	bool lines; /* --lines: folded/SVG frames "func (file.c:42)", inlined calls as frames */
 	bool no_lines; /* --no-lines: pprof without source lines (no DWARF read at all) */

@@ -54,8 +54,12 @@ static const char profile_help[] =
 	"  -j, --json                 the table as JSON on stdout\n"
 	"      --per-thread           folded/SVG: one root per thread (comm-TID) instead of per process\n"
 	"  -e, --event EVENT          cpu-clock (default) or cycles (hardware; falls back to cpu-clock)\n"
-	"      --unwind fp|kernel     user-stack walker: Vigil's frame-pointer walker (default where\n"
-	"                             the kernel allows it; cheaper) or the kernel's (bpf_get_stackid)\n"
+	"      --unwind cfi|fp|kernel user-stack walker: cfi follows .eh_frame, so code built\n"
+	"                             without frame pointers (most distribution packages) unwinds\n"
+	"                             fully (default where the kernel has bpf_loop); fp: frame\n"
+	"                             pointers only; kernel: the kernel's frame-pointer walker\n"
+	"      --max-frames N         user frames per stack (default and most 127)\n"
+	"      --unwind-rows N        CFI rows the kernel holds (default 2097152, 8 bytes each)\n"
 	"      --stack-storage-size N stack map entries (default 16384); raise it when stacks are lost\n"
 	"      --no-demangle          C++ and Rust function names as mangled in the symbol table\n"
 	"      --lines                folded/SVG: frames as \"func (file.c:42)\" from DWARF, inlined\n"
@@ -127,7 +131,6 @@ int cmd_profile(int argc, char **argv)
 	struct common_opts c;
 	__u64 cnt[VG_CNT_NR] = { 0 };
 	enum tp_attach tpa = TP_ATTACH_NONE;
-	bool own_unwind = false;
 	char title[256], what[128];
 	int err, ret = 1;
 
@@ -147,7 +150,7 @@ int cmd_profile(int argc, char **argv)
 	else if (!ret)
 		tpa = features__tp_attach(); /* the exec hook only: it may be missing */
 	if (!ret)
-		ret = features__user_unwind("profile", c.unwind, &own_unwind);
+		ret = features__user_unwind("profile", c.unwind, &c.unwind_mode);
 	if (ret)
 		goto out;
 	ret = 1;
@@ -165,14 +168,17 @@ int cmd_profile(int argc, char **argv)
 		.include_idle = opts.idle,
 		.user_stacks = !c.kernel_only,
 		.kernel_stacks = !c.user_only,
-		.own_unwind = own_unwind,
+		.unwind_mode = c.unwind_mode,
+		.max_frames = (__u32)c.max_frames,
+		.unwind_rows = (__u32)c.unwind_rows,
 		.stack_storage = (__u32)c.stack_storage,
 		.filter = &fcfg,
 		.attach = tpa,
 	});
 	if (!col ||
 	    runner__spawn(&run, cpu_collector__object(col), cpu_collector__exec_progs(col), tpa) ||
-	    runner__track(&run, cpu_collector__notices(col)))
+	    runner__track(&run, cpu_collector__notices(col)) ||
+	    runner__unwind(&run, cpu_collector__object(col), c.pids, c.nr_pids))
 		goto out;
 	err = cpu_collector__attach(col);
 	if (err) {

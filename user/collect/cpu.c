@@ -10,6 +10,8 @@
 #include <bpf/libbpf.h>
 
 #include "collect/cpu.h"
+#include "collect/unwind.h"
+#include "vigil/unwind.h"
 #include "collect/readout.h"
 #include "kernel/attach.h"
 #include "model/profile.h"
@@ -52,11 +54,18 @@ struct cpu_collector *cpu_collector__new(const struct cpu_collector_opts *o)
 	c->skel->rodata->user_stacks = o->user_stacks;
 	c->skel->rodata->kernel_stacks = o->kernel_stacks;
 	c->skel->rodata->include_idle = o->include_idle;
-	c->skel->rodata->fp_unwind = o->own_unwind;
+	c->skel->rodata->unwind_mode = o->unwind_mode;
+	c->skel->rodata->max_frames = o->max_frames ? o->max_frames : VG_MAX_STACK_DEPTH;
 	filter_cfg__set_rodata(f, c->skel->rodata);
 	bpf_map__set_max_entries(c->skel->maps.stacks, o->stack_storage);
 	bpf_map__set_max_entries(c->skel->maps.ustacks, o->stack_storage);
 	bpf_map__set_max_entries(c->skel->maps.counts, o->stack_storage * 4);
+	err = unwind__configure(c->skel->obj, o->unwind_mode,
+				o->unwind_rows ? o->unwind_rows : VG_CFI_ROWS_DEFAULT);
+	if (err) {
+		pr_err("sizing the unwind tables failed: %s", strerror(-err));
+		goto fail;
+	}
 	c->fork_progs = (struct tp_progs){ c->skel->progs.vg_profile_fork_btf,
 					   c->skel->progs.vg_profile_fork_raw,
 					   c->skel->progs.vg_profile_fork_tp };
@@ -212,6 +221,8 @@ struct profile *cpu_collector__read(struct cpu_collector *c, struct symbolizer *
 	if (mode == COLLECT_INTERVAL &&
 	    (err = stack_maps_recycle(res, stacks_fd, ustacks_fd, c->o.stack_storage, cnt)))
 		pr_warn("clearing the stack maps failed: %s", strerror(-err));
+	if (mode == COLLECT_TOTAL && c->o.unwind_mode != VG_UNWIND_CFI)
+		stack_resolver__advise(res, "profile");
 	stack_resolver__free(res);
 	free(keys);
 	free(vals);

@@ -38,7 +38,9 @@ struct cpu_collector_opts {
 		event; /* SAMPLE_CPU_CLOCK or SAMPLE_CYCLES (the caller checked it exists) */
 	bool include_idle; /* the idle task's samples too */
 	bool user_stacks, kernel_stacks;
-	bool own_unwind; /* Vigil's frame-pointer walker (features__user_unwind decides) */
+	__u32 unwind_mode; /* VG_UNWIND_* (features__user_unwind decides) */
+	__u32 max_frames; /* user frames per stack, at most VG_MAX_STACK_DEPTH */
+	__u32 unwind_rows; /* CFI rows the kernel holds (VG_UNWIND_CFI) */
 	__u32 stack_storage; /* stack map entries; the counts map gets 4x */
 	const struct filter_cfg *filter; /* borrowed for __new only; NULL = everything */
 	enum tp_attach

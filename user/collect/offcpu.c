@@ -13,6 +13,8 @@
 #include <bpf/libbpf.h>
 
 #include "collect/offcpu.h"
+#include "collect/unwind.h"
+#include "vigil/unwind.h"
 #include "collect/readout.h"
 #include "kernel/attach.h"
 #include "model/hashmap.h"
@@ -227,11 +229,18 @@ struct offcpu_collector *offcpu_collector__new(const struct offcpu_collector_opt
 	skel->rodata->wakers = o->wakers;
 	skel->rodata->wall = o->wall;
 	skel->rodata->sample_period_ns = 1000000000ull / (o->freq ? o->freq : 1);
-	skel->rodata->fp_unwind = o->own_unwind;
+	skel->rodata->unwind_mode = o->unwind_mode;
+	skel->rodata->max_frames = o->max_frames ? o->max_frames : VG_MAX_STACK_DEPTH;
 	filter_cfg__set_rodata(f, skel->rodata);
 	bpf_map__set_max_entries(skel->maps.stacks, o->stack_storage);
 	bpf_map__set_max_entries(skel->maps.ustacks, o->stack_storage);
 	bpf_map__set_max_entries(skel->maps.counts, o->stack_storage * 4);
+	err = unwind__configure(skel->obj, o->unwind_mode,
+				o->unwind_rows ? o->unwind_rows : VG_CFI_ROWS_DEFAULT);
+	if (err) {
+		pr_err("sizing the unwind tables failed: %s", strerror(-err));
+		goto fail;
+	}
 	c->switch_progs = (struct tp_progs){ skel->progs.vg_offcpu_switch_btf,
 					     skel->progs.vg_offcpu_switch_raw,
 					     skel->progs.vg_offcpu_switch_tp };
@@ -244,7 +253,8 @@ struct offcpu_collector *offcpu_collector__new(const struct offcpu_collector_opt
 	c->exec_progs =
 		(struct tp_progs){ skel->progs.vg_offcpu_exec_btf, skel->progs.vg_offcpu_exec_raw,
 				   skel->progs.vg_offcpu_exec_tp };
-	tp_progs__autoload(&c->exec_progs, o->attach, c->follow);
+	tp_progs__autoload(&c->exec_progs, o->attach,
+			   c->follow || o->unwind_mode != VG_UNWIND_KERNEL);
 	tp_progs__autoload(&c->switch_progs, o->attach, true);
 	tp_progs__autoload(&c->waking_progs, o->attach, o->wakers);
 	tp_progs__autoload(&c->fork_progs, o->attach, c->follow);
@@ -279,9 +289,14 @@ struct bpf_object *offcpu_collector__object(struct offcpu_collector *c)
 	return c->skel->obj;
 }
 
+struct bpf_map *offcpu_collector__notices(struct offcpu_collector *c)
+{
+	return c->skel->maps.events;
+}
+
 const struct tp_progs *offcpu_collector__exec_progs(struct offcpu_collector *c)
 {
-	return c->follow ? &c->exec_progs : NULL;
+	return c->follow || c->o.unwind_mode != VG_UNWIND_KERNEL ? &c->exec_progs : NULL;
 }
 
 int offcpu_collector__attach(struct offcpu_collector *c)
@@ -380,6 +395,8 @@ struct profile *offcpu_collector__read(struct offcpu_collector *c, struct symbol
 	if (mode == COLLECT_INTERVAL &&
 	    (err = stack_maps_recycle(b.res, stacks_fd, ustacks_fd, c->o.stack_storage, cnt)))
 		pr_warn("clearing the stack maps failed: %s", strerror(-err));
+	if (mode == COLLECT_TOTAL && c->o.unwind_mode != VG_UNWIND_CFI)
+		stack_resolver__advise(b.res, "offcpu");
 	free(keys);
 	free(vals);
 	stack_resolver__free(b.res);

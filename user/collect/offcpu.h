@@ -30,7 +30,9 @@ struct offcpu_collector_opts {
 	bool wall; /* on-CPU samples as well (freq Hz), for a filtered set of processes */
 	unsigned long freq;
 	bool user_stacks, kernel_stacks;
-	bool own_unwind;
+	__u32 unwind_mode; /* VG_UNWIND_* (features__user_unwind decides) */
+	__u32 max_frames; /* user frames per stack, at most VG_MAX_STACK_DEPTH */
+	__u32 unwind_rows; /* CFI rows the kernel holds (VG_UNWIND_CFI) */
 	__u32 stack_storage;
 	const struct filter_cfg *filter; /* borrowed for __new only; NULL = everything */
 	enum tp_attach attach; /* flavour of the scheduler hooks */
@@ -41,8 +43,11 @@ struct offcpu_collector;
 struct offcpu_collector *offcpu_collector__new(const struct offcpu_collector_opts *o);
 void offcpu_collector__free(struct offcpu_collector *c); /* NULL-safe */
 struct bpf_object *offcpu_collector__object(struct offcpu_collector *c);
-/* The exec hook for runner__spawn when following a COMMAND, else NULL. */
+/* The exec hook for runner__spawn when following a COMMAND or walking user stacks itself (an exec
+ * makes a process's unwind tables stale), else NULL. */
 const struct tp_progs *offcpu_collector__exec_progs(struct offcpu_collector *c);
+/* Its process-notice ring buffer (runner__track): the user-stack walker announces processes. */
+struct bpf_map *offcpu_collector__notices(struct offcpu_collector *c);
 int offcpu_collector__attach(struct offcpu_collector *c);
 /* Detach everything; the stop time for "still blocked" accounting is taken here. */
 void offcpu_collector__detach(struct offcpu_collector *c);

@@ -184,6 +184,13 @@ struct stack_resolver {
 	__u32 *scratch; /* the combined frames handed out by stack_resolver__frames */
 	__u64 ips[VG_MAX_STACK_DEPTH];
 	char name[512];
+	struct hashmap *depths; /* pid -> struct depth_tally * */
+};
+
+/* Per process: how many of its distinct user stacks are shallow (1-2 frames). */
+struct depth_tally {
+	__u32 pid;
+	__u64 stacks, shallow;
 };
 
 struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profile *p,
@@ -198,8 +205,9 @@ struct stack_resolver *stack_resolver__new(struct symbolizer *sym, struct profil
 	r->stack_fd = stack_map_fd;
 	r->ustack_fd = ustack_map_fd;
 	r->cache = hashmap__new(resolved_hash, resolved_equal, NULL);
+	r->depths = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
 	r->scratch = malloc(2 * (VG_MAX_STACK_DEPTH + 1) * sizeof(*r->scratch));
-	if (!r->cache || !r->scratch) {
+	if (!r->cache || !r->scratch || !r->depths) {
 		stack_resolver__free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -222,6 +230,9 @@ void stack_resolver__free(struct stack_resolver *r)
 	if (r->cache)
 		hashmap__for_each(r->cache, free_resolved, NULL);
 	hashmap__free(r->cache);
+	if (r->depths)
+		hashmap__for_each(r->depths, free_resolved, NULL);
+	hashmap__free(r->depths);
 	free(r->scratch);
 	free(r);
 }
@@ -267,6 +278,11 @@ static __u32 resolve_addr(struct stack_resolver *r, bool kernel, __u32 pid, __u6
 	f.module = sf.module ? sf.module : (kernel ? "[kernel]" : "[unknown]");
 	if (sf.name) {
 		f.name = sf.name;
+	} else if (sf.func_known) {
+		/* Unnamed, but its function is known: one frame per function, module+0xSTART. */
+		snprintf(r->name, sizeof(r->name), "%s+0x%llx", f.module,
+			 (unsigned long long)sf.func_offset);
+		f.name = r->name;
 	} else {
 		/* Unnamed code still says where it is: module+0xOFFSET (of addr, not addr-1). */
 		snprintf(r->name, sizeof(r->name), "%s+0x%llx", f.module,
@@ -397,6 +413,20 @@ static struct resolved *resolve_stack(struct stack_resolver *r, bool kernel, __u
 			memmove(r->ips, r->ips + skip, (depth - skip) * sizeof(r->ips[0]));
 			depth -= skip;
 		}
+		/* The kernel's walker emits whatever rbp points at: stop at the first return address
+		 * outside every known mapping (Vigil's walkers check this in BPF). */
+		if (!kernel && (ref & VG_USTACK_MAPID)) {
+			struct sym_frame sf;
+
+			for (__u32 i = 1; i < depth; i++)
+				if (symbolizer__user(r->sym, pid, r->ips[i] - 1, &sf)) {
+					pr_debug(
+						"user stack of pid %u cut at %#llx: outside its mappings",
+						pid, (unsigned long long)r->ips[i]);
+					depth = i;
+					break;
+				}
+		}
 	}
 	res = malloc(sizeof(*res) + ((depth ? depth : 1) + 1) * sizeof(__u32));
 	if (!res)
@@ -440,6 +470,59 @@ fail:
 	return NULL;
 }
 
+static void tally(struct stack_resolver *r, __u32 pid, __u32 depth)
+{
+	struct depth_tally *t;
+	uintptr_t v;
+
+	if (hashmap__get(r->depths, (const void *)(uintptr_t)pid, &v)) {
+		t = (struct depth_tally *)v;
+	} else {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return;
+		t->pid = pid;
+		if (hashmap__set(r->depths, (const void *)(uintptr_t)pid, (uintptr_t)t)) {
+			free(t);
+			return;
+		}
+	}
+	t->stacks++;
+	t->shallow += depth <= 2;
+}
+
+struct advise_ctx {
+	const char *cmd;
+	int said, more;
+};
+
+static int advise_one(const void *key, uintptr_t value, void *arg)
+{
+	const struct depth_tally *t = (const struct depth_tally *)value;
+	struct advise_ctx *a = arg;
+
+	(void)key;
+	if (t->stacks < 10 || 2 * t->shallow <= t->stacks)
+		return 0;
+	if (a->said >= 3) {
+		a->more++;
+		return 0;
+	}
+	a->said++;
+	pr_warn("%llu of %llu user stacks of pid %u are 1-2 frames deep: its code has no frame pointers (--unwind cfi follows .eh_frame instead)",
+		(unsigned long long)t->shallow, (unsigned long long)t->stacks, t->pid);
+	return 0;
+}
+
+void stack_resolver__advise(struct stack_resolver *r, const char *cmd)
+{
+	struct advise_ctx a = { .cmd = cmd };
+
+	hashmap__for_each(r->depths, advise_one, &a);
+	if (a.more)
+		pr_warn("... and %d more processes like it", a.more);
+}
+
 int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __s32 kstack_id,
 			   const __u32 **frames, __u32 *nframes)
 {
@@ -448,6 +531,8 @@ int stack_resolver__frames(struct stack_resolver *r, __u32 pid, __u64 ustack, __
 
 	if (ustack != VG_USTACK_NONE && !(u = resolve_stack(r, false, pid, ustack)))
 		return -ENOMEM;
+	if (u && (ustack & (VG_USTACK_HASHED | VG_USTACK_MAPID)))
+		tally(r, pid, u->n);
 	if (kstack_id != VG_STACK_NONE && !(k = resolve_stack(r, true, 0, (__u64)(__s64)kstack_id)))
 		return -ENOMEM;
 	if ((u && u->truncated) || (k && k->truncated))

@@ -68,6 +68,12 @@ size_t stack_resolver__nr_stacks(const struct stack_resolver *r);
  */
 int stack_maps_recycle(const struct stack_resolver *r, int stack_map_fd, int ustack_map_fd,
 		       __u32 capacity, const __u64 cnt[VG_CNT_NR]);
+/*
+ * For frame-pointer walks: one warning line for each process (at most 3) most of whose distinct user
+ * stacks resolved so far are only 1-2 frames deep, the mark of code without frame pointers, naming
+ * the --unwind that helps.
+ */
+void stack_resolver__advise(struct stack_resolver *r, const char *cmd);
 
 /* Add a FRAME_SPECIAL frame (e.g. "--" or "[off-cpu]") to the profile; returns its id or 0. */
 __u32 stack_resolver__special(struct stack_resolver *r, const char *name);

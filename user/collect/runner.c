@@ -12,8 +12,10 @@
 #include "util/log.h"
 #include "collect/runner.h"
 #include "collect/sideband.h"
+#include "collect/unwind.h"
 #include "model/profile.h"
 #include "symbols/symbolizer.h"
+#include "vigil/unwind.h"
 
 double mono_s(void)
 {
@@ -53,7 +55,11 @@ int runner__init(struct runner *r, const char *cmd, const struct runner_opts *o)
 	if (!o->symbols)
 		return 0;
 	{
-		struct symbolizer_opts so = { .no_demangle = o->no_demangle, .lines = o->lines };
+		struct symbolizer_opts so = {
+			.no_demangle = o->no_demangle,
+			.lines = o->lines,
+			.cfi = o->unwind_mode == VG_UNWIND_CFI,
+		};
 
 		r->sym = symbolizer__new(&so);
 	}
@@ -95,13 +101,28 @@ int runner__spawn(struct runner *r, struct bpf_object *obj, const struct tp_prog
 static int on_notice(void *ctx, void *data, size_t size)
 {
 	struct runner *r = ctx;
-	const struct vg_rec_proc *rec = data;
+	const struct vg_rec_hdr *h = data;
 
-	if (size < sizeof(*rec) || rec->hdr.type != VG_REC_NEW_PROC)
+	if (size < sizeof(*h))
 		return 0;
-	r->notices++;
-	/* Take the image now: the process may be gone by the end of the capture. */
-	symbolizer__snapshot_pid(r->sym, rec->pid);
+	if (h->type == VG_REC_NEW_PROC && size >= sizeof(struct vg_rec_proc)) {
+		const struct vg_rec_proc *rec = data;
+
+		r->notices++;
+		/* Take the image now: the process may be gone by the end of the capture. */
+		symbolizer__snapshot_pid(r->sym, rec->pid);
+		if (r->uw)
+			unwinder__load_pid(r->uw, rec->pid);
+	} else if (h->type == VG_REC_UNWIND_REFRESH && size >= sizeof(struct vg_rec_refresh) &&
+		   r->uw) {
+		const struct vg_rec_refresh *rec = data;
+
+		/* Mapped since we last looked (dlopen): records first, then /proc. */
+		if (r->sb)
+			sideband__drain(r->sb);
+		symbolizer__refresh_pid(r->sym, rec->pid);
+		unwinder__load_pid(r->uw, rec->pid);
+	}
 	return 0;
 }
 
@@ -139,6 +160,39 @@ int runner__track(struct runner *r, struct bpf_map *events)
 too_many:
 	pr_err("event loop: too many descriptors");
 	return 1;
+}
+
+/* Mappings that arrive by side-band (dlopen, exec) reach the tables within a tick. */
+static int on_unwind_tick(void *ctx)
+{
+	struct runner *r = ctx;
+
+	if (r->sb)
+		sideband__drain(r->sb);
+	unwinder__tick(r->uw);
+	return 0;
+}
+
+int runner__unwind(struct runner *r, struct bpf_object *obj, const __u32 *pids, size_t npids)
+{
+	if (r->o.unwind_mode == VG_UNWIND_KERNEL || !r->sym)
+		return 0;
+	r->uw = unwinder__new(obj, r->sym, r->o.unwind_mode);
+	if (!r->uw) {
+		pr_err("setting up the user-stack walker failed: %s", strerror(errno));
+		return 1;
+	}
+	if (session__set_tick(r->sess, 0.025, on_unwind_tick, r)) {
+		pr_err("event loop: cannot add the unwinder's tick");
+		return 1;
+	}
+	for (size_t i = 0; i < npids; i++) {
+		symbolizer__snapshot_pid(r->sym, pids[i]);
+		unwinder__load_pid(r->uw, pids[i]);
+	}
+	if (r->child > 0)
+		unwinder__watch(r->uw, (__u32)r->child);
+	return 0;
 }
 
 int runner__start(struct runner *r, const char *what)
@@ -188,6 +242,17 @@ enum session_end runner__run(struct runner *r)
 
 void runner__finish(struct runner *r)
 {
+	if (r->uw) {
+		struct unwind_stats st;
+
+		unwinder__stats(r->uw, &st);
+		pr_debug(
+			"unwind tables: %llu files, %llu rows, %llu KiB, %llu processes, %llu loads, %.1f ms%s",
+			(unsigned long long)st.files, (unsigned long long)st.rows,
+			(unsigned long long)st.bytes / 1024, (unsigned long long)st.pids,
+			(unsigned long long)st.loads, st.load_ms,
+			st.files_full ? " (some files left out: tables full)" : "");
+	}
 	if (r->rb)
 		ring_buffer__consume(r->rb);
 	if (r->sb)
@@ -243,20 +308,33 @@ static const char *const loss_names[VG_CNT_NR] = {
 	[VG_CNT_STACK_GONE] = "stacks cleared from their map before read",
 	[VG_CNT_TRUNCATED] =
 		"stacks cut at " STR(VG_MAX_STACK_DEPTH) " frames (marked [truncated])",
+	[VG_CNT_UNWIND_NO_MAP] = "user stacks cut at a return address outside executable mappings",
+	[VG_CNT_UNWIND_FAULT] = "user stacks cut at unreadable stack memory",
+	[VG_CNT_UNWIND_BAD] = "user stacks cut at an implausible frame",
+	[VG_CNT_UNWIND_DEPTH] = "user stacks cut at --max-frames",
+	[VG_CNT_UNWIND_NO_TABLE] =
+		"user stacks walked by frame pointers before their tables loaded",
 };
 
 void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], const char *unit)
 {
-	char buf[768];
-	size_t len = 0;
-	__u64 total = 0, side = r->sb ? sideband__lost(r->sb) : 0;
-	bool stacks = false, maps = false;
+	char buf[1024], hint[160] = "";
+	size_t len = 0, hl = 0;
+	__u64 total = 0, side = r->sb ? sideband__lost(r->sb) : 0, full = 0;
+	bool stacks = false, cut = false;
 
+	if (r->uw) {
+		struct unwind_stats st;
+
+		unwinder__stats(r->uw, &st);
+		full = st.files_full;
+	}
 	for (int i = 0; i < VG_CNT_NR && len < sizeof(buf); i++) {
 		if (!cnt[i] || !loss_names[i])
 			continue;
-		stacks |= i >= VG_CNT_USTACK_COLLISION && i <= VG_CNT_KSTACK_FULL;
-		maps |= i == VG_CNT_MAP_FULL || i == VG_CNT_AUX_FULL;
+		stacks |= (i >= VG_CNT_USTACK_COLLISION && i <= VG_CNT_KSTACK_FULL) ||
+			  i == VG_CNT_MAP_FULL || i == VG_CNT_AUX_FULL;
+		cut |= i == VG_CNT_UNWIND_NO_MAP || i == VG_CNT_UNWIND_BAD;
 		total += cnt[i];
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu %s", len ? ", " : "",
 				(unsigned long long)cnt[i], loss_names[i]);
@@ -264,10 +342,29 @@ void runner__report_losses(const struct runner *r, const __u64 cnt[VG_CNT_NR], c
 	if (side && len < sizeof(buf))
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu mapping records lost",
 				len ? ", " : "", (unsigned long long)side);
+	if (full && len < sizeof(buf))
+		len += snprintf(buf + len, sizeof(buf) - len,
+				"%s%llu files without unwind tables (tables full)", len ? ", " : "",
+				(unsigned long long)full);
+	if (stacks)
+		hl += snprintf(hint + hl, sizeof(hint) - hl, "raise --stack-storage-size");
+	if (cnt[VG_CNT_UNWIND_DEPTH] && hl < sizeof(hint))
+		hl += snprintf(hint + hl, sizeof(hint) - hl, "%sraise --max-frames",
+			       hl ? "; " : "");
+	if (full && hl < sizeof(hint))
+		hl += snprintf(hint + hl, sizeof(hint) - hl, "%sraise --unwind-rows",
+			       hl ? "; " : "");
+	if (cut && r->o.unwind_mode != VG_UNWIND_CFI && hl < sizeof(hint))
+		hl += snprintf(hint + hl, sizeof(hint) - hl,
+			       "%s--unwind cfi follows code without frame pointers",
+			       hl ? "; " : "");
+	/* One sample may be counted under two reasons. */
+	if (total > cnt[VG_CNT_EVENTS])
+		total = cnt[VG_CNT_EVENTS];
 	if (len)
-		pr_warn("%llu of %llu %s incomplete: %s%s", (unsigned long long)total,
-			(unsigned long long)cnt[VG_CNT_EVENTS], unit, buf,
-			stacks || maps ? " (raise --stack-storage-size)" : "");
+		pr_warn("%llu of %llu %s incomplete: %s%s%s%s", (unsigned long long)total,
+			(unsigned long long)cnt[VG_CNT_EVENTS], unit, buf, hl ? " (" : "", hint,
+			hl ? ")" : "");
 	if (r->sym) {
 		struct symbolizer_stats st;
 
@@ -285,7 +382,9 @@ void runner__release(struct runner *r)
 	session__free(r->sess);
 	ring_buffer__free(r->rb);
 	sideband__free(r->sb);
+	unwinder__free(r->uw);
 	symbolizer__free(r->sym);
+	r->uw = NULL;
 	r->sess = NULL;
 	r->rb = NULL;
 	r->sb = NULL;

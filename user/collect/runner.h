@@ -7,6 +7,7 @@
  *   runner__spawn     -- COMMAND forked and held, its pid put in the object's pid filter (counting
  *                     from its exec); the object's exec hook attached
  *   runner__track     perf side-band and the object's process-notice ring buffer, if it has one
+ *   runner__unwind    after load: the CFI/frame-pointer walker's tables (collect/unwind.h)
  *   runner__start     release COMMAND, take the start time, say what is being collected
  *   runner__run       the event loop, until DURATION, Ctrl-C/SIGTERM, COMMAND's exit or the exit
  *                     of every -p target
@@ -33,6 +34,7 @@ struct profile;
 struct ring_buffer;
 struct sideband;
 struct symbolizer;
+struct unwinder;
 
 /* What the lifecycle needs from the command line; cmd/options.h fills it from the common options. */
 struct runner_opts {
@@ -45,6 +47,9 @@ struct runner_opts {
 	const __u32 *pids; /* -p targets (borrowed): the capture ends when all have exited */
 	size_t nr_pids;
 	bool data_on_stdout; /* vigil writes its data to stdout: COMMAND's stdout goes to stderr */
+	__u32 unwind_mode; /* VG_UNWIND_* (vigil/unwind.h): CFI makes the symbolizer build tables */
+	__u32 max_frames; /* --max-frames */
+	__u32 unwind_rows; /* --unwind-rows */
 };
 
 struct runner {
@@ -55,6 +60,7 @@ struct runner {
 	struct ring_buffer *rb;
 	struct session *sess;
 	struct bpf_link *exec_link; /* the object's sched_process_exec hook */
+	struct unwinder *uw; /* NULL unless runner__unwind made one */
 	pid_t child;
 	__u64 start_ns; /* CLOCK_REALTIME at start */
 	double t_start, t_stop;
@@ -75,6 +81,12 @@ int runner__spawn(struct runner *r, struct bpf_object *obj, const struct tp_prog
 		  enum tp_attach a);
 /* Side-band records, plus obj's ring buffer map "events" of process notices when given. 0 or 1. */
 int runner__track(struct runner *r, struct bpf_map *events);
+/*
+ * After load and runner__track (the collector sized the maps: unwind__configure): load the
+ * walker's tables for every process the object announces (no-op for --unwind kernel), and now for
+ * pids (-p), so their first samples unwind fully too; COMMAND's as soon as it exec'd. 0 or 1.
+ */
+int runner__unwind(struct runner *r, struct bpf_object *obj, const __u32 *pids, size_t npids);
 /* Release COMMAND and print "what: until when" (what e.g. "sampling 2 CPUs at 99 Hz"). 0 or 1. */
 int runner__start(struct runner *r, const char *what);
 /* Run until the end; returns the reason. */

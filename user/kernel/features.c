@@ -16,6 +16,7 @@
 #include "kernel/tracefs.h"
 #include "util/log.h"
 #include "probe.skel.h"
+#include "vigil/unwind.h"
 
 enum { UNKNOWN = 0, YES, NO };
 
@@ -59,6 +60,8 @@ static const struct {
 				"no uprobe_multi links: vigil mem makes one perf event per function, and detaching each waits for an RCU grace period (about 0.1 s apiece)" },
 	[FEAT_UPROBE_SESSION] = { "uprobe_session",
 				  "no uprobe sessions: vigil mem --sample-bytes still pays the return probe of every unsampled call" },
+	[FEAT_BPF_LOOP] = { "bpf_loop",
+			    "no bpf_loop (Linux < 5.17): no CFI unwinding; user stacks use the kernel's frame-pointer walker, which loses callers in code built without frame pointers" },
 };
 
 const char *features__name(enum feature f)
@@ -303,6 +306,11 @@ static bool probe(enum feature f)
 		if (r != 1)
 			set_why(f, "helper probe", r < 0 ? r : -EOPNOTSUPP);
 		return r == 1;
+	case FEAT_BPF_LOOP:
+		r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL);
+		if (r != 1)
+			set_why(f, "helper probe", r < 0 ? r : -EOPNOTSUPP);
+		return r == 1;
 	case FEAT_NR:
 		break;
 	}
@@ -363,27 +371,59 @@ const char *tp_attach_name(enum tp_attach a)
 	return "none";
 }
 
-int features__user_unwind(const char *cmd, const char *forced, bool *own)
+const char *unwind_mode_name(__u32 mode)
 {
+	return mode == VG_UNWIND_CFI ? "cfi" : mode == VG_UNWIND_FP ? "fp" : "kernel";
+}
+
+/* Vigil's own walkers need both helpers. */
+static bool own_walker(enum feature *missing)
+{
+	*missing = !features__has(FEAT_USER_UNWIND) ? FEAT_USER_UNWIND :
+		   !features__has(FEAT_BPF_LOOP)    ? FEAT_BPF_LOOP :
+						      FEAT_NR;
+	return *missing == FEAT_NR;
+}
+
+const char *features__unwind_default(const char **why)
+{
+	enum feature missing;
+
+	if (own_walker(&missing)) {
+		*why = "bpf_loop and bpf_task_pt_regs available: .eh_frame CFI, frame pointers where a file has none";
+		return "cfi";
+	}
+	*why = features__cost(missing);
+	return "kernel";
+}
+
+int features__user_unwind(const char *cmd, const char *forced, __u32 *mode)
+{
+	enum feature missing;
+	bool own = own_walker(&missing);
+
 	if (!forced) {
-		*own = features__has(FEAT_USER_UNWIND);
+		*mode = own ? VG_UNWIND_CFI : VG_UNWIND_KERNEL;
+		if (!own)
+			pr_info("user stacks by the kernel's frame-pointer walker: this kernel has no %s (%s)",
+				features__name(missing), features__why(missing));
 		return 0;
 	}
 	if (!strcmp(forced, "kernel")) {
-		*own = false;
+		*mode = VG_UNWIND_KERNEL;
 		return 0;
 	}
-	if (strcmp(forced, "fp")) {
-		fprintf(stderr, "vigil %s: unknown unwinder '%s' (known: fp, kernel)\n", cmd,
+	if (strcmp(forced, "fp") && strcmp(forced, "cfi")) {
+		fprintf(stderr, "vigil %s: unknown unwinder '%s' (known: cfi, fp, kernel)\n", cmd,
 			forced);
 		return 1;
 	}
-	if (!features__has(FEAT_USER_UNWIND)) {
-		pr_err("the fp unwinder does not work on this kernel: %s",
-		       features__why(FEAT_USER_UNWIND));
+	if (!own) {
+		pr_err("the %s unwinder does not work on this kernel: no %s (%s); use --unwind kernel",
+		       forced, features__name(missing), features__why(missing));
 		return 2;
 	}
-	*own = true;
+	*mode = strcmp(forced, "cfi") ? VG_UNWIND_FP : VG_UNWIND_CFI;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #define VIGIL_FEATURES_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 enum feature {
 	FEAT_BTF, /* kernel BTF (CO-RE) */
@@ -28,6 +29,7 @@ enum feature {
 	FEAT_USER_UNWIND, /* bpf_task_pt_regs: Vigil's own user-stack walker */
 	FEAT_UPROBE_MULTI, /* uprobe_multi links: many functions per link (Linux 6.6) */
 	FEAT_UPROBE_SESSION, /* uprobe sessions: an entry program may skip the return (Linux 6.13) */
+	FEAT_BPF_LOOP, /* bpf_loop: the walker's loop over frames (CFI and frame pointers) */
 	FEAT_NR
 };
 
@@ -53,11 +55,16 @@ enum tp_attach features__tp_attach(void);
 const char *tp_attach_name(enum tp_attach a);
 
 /*
- * Which user-stack walker to use: forced ("fp" = Vigil's, "kernel" = bpf_get_stackid's, from
- * --unwind) or Vigil's when the kernel allows it. Sets *own. 0; 1 after an error line for an unknown
- * name; 2 after one when "fp" was forced but cannot work here.
+ * Which user-stack walker to use (VG_UNWIND_* of vigil/unwind.h): forced ("cfi", "fp" or "kernel",
+ * from --unwind) or the best this kernel allows: cfi when it has bpf_loop and bpf_task_pt_regs, else
+ * the kernel's walker with a one-line notice. Sets *mode. 0; 1 after an error line for an unknown
+ * name; 2 after one when "cfi" or "fp" was forced but cannot work here.
  */
-int features__user_unwind(const char *cmd, const char *forced, bool *own);
+int features__user_unwind(const char *cmd, const char *forced, __u32 *mode);
+/* The default walker's name ("cfi" or "kernel") and why, for vigil doctor. */
+const char *features__unwind_default(const char **why);
+/* "cfi", "fp", "kernel". */
+const char *unwind_mode_name(__u32 mode);
 
 /*
  * Privileges and BTF, checked before any work: 0, or 2 (the exit code) after printing what is missing

@@ -11,6 +11,7 @@
 #include <gelf.h>
 #include <zlib.h>
 
+#include "symbols/cfi.h"
 #include "symbols/elf.h"
 #include "symbols/mapfile.h"
 #include "util/log.h"
@@ -44,6 +45,9 @@ struct elf_file {
 	size_t names_len;
 	char *debug_path;
 	size_t dropped; /* function symbols over the cap */
+	struct cfi_range *fdes; /* FDE extents, sorted: the functions CFI knows of */
+	size_t nfdes;
+	struct cfi_table *cfi; /* unwind rows (elf_opts.cfi), or NULL */
 };
 
 /* A symbol while collecting: name points into a live Elf handle. 32 bytes, so qsort moves it fast. */
@@ -640,6 +644,11 @@ static struct elf_file *parse(Elf *e, int fd, const char *path, const struct elf
 	if (err)
 		goto fail;
 	f->dropped = c.dropped;
+	/* Function extents from the CFI name code no symbol covers; best effort. */
+	if (cfi__fde_ranges(e, &f->fdes, &f->nfdes))
+		f->nfdes = 0;
+	if (opts && opts->cfi)
+		f->cfi = cfi_table__build(e, de);
 	free(c.v);
 	if (de)
 		elf_end(de);
@@ -686,7 +695,7 @@ struct elf_file *elf_file__open(const char *path, const struct elf_opts *opts)
 	return f;
 }
 
-struct elf_file *elf_file__open_mem(const void *buf, size_t len)
+struct elf_file *elf_file__open_mem(const void *buf, size_t len, const struct elf_opts *opts)
 {
 	char *copy = malloc(len ? len : 1);
 	struct elf_file *f = NULL;
@@ -700,7 +709,7 @@ struct elf_file *elf_file__open_mem(const void *buf, size_t len)
 	memcpy(copy, buf, len);
 	if (elf_version(EV_CURRENT) != EV_NONE && (e = elf_memory(copy, len))) {
 		if (elf_kind(e) == ELF_K_ELF) {
-			f = parse(e, -1, NULL, NULL);
+			f = parse(e, -1, NULL, opts);
 			err = errno;
 		}
 		elf_end(e);
@@ -720,7 +729,48 @@ void elf_file__free(struct elf_file *f)
 	free(f->aliases);
 	free(f->names);
 	free(f->debug_path);
+	free(f->fdes);
+	cfi_table__free(f->cfi);
 	free(f);
+}
+
+const struct cfi_table *elf_file__cfi(const struct elf_file *f)
+{
+	return f->cfi;
+}
+
+int elf_file__enclosing(const struct elf_file *f, __u64 vaddr, __u64 *start)
+{
+	size_t lo = 0, hi = f->nfdes;
+
+	/* The last FDE starting at or before vaddr, if it covers it. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->fdes[mid].start <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && vaddr < f->fdes[lo - 1].end) {
+		*start = f->fdes[lo - 1].start;
+		return 0;
+	}
+	/* Else the gap in the symbol table: it starts where the symbol below vaddr ends. */
+	lo = 0;
+	hi = f->nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->syms[mid].addr <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || f->syms[lo - 1].end > vaddr)
+		return -ENOENT;
+	*start = f->syms[lo - 1].end;
+	return 0;
 }
 
 size_t elf_file__build_id(const struct elf_file *f, const __u8 **id)

@@ -44,6 +44,7 @@ struct elf_opts {
 	bool no_debug; /* do not look for separate debug files */
 	size_t max_symbols; /* keep at most this many function symbols; 0: ELF_MAX_SYMBOLS */
 	__u64 max_debug_size; /* ignore debug files larger than this; 0: no cap */
+	bool cfi; /* also build the CFI unwind table (symbols/cfi.h) from the same open file */
 };
 
 struct elf_segment {
@@ -58,6 +59,7 @@ struct elf_symbol {
 };
 
 struct elf_file;
+struct cfi_table;
 
 /* Opens and parses path (used as given). opts may be NULL. NULL with errno set (ENOEXEC: not ELF). */
 struct elf_file *elf_file__open(const char *path, const struct elf_opts *opts);
@@ -66,8 +68,9 @@ struct elf_file *elf_file__open(const char *path, const struct elf_opts *opts);
  * search (its directory) and for diagnostics; may be NULL. NULL with errno set.
  */
 struct elf_file *elf_file__open_fd(int fd, const char *path, const struct elf_opts *opts);
-/* Parses an ELF image held in memory (e.g. a copy of the vdso); buf is copied. NULL with errno. */
-struct elf_file *elf_file__open_mem(const void *buf, size_t len);
+/* Parses an ELF image held in memory (e.g. a copy of the vdso); buf is copied. opts may be NULL (no
+ * debug files are looked for). NULL with errno. */
+struct elf_file *elf_file__open_mem(const void *buf, size_t len, const struct elf_opts *opts);
 /* NULL-safe. */
 void elf_file__free(struct elf_file *f);
 
@@ -108,6 +111,15 @@ int elf_file__lookup(const struct elf_file *f, __u64 vaddr, struct elf_symbol *o
  * those of the symbol at that address). Linear: for tests, uprobe checks, diagnostics. 0 or -ENOENT.
  */
 int elf_file__find(const struct elf_file *f, const char *name, struct elf_symbol *out);
+
+/* The CFI unwind table built with elf_opts.cfi (owned by f), or NULL (not asked, or no CFI). */
+const struct cfi_table *elf_file__cfi(const struct elf_file *f);
+/*
+ * The start of the function enclosing vaddr when no symbol covers it: the start of the .eh_frame FDE
+ * covering it, else the end of the symbol below it (the start of the gap in the symbol table).
+ * 0, or -ENOENT when neither says.
+ */
+int elf_file__enclosing(const struct elf_file *f, __u64 vaddr, __u64 *start);
 
 /*
  * Reads only the build-id of the ELF file open on fd (cheap: notes only). Returns its length, 0 when

@@ -159,6 +159,7 @@ int sym_proc_push_image(struct proc *p)
 		return -ENOMEM;
 	img->older = p->img;
 	p->img = img;
+	p->gen++;
 	p->snapshotted = false;
 	p->jit_loaded = false;
 	return 0;
@@ -270,7 +271,7 @@ static struct elf_file *get_file(struct symbolizer *s, const struct want *w, __u
 	struct elf_file *elf = NULL;
 	__u8 id[ELF_BUILD_ID_MAX];
 	char hex[2 * ELF_BUILD_ID_MAX + 1];
-	struct elf_opts eo = { 0 };
+	struct elf_opts eo = { .cfi = s->cfi };
 	bool use_mk = w->ino && !w->deleted;
 	struct mapfile mf;
 	uintptr_t v;
@@ -351,6 +352,7 @@ out_close:
 /* The vdso is an ELF image in the process's memory. */
 static struct elf_file *get_vdso(struct symbolizer *s, __u32 pid, __u64 start, __u64 end)
 {
+	struct elf_opts eo = { .cfi = s->cfi };
 	char p[PATH_MAX];
 	struct elf_file *elf, *cached;
 	size_t len = (size_t)(end - start);
@@ -372,7 +374,7 @@ static struct elf_file *get_vdso(struct symbolizer *s, __u32 pid, __u64 start, _
 		free(buf);
 		return NULL;
 	}
-	elf = elf_file__open_mem(buf, (size_t)r);
+	elf = elf_file__open_mem(buf, (size_t)r, &eo);
 	free(buf);
 	if (!elf)
 		return NULL;
@@ -406,6 +408,7 @@ int sym_add_map(struct symbolizer *s, struct proc *p, const struct sym_mmap *m, 
 
 	if (!m->len || sm.end < sm.start)
 		return -EINVAL;
+	p->gen++;
 	if (!(m->prot & PROT_EXEC))
 		return image_punch(p->img, sm.start, sm.end);
 	if (l > sl && !strcmp(path + l - sl, SYM_DELETED_SUFFIX) && l - sl < sizeof(stripped)) {

@@ -109,6 +109,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->no_kernel = opts && opts->no_kernel;
 	s->demangle = !(opts && opts->no_demangle);
 	s->lines = opts && opts->lines;
+	s->cfi = opts && opts->cfi;
 	s->kallsyms_path = strdup(ks);
 	s->modules_path = modules_path_for(ks);
 	s->proc_root = strdup(opts && opts->proc_root ? opts->proc_root : "/proc");
@@ -363,6 +364,41 @@ int symbolizer__snapshot_pid(struct symbolizer *s, __u32 pid)
 	return snapshot(s, pid, false);
 }
 
+int symbolizer__refresh_pid(struct symbolizer *s, __u32 pid)
+{
+	return snapshot(s, pid, true);
+}
+
+__u64 symbolizer__generation(struct symbolizer *s, __u32 pid)
+{
+	const struct proc *p = sym_proc_get(s, pid);
+
+	return p ? p->gen : 0;
+}
+
+int symbolizer__exec_maps(struct symbolizer *s, __u32 pid,
+			  int (*fn)(void *ctx, const struct sym_exec_map *m), void *ctx)
+{
+	const struct proc *p = sym_proc_get(s, pid);
+
+	if (!p)
+		return -ENOENT;
+	for (size_t i = 0; i < p->img->n; i++) {
+		const struct sym_map *m = &p->img->maps[i];
+		struct sym_exec_map em = {
+			.start = m->start,
+			.end = m->end,
+			.pgoff = m->kind == SM_VDSO ? 0 : m->pgoff,
+			.cfi = m->elf ? elf_file__cfi(m->elf) : NULL,
+		};
+		int err = fn(ctx, &em);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static void frame_init(struct sym_frame *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -379,6 +415,25 @@ static const struct sym_map *find_map(const struct proc *p, __u64 addr)
 			return m;
 	}
 	return NULL;
+}
+
+/* Unnamed code: the file offset of its function's start (FDE, else symbol gap), so one function is
+ * one frame. */
+static void enclosing(const struct elf_file *f, __u64 vaddr, struct sym_frame *out)
+{
+	__u64 start;
+
+	if (elf_file__enclosing(f, vaddr, &start))
+		return;
+	for (size_t i = 0; i < elf_file__nr_segments(f); i++) {
+		const struct elf_segment *sg = elf_file__segment(f, i);
+
+		if (start >= sg->vaddr && start < sg->vaddr + sg->filesz && start <= vaddr) {
+			out->func_offset = start - sg->vaddr + sg->offset;
+			out->func_known = true;
+			return;
+		}
+	}
 }
 
 int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_frame *out)
@@ -425,9 +480,12 @@ int symbolizer__user(struct symbolizer *s, __u32 pid, __u64 addr, struct sym_fra
 	out->map_pgoff = m->pgoff;
 	out->offset = addr - m->start + m->pgoff;
 	if (m->elf) {
-		if (!elf_file__off_to_vaddr(m->elf, out->offset, &vaddr) &&
-		    !elf_file__lookup(m->elf, vaddr, &es))
+		if (elf_file__off_to_vaddr(m->elf, out->offset, &vaddr))
+			return 0;
+		if (!elf_file__lookup(m->elf, vaddr, &es))
 			out->name = display_name(s, es.name);
+		else
+			enclosing(m->elf, vaddr, out);
 		return 0;
 	}
 	if (m->kind != SM_FILE || !*m->build_id) {

@@ -24,6 +24,7 @@
 #include <linux/types.h>
 
 struct symbolizer;
+struct cfi_table;
 
 /*
  * Bounds on what other users' files and processes can make the symbolizer hold. A zero field means
@@ -45,6 +46,7 @@ struct symbolizer_opts {
 			   * demangled by default, with parameter types, through libiberty) */
 	bool lines; /* keep each mapped file open for DWARF source lines (symbolizer__user_lines) */
 	struct symbolizer_limits limits;
+	bool cfi; /* build CFI unwind tables (symbols/cfi.h) for every file opened */
 };
 
 /* opts may be NULL. Kernel symbols are loaded lazily on the first kernel lookup. NULL + errno. */
@@ -58,6 +60,26 @@ void symbolizer__free(struct symbolizer *s);
  * Returns 0, or -ENOENT when the process is gone (its later lookups give module+offset or unknown).
  */
 int symbolizer__snapshot_pid(struct symbolizer *s, __u32 pid);
+
+/* Re-read pid's maps now even if read recently (something was mapped without a record). 0/-errno. */
+int symbolizer__refresh_pid(struct symbolizer *s, __u32 pid);
+
+/* Changes whenever pid's current image changes (a mapping added or removed, an exec); 0 if unknown. */
+__u64 symbolizer__generation(struct symbolizer *s, __u32 pid);
+
+/* One executable mapping of a process's current image, for the BPF unwinder. */
+struct sym_exec_map {
+	__u64 start, end; /* [start, end) */
+	__u64 pgoff; /* file offset of start (0 for the vdso, whose image starts at offset 0) */
+	const struct cfi_table *cfi; /* its file's unwind rows (opts.cfi), or NULL */
+};
+/*
+ * Calls fn for each executable mapping of pid's current image in address order, stopping at the
+ * first non-zero return (returned). -ENOENT when pid is unknown. The tables belong to the symbolizer
+ * and live until symbolizer__free().
+ */
+int symbolizer__exec_maps(struct symbolizer *s, __u32 pid,
+			  int (*fn)(void *ctx, const struct sym_exec_map *m), void *ctx);
 
 /* One mapping as reported by a perf MMAP2 record (or parsed from a maps line). */
 struct sym_mmap {
@@ -88,6 +110,10 @@ struct sym_frame {
 	__u64 offset; /* addr's offset in the module (file offset for user code, from the module's
 			       * base for kernel modules, from _stext for the kernel) for "module+0xOFF" */
 	__u64 map_start, map_limit, map_pgoff; /* the mapping containing addr (pprof) */
+	/* User code without a symbol: the file offset where its function starts, from the .eh_frame
+	 * FDE covering it (else the end of the symbol below it), when known. */
+	__u64 func_offset;
+	bool func_known;
 };
 
 /*

@@ -48,6 +48,7 @@ struct image {
 struct proc {
 	__u32 pid;
 	struct image *img; /* newest generation */
+	__u64 gen; /* bumped whenever the newest image changes (for the unwinder) */
 	bool snapshotted; /* the newest generation was read from /proc */
 	bool gone; /* reading its maps failed: do not retry lazily */
 	__u64 read_ns; /* when its maps were last read */
@@ -82,6 +83,7 @@ struct symbolizer {
 	struct hashmap *procs; /* pid -> struct proc * */
 	struct hashmap *strings; /* interned strings (key == value) */
 	bool demangle;
+	bool cfi; /* build CFI unwind tables of the files opened */
 	struct hashmap *demangled; /* interned mangled name -> interned display name */
 	struct hashmap *by_build_id; /* hex -> struct elf_file * */
 	struct hashmap *by_inode; /* struct inode_key * -> struct elf_file * (0: not usable ELF) */
