@@ -47,7 +47,8 @@ struct elf_file {
 	size_t dropped; /* function symbols over the cap */
 	struct cfi_range *fdes; /* FDE extents, sorted: the functions CFI knows of */
 	size_t nfdes;
-	struct cfi_table *cfi; /* unwind rows (elf_opts.cfi), or NULL */
+	struct cfi_table *cfi; /* unwind rows (elf_opts.cfi, elf_file__build_cfi), or NULL */
+	bool cfi_tried;
 };
 
 /* A symbol while collecting: name points into a live Elf handle. 32 bytes, so qsort moves it fast. */
@@ -647,8 +648,10 @@ static struct elf_file *parse(Elf *e, int fd, const char *path, const struct elf
 	/* Function extents from the CFI name code no symbol covers; best effort. */
 	if (cfi__fde_ranges(e, &f->fdes, &f->nfdes))
 		f->nfdes = 0;
-	if (opts && opts->cfi)
+	if (opts && opts->cfi) {
 		f->cfi = cfi_table__build(e, de);
+		f->cfi_tried = true;
+	}
 	free(c.v);
 	if (de)
 		elf_end(de);
@@ -737,6 +740,31 @@ void elf_file__free(struct elf_file *f)
 const struct cfi_table *elf_file__cfi(const struct elf_file *f)
 {
 	return f->cfi;
+}
+
+bool elf_file__cfi_tried(const struct elf_file *f)
+{
+	return f->cfi_tried;
+}
+
+int elf_file__build_cfi(struct elf_file *f, int fd)
+{
+	Elf *e;
+	int err = 0;
+
+	if (f->cfi_tried)
+		return f->cfi ? 0 : -ENOENT;
+	f->cfi_tried = true;
+	if (fd < 0)
+		return -EBADF;
+	e = begin(fd);
+	if (!e)
+		return -errno;
+	f->cfi = cfi_table__build(e, NULL);
+	if (!f->cfi)
+		err = -errno;
+	elf_end(e);
+	return err;
 }
 
 int elf_file__enclosing(const struct elf_file *f, __u64 vaddr, __u64 *start)

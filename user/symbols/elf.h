@@ -112,8 +112,15 @@ int elf_file__lookup(const struct elf_file *f, __u64 vaddr, struct elf_symbol *o
  */
 int elf_file__find(const struct elf_file *f, const char *name, struct elf_symbol *out);
 
-/* The CFI unwind table built with elf_opts.cfi (owned by f), or NULL (not asked, or no CFI). */
+/* The CFI unwind table (owned by f), or NULL (not built, or no CFI). */
 const struct cfi_table *elf_file__cfi(const struct elf_file *f);
+/* Whether building it was tried (elf_opts.cfi, or elf_file__build_cfi). */
+bool elf_file__cfi_tried(const struct elf_file *f);
+/*
+ * Builds the CFI table now from fd, the same file opened again (the caller checked it is; keeps and
+ * closes fd). Once only: later calls return what the first did. 0, or -errno (-ENOENT: no CFI).
+ */
+int elf_file__build_cfi(struct elf_file *f, int fd);
 /*
  * The start of the function enclosing vaddr when no symbol covers it: the start of the .eh_frame FDE
  * covering it, else the end of the symbol below it (the start of the gap in the symbol table).

@@ -271,7 +271,7 @@ static struct elf_file *get_file(struct symbolizer *s, const struct want *w, __u
 	struct elf_file *elf = NULL;
 	__u8 id[ELF_BUILD_ID_MAX];
 	char hex[2 * ELF_BUILD_ID_MAX + 1];
-	struct elf_opts eo = { .cfi = s->cfi };
+	struct elf_opts eo = { 0 };
 	bool use_mk = w->ino && !w->deleted;
 	struct mapfile mf;
 	uintptr_t v;
@@ -434,6 +434,9 @@ int sym_add_map(struct symbolizer *s, struct proc *p, const struct sym_mmap *m, 
 
 		sm.kind = SM_FILE;
 		sm.pgoff = m->pgoff;
+		sm.maj = m->maj;
+		sm.min = m->min;
+		sm.ino = m->ino;
 		sm.path = sym_intern(s, path);
 		sm.module = sym_intern(s, basename_of(path));
 		if (!sm.path || !sm.module)

@@ -22,6 +22,7 @@
 #include "symbols/perfmap.h"
 #include "symbols/procmaps.h"
 #include "symbols/lines.h"
+#include "symbols/mapfile.h"
 #include "symbols/symbolizer_int.h"
 
 static uint64_t key_hash(const void *key, void *ctx)
@@ -376,6 +377,39 @@ __u64 symbolizer__generation(struct symbolizer *s, __u32 pid)
 	return p ? p->gen : 0;
 }
 
+/*
+ * A file's CFI table, built the first time a process the unwinder follows maps it (not for every
+ * file of the host the side-band reports): the mapping is opened again the safe way (mapfile.h),
+ * while the process lives, and the table kept with the file's ELF, shared by every mapping of it.
+ */
+static void build_cfi(struct symbolizer *s, __u32 pid, const struct sym_map *m)
+{
+	struct mapfile_want mw = {
+		.proc_root = s->proc_root,
+		.pid = pid,
+		.start = m->start,
+		.end = m->end,
+		.maj = m->maj,
+		.min = m->min,
+		.ino = m->ino,
+		.path = m->path,
+		.max_size = s->lim.max_file_bytes,
+	};
+	struct mapfile mf;
+	int err = mapfile__open(&mw, &mf);
+
+	if (err) {
+		pr_debug("unwind: cannot open '%s' of pid %u again: %s", m->path, pid,
+			 strerror(-err));
+		elf_file__build_cfi(m->elf, -1);
+		return;
+	}
+	err = elf_file__build_cfi(m->elf, mf.fd);
+	if (err && err != -ENOENT)
+		pr_debug("unwind: no CFI table for '%s': %s", m->path, strerror(-err));
+	mapfile__close(&mf);
+}
+
 int symbolizer__exec_maps(struct symbolizer *s, __u32 pid,
 			  int (*fn)(void *ctx, const struct sym_exec_map *m), void *ctx)
 {
@@ -389,9 +423,13 @@ int symbolizer__exec_maps(struct symbolizer *s, __u32 pid,
 			.start = m->start,
 			.end = m->end,
 			.pgoff = m->kind == SM_VDSO ? 0 : m->pgoff,
-			.cfi = m->elf ? elf_file__cfi(m->elf) : NULL,
 		};
-		int err = fn(ctx, &em);
+		int err;
+
+		if (s->cfi && m->elf && m->kind == SM_FILE && !elf_file__cfi_tried(m->elf))
+			build_cfi(s, p->pid, m);
+		em.cfi = m->elf ? elf_file__cfi(m->elf) : NULL;
+		err = fn(ctx, &em);
 
 		if (err)
 			return err;

@@ -46,7 +46,7 @@ struct symbolizer_opts {
 			   * demangled by default, with parameter types, through libiberty) */
 	bool lines; /* keep each mapped file open for DWARF source lines (symbolizer__user_lines) */
 	struct symbolizer_limits limits;
-	bool cfi; /* build CFI unwind tables (symbols/cfi.h) for every file opened */
+	bool cfi; /* CFI unwind tables (symbols/cfi.h) for the files symbolizer__exec_maps() reports */
 };
 
 /* opts may be NULL. Kernel symbols are loaded lazily on the first kernel lookup. NULL + errno. */
@@ -71,7 +71,8 @@ __u64 symbolizer__generation(struct symbolizer *s, __u32 pid);
 struct sym_exec_map {
 	__u64 start, end; /* [start, end) */
 	__u64 pgoff; /* file offset of start (0 for the vdso, whose image starts at offset 0) */
-	const struct cfi_table *cfi; /* its file's unwind rows (opts.cfi), or NULL */
+	const struct cfi_table
+		*cfi; /* its file's unwind rows (opts.cfi: built on first report), or NULL */
 };
 /*
  * Calls fn for each executable mapping of pid's current image in address order, stopping at the

@@ -36,6 +36,8 @@ struct sym_map {
 	const char *module; /* interned */
 	const char *build_id; /* interned or the ELF's; "" when unknown */
 	enum map_kind kind;
+	__u32 maj, min; /* the mapped file's identity, to open it again (CFI tables) */
+	__u64 ino;
 };
 
 /* One generation of a process's mappings, sorted by start, non-overlapping. */
