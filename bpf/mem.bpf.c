@@ -27,6 +27,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "common.bpf.h"
+#include "unwind.bpf.h"
 #include "vigil/mem.h"
 
 #define MAP_ANONYMOUS 0x20
@@ -80,19 +81,6 @@ struct {
 	__type(value, __u64);
 } mem_counters SEC(".maps");
 
-/* Processes already announced to userspace. LRU: an evicted entry only costs a second notice. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u8);
-} seen_procs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
 /* A thread's allocator call in progress, its syscall in progress, and its sampling state. */
 struct mem_task {
 	__u64 outer_sp; /* user stack pointer at the entry of the outermost hooked call; 0 = none */
@@ -126,29 +114,6 @@ static __always_inline void mem_count(__u32 idx)
 
 	if (c)
 		(*c)++;
-}
-
-static __always_inline void announce(__u32 pid, __u32 tid)
-{
-	struct vg_rec_proc *r;
-	__u8 one = 1;
-
-	if (bpf_map_lookup_elem(&seen_procs, &pid))
-		return;
-	bpf_map_update_elem(&seen_procs, &pid, &one, BPF_ANY);
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		/* Userspace will still snapshot it at the end if it lives; count the miss. */
-		bpf_map_delete_elem(&seen_procs, &pid);
-		count(VG_CNT_RINGBUF_FULL);
-		return;
-	}
-	r->hdr.type = VG_REC_NEW_PROC;
-	r->hdr.size = sizeof(*r);
-	r->pid = pid;
-	r->tid = tid;
-	/* Wake the reader now: the process may live only milliseconds. */
-	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline struct mem_task *task_state(bool create)
@@ -823,12 +788,7 @@ int vg_mem_page_free_batched(struct trace_event_raw_mm_page_free_batched *ctx)
 /* -- COMMAND: children of followed processes join the filter. */
 VG_FOLLOW_FORK_PROGS(vg_mem)
 
-/* An exec replaces the image: announce the process again on its next allocation. */
-static __always_inline void forget_proc(__u32 tgid)
-{
-	bpf_map_delete_elem(&seen_procs, &tgid);
-}
-
-VG_EXEC_PROGS(vg_mem, forget_proc)
+/* An exec replaces the image: its unwind tables are stale; announce it again. */
+VG_EXEC_PROGS(vg_mem, unwind_forget)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -87,7 +87,8 @@ static const char mem_help[] =
 	"      --top N                the top N allocating functions: bytes, objects, average size\n"
 	"                             (default 15; shown anyway when neither -o nor -f is given)\n"
 	"      --per-thread           folded/SVG: one root per thread (comm-TID)\n"
-	"      --unwind fp|kernel     user-stack walker (see vigil profile --help)\n"
+	"      --unwind cfi|fp|kernel user-stack walker (default cfi; see vigil profile --help)\n"
+	"      --max-frames N         user frames per stack (default and most 127)\n"
 	"      --stack-storage-size N stack map entries (default 16384); raise it when stacks are lost\n"
 	"      --no-demangle          C++ and Rust names as mangled in the symbol table\n"
 	"      --lines                folded/SVG: frames as \"func (file.c:42)\" from DWARF, inlined\n"
@@ -493,7 +494,7 @@ int cmd_mem(int argc, char **argv)
 	enum tp_attach tpa = TP_ATTACH_NONE;
 	enum mem_uprobes uprobes = MEM_UPROBES_PERF;
 	size_t nr_targets = 0;
-	bool own_unwind = false, syscalls;
+	bool syscalls;
 	char title[256], what[PATH_MAX + 128] = "tracing";
 	int err, ret = 1;
 
@@ -528,7 +529,7 @@ int cmd_mem(int argc, char **argv)
 	else if (!ret)
 		tpa = features__tp_attach(); /* the exec hook only: it may be missing */
 	if (!ret)
-		ret = features__user_unwind("mem", c.unwind, &own_unwind);
+		ret = features__user_unwind("mem", c.unwind, &c.unwind_mode);
 	if (!ret && opts.mode == VG_MEM_MODE_MALLOC)
 		ret = choose_uprobes(&opts, &uprobes);
 	if (ret)
@@ -545,7 +546,9 @@ int cmd_mem(int argc, char **argv)
 	col = mem_collector__new(&(struct mem_collector_opts){
 		.mode = opts.mode,
 		.sample_bytes = opts.sample_bytes,
-		.own_unwind = own_unwind,
+		.unwind_mode = c.unwind_mode,
+		.max_frames = (__u32)c.max_frames,
+		.unwind_rows = (__u32)c.unwind_rows,
 		.stack_storage = (__u32)c.stack_storage,
 		.max_outstanding = (__u32)opts.max_outstanding,
 		.syscalls = syscalls,
@@ -556,7 +559,9 @@ int cmd_mem(int argc, char **argv)
 	if (!col)
 		goto out;
 	if (runner__spawn(&run, mem_collector__object(col), mem_collector__exec_progs(col), tpa) ||
-	    (opts.mode != VG_MEM_MODE_RSS && runner__track(&run, mem_collector__notices(col))))
+	    (opts.mode != VG_MEM_MODE_RSS &&
+	     (runner__track(&run, mem_collector__notices(col)) ||
+	      runner__unwind(&run, mem_collector__object(col), c.pids, c.nr_pids))))
 		goto out;
 	err = mem_collector__attach(col, targets, nr_targets, what, sizeof(what));
 	if (err) {

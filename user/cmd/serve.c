@@ -431,7 +431,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (!ret)
 		ret = features__user_unwind("serve", GIVEN(O_UNWIND) ? V(O_UNWIND) : NULL,
-					    &o.own_unwind);
+					    &o.unwind_mode);
 	if (ret)
 		goto out;
 	ret = 1;

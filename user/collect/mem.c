@@ -10,6 +10,8 @@
 #include <bpf/libbpf.h>
 
 #include "collect/mem.h"
+#include "collect/unwind.h"
+#include "vigil/unwind.h"
 #include "collect/readout.h"
 #include "kernel/attach.h"
 #include "kernel/tracefs.h"
@@ -144,7 +146,8 @@ struct mem_collector *mem_collector__new(const struct mem_collector_opts *o)
 	s->rodata->mode = o->mode;
 	s->rodata->page_size = page > 0 ? (__u64)page : 4096;
 	s->rodata->sample_bytes = o->sample_bytes;
-	s->rodata->fp_unwind = o->own_unwind;
+	s->rodata->unwind_mode = o->unwind_mode;
+	s->rodata->max_frames = o->max_frames ? o->max_frames : VG_MAX_STACK_DEPTH;
 	if (o->sample_bytes)
 		fill_tables(s);
 	if (o->filter)
@@ -153,6 +156,12 @@ struct mem_collector *mem_collector__new(const struct mem_collector_opts *o)
 	bpf_map__set_max_entries(s->maps.ustacks, o->stack_storage);
 	bpf_map__set_max_entries(s->maps.totals, o->stack_storage * 4);
 	bpf_map__set_max_entries(s->maps.outstanding, o->max_outstanding);
+	err = unwind__configure(s->obj, o->unwind_mode,
+				o->unwind_rows ? o->unwind_rows : VG_CFI_ROWS_DEFAULT);
+	if (err) {
+		pr_err("sizing the unwind tables failed: %s", strerror(-err));
+		goto fail;
+	}
 
 	/* Only the mode's programs load. */
 	autoload_all(s, false);

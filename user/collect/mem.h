@@ -49,7 +49,9 @@ enum mem_uprobes { MEM_UPROBES_SESSION, MEM_UPROBES_MULTI, MEM_UPROBES_PERF };
 struct mem_collector_opts {
 	__u32 mode; /* VG_MEM_MODE_* */
 	__u64 sample_bytes; /* --sample-bytes N (malloc mode); 0 = every allocation */
-	bool own_unwind; /* Vigil's frame-pointer walker (features__user_unwind decides) */
+	__u32 unwind_mode; /* VG_UNWIND_* (features__user_unwind decides) */
+	__u32 max_frames; /* user frames per stack, at most VG_MAX_STACK_DEPTH */
+	__u32 unwind_rows; /* CFI rows the kernel holds (VG_UNWIND_CFI) */
 	__u32 stack_storage; /* stack map entries; the totals map gets 4x */
 	__u32 max_outstanding; /* outstanding-table entries */
 	bool syscalls; /* malloc mode: mmap/munmap/mremap tracepoints too */

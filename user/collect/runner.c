@@ -162,14 +162,19 @@ too_many:
 	return 1;
 }
 
-/* Mappings that arrive by side-band (dlopen, exec) reach the tables within a tick. */
-static int on_unwind_tick(void *ctx)
+void runner__unwind_tick(struct runner *r)
 {
-	struct runner *r = ctx;
-
+	if (!r->uw)
+		return;
 	if (r->sb)
 		sideband__drain(r->sb);
 	unwinder__tick(r->uw);
+}
+
+/* Mappings that arrive by side-band (dlopen, exec) reach the tables within a tick. */
+static int on_unwind_tick(void *ctx)
+{
+	runner__unwind_tick(ctx);
 	return 0;
 }
 

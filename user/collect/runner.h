@@ -87,6 +87,12 @@ int runner__track(struct runner *r, struct bpf_map *events);
  * pids (-p), so their first samples unwind fully too; COMMAND's as soon as it exec'd. 0 or 1.
  */
 int runner__unwind(struct runner *r, struct bpf_object *obj, const __u32 *pids, size_t npids);
+/*
+ * The unwinder's periodic work (side-band drained, changed images reloaded, exited processes
+ * dropped). runner__unwind sets a 25 ms session tick that calls it; a caller that sets its own tick
+ * afterwards (one tick per session) must call it from there.
+ */
+void runner__unwind_tick(struct runner *r);
 /* Release COMMAND and print "what: until when" (what e.g. "sampling 2 CPUs at 99 Hz"). 0 or 1. */
 int runner__start(struct runner *r, const char *what);
 /* Run until the end; returns the reason. */

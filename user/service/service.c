@@ -20,6 +20,7 @@
 #include "collect/offcpu.h"
 #include "collect/procstat.h"
 #include "collect/runner.h"
+#include "vigil/unwind.h"
 #include "collect/sideband.h"
 #include "export/export.h"
 #include "kernel/attach.h"
@@ -526,7 +527,11 @@ static int close_interval(struct service *s, bool last)
 static int on_tick(void *ctx)
 {
 	struct service *s = ctx;
-	int err = drain_cpu(s);
+	int err;
+
+	/* This tick replaces the runner's: do the unwinder's periodic work here. */
+	runner__unwind_tick(&s->run);
+	err = drain_cpu(s);
 
 	if (err)
 		pr_warn("reading the CPU samples failed: %s", strerror(-err));
@@ -540,7 +545,11 @@ static int on_tick(void *ctx)
 struct service *service__new(const struct service_opts *o)
 {
 	struct service *s = calloc(1, sizeof(*s));
-	struct runner_opts ro = { .symbols = true, .kernel_symbols = true };
+	struct runner_opts ro = {
+		.symbols = true,
+		.kernel_symbols = true,
+		.unwind_mode = o->unwind_mode,
+	};
 	enum tp_attach tpa;
 	int err = -EINVAL;
 
@@ -571,7 +580,7 @@ struct service *service__new(const struct service_opts *o)
 		.event = SAMPLE_CPU_CLOCK,
 		.user_stacks = true,
 		.kernel_stacks = true,
-		.own_unwind = o->own_unwind,
+		.unwind_mode = o->unwind_mode,
 		.stack_storage = o->stack_storage,
 		.attach = tpa,
 	});
@@ -585,7 +594,10 @@ struct service *service__new(const struct service_opts *o)
 			.state = VG_STATE_ANY,
 			.user_stacks = true,
 			.kernel_stacks = true,
-			.own_unwind = o->own_unwind,
+			/* The runner loads one object's unwind tables (the CPU profile's): off-CPU
+			 * stacks walk by frame pointers here until the collectors share them. */
+			.unwind_mode = o->unwind_mode == VG_UNWIND_KERNEL ? VG_UNWIND_KERNEL :
+									    VG_UNWIND_FP,
 			.stack_storage = o->stack_storage,
 			.attach = tpa,
 		});
@@ -606,7 +618,8 @@ struct service *service__new(const struct service_opts *o)
 	}
 	if (runner__spawn(&s->run, cpu_collector__object(s->cpu), cpu_collector__exec_progs(s->cpu),
 			  tpa) ||
-	    runner__track(&s->run, cpu_collector__notices(s->cpu))) {
+	    runner__track(&s->run, cpu_collector__notices(s->cpu)) ||
+	    runner__unwind(&s->run, cpu_collector__object(s->cpu), NULL, 0)) {
 		err = -EIO;
 		goto fail;
 	}

@@ -41,7 +41,7 @@ struct service_opts {
 	const char *remote_write_url; /* Prometheus remote write 1.0 endpoint, or NULL */
 	const char *push_url; /* Pyroscope-compatible server (POST URL/ingest), or NULL */
 	const char *push_app; /* application name for the push ("vigil.cpu") */
-	bool own_unwind; /* Vigil's frame-pointer user-stack walker */
+	__u32 unwind_mode; /* VG_UNWIND_* user-stack walker (features__user_unwind) */
 	__u32 stack_storage; /* stack map entries (16384) */
 };
 
