@@ -374,8 +374,15 @@ int session__set_tick(struct session *s, double interval_s, int (*on_tick)(void 
 {
 	int err;
 
-	if (s->tick_fd >= 0)
-		return -EBUSY;
+	if (s->tick_fd >= 0) {
+		/* A later tick replaces the earlier one (the runner's unwinder tick, e.g.). */
+		err = arm_timer(s->tick_fd, interval_s, true);
+		if (!err) {
+			s->on_tick = on_tick;
+			s->tick_ctx = ctx;
+		}
+		return err;
+	}
 	s->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (s->tick_fd < 0)
 		return -errno;

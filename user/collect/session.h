@@ -46,7 +46,8 @@ size_t session__pids_alive(const struct session *s);
 
 /* Call on_ready(ctx) when fd is readable; a negative return ends the loop with SESSION_ERROR. */
 int session__add_fd(struct session *s, int fd, int (*on_ready)(void *ctx), void *ctx);
-/* Call on_tick(ctx) every interval_s seconds (one tick source per session). */
+/* Call on_tick(ctx) every interval_s seconds (one tick source per session: a later call replaces
+ * the earlier one). */
 int session__set_tick(struct session *s, double interval_s, int (*on_tick)(void *ctx), void *ctx);
 
 enum session_end session__run(struct session *s);
