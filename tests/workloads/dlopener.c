@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dlopener DELAY SECONDS LIB: wait DELAY seconds (so a capture already runs), dlopen LIB (built -O2
- * without frame pointers: tests/workloads/lib/plugin.c) and call its plugin_run(SECONDS) from
- * dlopener_call, then exit. Frames inside the plugin unwind only through the library's CFI, which
+ * dlopener DELAY SECONDS LIB: wait DELAY seconds (so a capture already runs; DELAY "sig": until
+ * SIGUSR1, which a test sends once the capture has started), dlopen LIB (built -O2 without frame
+ * pointers: tests/workloads/lib/plugin.c) and call its plugin_run(SECONDS) from dlopener_call, then
+ * exit. Frames inside the plugin unwind only through the library's CFI, which
  * the capture must learn of after it started.
  */
 #include <dlfcn.h>
+#include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,7 +33,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: dlopener DELAY SECONDS LIB\n");
 		return 1;
 	}
-	usleep((useconds_t)(delay * 1e6));
+	if (!strcmp(argv[1], "sig")) {
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		printf("waiting\n");
+		fflush(stdout);
+		sigwait(&set, &sig);
+	} else {
+		usleep((useconds_t)(delay * 1e6));
+	}
 	h = dlopen(argv[3], RTLD_NOW);
 	if (!h || !(run = (unsigned long (*)(double))dlsym(h, "plugin_run"))) {
 		fprintf(stderr, "dlopener: %s\n", dlerror());
