@@ -28,8 +28,9 @@ def test_offcpu_attributes_sleep_time_every_flavour(ctx):
     """A thread sleeping 20 ms at a time: the capture's duration goes to its sleep stack (+-5%)."""
     ran = 0
     for flavour in attach_flavours():
-        p = ctx.spawn([workload("sleeper"), "4", "20", "0"])
-        # The workload runs 4 s; capture 3 s of it by pid, so the whole capture is steady state.
+        p = ctx.spawn([workload("sleeper"), "30", "20", "0"])
+        # Capture 3 s of it by pid, so the whole capture is steady state (it outlives vigil's
+        # start-up, seconds on a loaded host, and is killed after).
         import time
         time.sleep(0.3)
         r = vigil("offcpu", "--attach", flavour, "-p", p.pid, "-f", "3", timeout=30)

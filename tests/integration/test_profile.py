@@ -155,8 +155,9 @@ def test_user_only_and_kernel_only(ctx):
     r = vigil("profile", "-K", "-f", "-F", "199", "1")
     check_rc(r)
     stacks = parse_folded(r.stdout)
-    frames = [fr for f, _ in stacks for fr in f[1:]]
-    assert frames and all(fr.endswith("_[k]") for fr in frames), "user frames with -K"
+    # "[kernel stack lost: stack map collision]" is a counted loss (a busy host), not a user frame
+    frames = [fr for f, _ in stacks for fr in f[1:] if not fr.startswith("[kernel stack lost")]
+    assert frames and all(fr.endswith("_[k]") for fr in frames), f"user frames with -K: {[fr for fr in frames if not fr.endswith('_[k]')][:5]}"
     assert any(f[0] == "dd" and len(f) > 1 for f, _ in stacks), "no kernel stack of dd"
 
 

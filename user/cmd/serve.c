@@ -16,6 +16,7 @@
 #include "service/service.h"
 #include "util/cli.h"
 #include "util/log.h"
+#include "vigil/unwind.h"
 
 static const char serve_help[] =
 	"Usage: vigil serve [OPTIONS]\n"
@@ -50,7 +51,9 @@ static const char serve_help[] =
 	"      --push-url URL       push every interval's CPU profile as pprof to a Pyroscope-\n"
 	"                           compatible server (POST URL/ingest)\n"
 	"      --push-app NAME      application name of pushed profiles (default vigil.cpu)\n"
-	"      --unwind fp|kernel   user-stack walker (default: Vigil's where the kernel allows it)\n"
+	"      --unwind cfi|fp|kernel  user-stack walker (default fp where the kernel allows it:\n"
+	"                           cfi builds .eh_frame tables for every process of the host, about\n"
+	"                           a tenth of a CPU on a host that starts many programs)\n"
 	"      --stack-storage-size N  stack map entries (default 16384)\n"
 	"  -v, --verbose            loader and HTTP diagnostics on stderr\n"
 	"  -h, --help               this help\n"
@@ -432,6 +435,9 @@ int cmd_serve(int argc, char **argv)
 	if (!ret)
 		ret = features__user_unwind("serve", GIVEN(O_UNWIND) ? V(O_UNWIND) : NULL,
 					    &o.unwind_mode);
+	/* Continuous and host-wide: CFI tables only when asked for (--unwind cfi). */
+	if (!ret && !GIVEN(O_UNWIND) && o.unwind_mode == VG_UNWIND_CFI)
+		o.unwind_mode = VG_UNWIND_FP;
 	if (ret)
 		goto out;
 	ret = 1;
