@@ -250,7 +250,8 @@ def test_lost_stacks_counted_and_named(ctx):
     under a lost-stack frame, and the warning names the flag that raises the limit."""
     stacks, r = _folded(ctx, "--stack-storage-size", "64", "--", workload("allocs"), "deep",
                         "100")
-    assert re.search(r"warning: \d+ of \d+ allocations incomplete: .*stack map full.*"
+    # the kernel's walker (COMMAND's default) loses them as collisions, Vigil's as a full map
+    assert re.search(r"warning: \d+ of \d+ allocations incomplete: .*stack map (full|collisions).*"
                      r"raise --stack-storage-size", r.stderr), r.stderr
     lost = sum(c for f, c in stacks if any("stack lost" in x for x in f))
     named = _bytes_at(stacks, "deep_alloc")

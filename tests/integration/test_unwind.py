@@ -15,7 +15,7 @@ from lib import Skip, check_rc, parse_folded, strip_k, vigil, workload, VIGIL, W
 PY = "/usr/bin/python3"  # Debian's: no frame pointers
 # The leak check looks at the collectors these tests run (feature probes and other checkouts' vigil
 # mem/trace programs torn down at the same time on the shared host are not these tests' leaks).
-BPF_PREFIXES = ("vg_profile_", "vg_offcpu_")
+BPF_PREFIXES = ("vg_profile_", "vg_offcpu_", "vg_mem_")
 # Ratios need some samples; the shared 2-CPU host under load gives a fraction of the nominal rate.
 MIN_SAMPLES = 40
 
@@ -228,3 +228,21 @@ def test_doctor_says_which_unwinder(ctx):
     check_rc(r)
     assert re.search(r"^bpf_loop\s+yes", r.stdout, re.M), r.stdout
     assert re.search(r"^user stacks unwind with: cfi \(", r.stdout, re.M), r.stdout
+
+
+def test_mem_walks_by_cfi(ctx):
+    """vigil mem -p uses the same walker: Debian's python3 allocating in a loop, >= 90% of the
+    allocated bytes carry a native stack down to Py_RunMain/main."""
+    if not os.access(PY, os.X_OK):
+        raise Skip(f"{PY} missing")
+    p = _running(ctx, [PY, "-c", "import time\nt=time.time()\nwhile time.time()-t<60: "
+                       "x=[bytearray(100) for i in range(1000)]"])
+    r = vigil("mem", "--report", "alloc", "-f", "-p", p.pid, "2", timeout=60)
+    check_rc(r)
+    stacks = parse_folded(r.stdout)
+    total = sum(c for _, c in stacks)
+    full = sum(c for f, c in stacks if "Py_RunMain" in f or "main" in _user(f))
+    ctx.measure(f"mem -p python3: {full}/{total} bytes ({100 * full / max(total, 1):.1f}%) reach "
+                f"Py_RunMain/main (bound 90%)")
+    assert total > 0, r.stderr
+    assert full >= 0.90 * total, f"{full}/{total}: {sorted(stacks, key=lambda s: -s[1])[:3]}"

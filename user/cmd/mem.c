@@ -23,6 +23,7 @@
 #include "kernel/filter.h"
 #include "model/profile.h"
 #include "util/log.h"
+#include "vigil/unwind.h"
 
 #define DEFAULT_MAX_OUTSTANDING 1048576
 
@@ -87,7 +88,9 @@ static const char mem_help[] =
 	"      --top N                the top N allocating functions: bytes, objects, average size\n"
 	"                             (default 15; shown anyway when neither -o nor -f is given)\n"
 	"      --per-thread           folded/SVG: one root per thread (comm-TID)\n"
-	"      --unwind cfi|fp|kernel user-stack walker (default cfi; see vigil profile --help)\n"
+	"      --unwind cfi|fp|kernel user-stack walker (default cfi with -p and host-wide; kernel\n"
+	"                             for -- COMMAND, whose first allocations come before its CFI\n"
+	"                             tables can load; see vigil profile --help)\n"
 	"      --max-frames N         user frames per stack (default and most 127)\n"
 	"      --stack-storage-size N stack map entries (default 16384); raise it when stacks are lost\n"
 	"      --no-demangle          C++ and Rust names as mangled in the symbol table\n"
@@ -530,6 +533,10 @@ int cmd_mem(int argc, char **argv)
 		tpa = features__tp_attach(); /* the exec hook only: it may be missing */
 	if (!ret)
 		ret = features__user_unwind("mem", c.unwind, &c.unwind_mode);
+	/* COMMAND allocates from its first microsecond, before its tables can follow its mmaps (a
+	 * few milliseconds): checked walks then cut those stacks short, at random depths. */
+	if (!ret && !c.unwind && c.command && c.unwind_mode == VG_UNWIND_CFI)
+		c.unwind_mode = VG_UNWIND_KERNEL;
 	if (!ret && opts.mode == VG_MEM_MODE_MALLOC)
 		ret = choose_uprobes(&opts, &uprobes);
 	if (ret)
