@@ -136,10 +136,9 @@ def test_host_wide(ctx):
     exits before its image is taken, queued behind other new processes', loses its symbols.)"""
     w = ctx.spawn([workload("allocs"), "wait", "hold", "5", "basic"])
     assert w.stdout.readline().strip() == "ready"
-    # Frame pointers: host-wide CFI (the default since it landed) cut every stack here on a busy
-    # host and took 49 s to end a 3 s capture; the walker has tests of its own (test_unwind).
-    v = ctx.spawn([VIGIL, "mem", "-f", "--unwind", "fp", "--stack-storage-size", "65536", "-d",
-                   "3"])
+    # The host-wide default walks by frame pointers: CFI for every process at once cut every
+    # stack here on a busy host and took 49 s to end a 3 s capture (test_unwind tests CFI).
+    v = ctx.spawn([VIGIL, "mem", "-f", "--stack-storage-size", "65536", "-d", "3"])
     err = "".join(_attached(v))
     assert re.search(r"tracing \d+ functions of \S*libc\S* .*for 3 s", err), err
     w.send_signal(signal.SIGUSR1)

@@ -88,8 +88,9 @@ static const char mem_help[] =
 	"      --top N                the top N allocating functions: bytes, objects, average size\n"
 	"                             (default 15; shown anyway when neither -o nor -f is given)\n"
 	"      --per-thread           folded/SVG: one root per thread (comm-TID)\n"
-	"      --unwind cfi|fp|kernel user-stack walker (default cfi with -p and host-wide; kernel\n"
-	"                             for -- COMMAND, whose first allocations come before its CFI\n"
+	"      --unwind cfi|fp|kernel user-stack walker (default cfi with -p; fp host-wide, where\n"
+	"                             every process's tables would load at once; kernel for\n"
+	"                             -- COMMAND, whose first allocations come before its CFI\n"
 	"                             tables can load; see vigil profile --help)\n"
 	"      --max-frames N         user frames per stack (default and most 127)\n"
 	"      --stack-storage-size N stack map entries (default 16384); raise it when stacks are lost\n"
@@ -537,6 +538,10 @@ int cmd_mem(int argc, char **argv)
 	 * few milliseconds): checked walks then cut those stacks short, at random depths. */
 	if (!ret && !c.unwind && c.command && c.unwind_mode == VG_UNWIND_CFI)
 		c.unwind_mode = VG_UNWIND_KERNEL;
+	/* Host-wide, every allocating process would need its tables built at once: on a busy host
+	 * that took tens of seconds and left the stacks incomplete. Frame pointers, as vigil serve. */
+	else if (!ret && !c.unwind && !c.command && !c.nr_pids && c.unwind_mode == VG_UNWIND_CFI)
+		c.unwind_mode = VG_UNWIND_FP;
 	if (!ret && opts.mode == VG_MEM_MODE_MALLOC)
 		ret = choose_uprobes(&opts, &uprobes);
 	if (ret)
