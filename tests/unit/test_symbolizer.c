@@ -859,11 +859,31 @@ static void test_self(void **state)
 	if (getauxval(AT_SYSINFO_EHDR))
 		assert_non_null(cg);
 	if (cg) {
+		char bid[129];
+		pid_t child;
+
 		assert_int_equal(symbolizer__user(s, (__u32)getpid(), (__u64)(uintptr_t)cg, &f), 0);
 		assert_string_equal(f.module, "[vdso]");
 		assert_non_null(f.name);
 		assert_non_null(strstr(f.name, "clock_gettime"));
 		assert_int_equal(strlen(f.build_id), 40);
+		/* A second process maps the same vdso: its bytes match the last one read, and the
+		 * same parsed file names it. */
+		snprintf(bid, sizeof(bid), "%s", f.build_id);
+		child = fork();
+		assert_true(child >= 0);
+		if (!child) {
+			pause();
+			_exit(0);
+		}
+		assert_int_equal(symbolizer__snapshot_pid(s, (__u32)child), 0);
+		assert_int_equal(symbolizer__user(s, (__u32)child, (__u64)(uintptr_t)cg, &f), 0);
+		assert_string_equal(f.module, "[vdso]");
+		assert_non_null(f.name);
+		assert_non_null(strstr(f.name, "clock_gettime"));
+		assert_string_equal(f.build_id, bid);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
 	}
 	if (vdso)
 		dlclose(vdso);
@@ -945,6 +965,127 @@ static void test_exited_child(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * A long-running caller forgets exited processes: marked at one call (their samples read until the
+ * next still resolve), freed at the next; live ones are kept.
+ */
+static void test_forget_exited(void **state)
+{
+	struct symbolizer *s = symbolizer__new(&(struct symbolizer_opts){ .no_kernel = true });
+	struct symbolizer_stats st;
+	struct sym_frame f;
+	pid_t child;
+
+	(void)state;
+	assert_non_null(s);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		child_spin();
+		_exit(0);
+	}
+	assert_int_equal(symbolizer__snapshot_pid(s, (__u32)getpid()), 0);
+	assert_int_equal(symbolizer__snapshot_pid(s, (__u32)child), 0);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.procs, 2);
+	/* Both alive: nothing marked. */
+	assert_int_equal(symbolizer__forget_exited(s), 0);
+	assert_int_equal(symbolizer__forget_exited(s), 0);
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	/* Marked at the first call after its exit, still resolved. */
+	assert_int_equal(symbolizer__forget_exited(s), 0);
+	assert_int_equal(symbolizer__user(s, (__u32)child, (__u64)(uintptr_t)&child_spin + 1, &f),
+			 0);
+	assert_string_equal(f.name, "child_spin");
+	/* Freed at the next; this process stays and still resolves. */
+	assert_int_equal(symbolizer__forget_exited(s), 1);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.procs, 1);
+	assert_int_equal(st.procs_forgotten, 1);
+	assert_int_equal(symbolizer__user(s, (__u32)child, (__u64)(uintptr_t)&child_spin + 1, &f),
+			 -ENOENT);
+	assert_int_equal(symbolizer__user(s, (__u32)getpid(),
+					  (__u64)(uintptr_t)&symbolizer_test_marker + 3, &f),
+			 0);
+	assert_string_equal(f.name, "symbolizer_test_marker");
+	assert_int_equal(symbolizer__forget_exited(s), 0);
+	symbolizer__free(s);
+}
+
+/*
+ * A file mapped only by processes that have exited is freed after 30 forget calls (its caches with
+ * it), and a process mapping it later has it parsed again.
+ */
+static void test_forget_unmapped_files(void **state)
+{
+	char dir[] = "/tmp/vigil-test-gc-XXXXXX", path[PATH_MAX];
+	struct symbolizer *s = symbolizer__new(&(struct symbolizer_opts){ .no_kernel = true });
+	struct symbolizer_stats st0, st1, st2;
+	struct sym_frame f;
+	int fds[2];
+	__u64 addr = 0;
+	pid_t child;
+	void *h, *fn;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/libgc.so", dir);
+	assert_int_equal(sh("cp %s %s", FIXTURE_LIB, path), 0);
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		void *ch = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		__u64 a = ch ? (__u64)(uintptr_t)dlsym(ch, "lib_three") : 0;
+
+		if (write(fds[1], &a, sizeof(a)) != sizeof(a))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(fds[0], &addr, sizeof(addr)), sizeof(addr));
+	assert_true(addr != 0);
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(symbolizer__snapshot_pid(s, (__u32)child), 0);
+	assert_int_equal(symbolizer__user(s, (__u32)child, addr + 2, &f), 0);
+	assert_string_equal(f.name, "lib_three");
+	symbolizer__stats(s, &st0);
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	/* The process goes at the second call, its files 30 calls after they went unmapped. */
+	for (int i = 0; i < 30; i++)
+		symbolizer__forget_exited(s);
+	symbolizer__stats(s, &st1);
+	assert_int_equal(st1.elves_freed, 0);
+	symbolizer__forget_exited(s);
+	symbolizer__stats(s, &st1);
+	assert_int_equal(st1.procs, 0);
+	assert_true(st1.elves_freed >= 1);
+	assert_true(st1.table_bytes < st0.table_bytes);
+	/* Mapped again (by this process): parsed again, found by name. */
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	fn = dlsym(h, "lib_three");
+	assert_non_null(fn);
+	assert_int_equal(symbolizer__snapshot_pid(s, (__u32)getpid()), 0);
+	assert_int_equal(symbolizer__user(s, (__u32)getpid(), (__u64)(uintptr_t)fn + 2, &f), 0);
+	assert_string_equal(f.name, "lib_three");
+	symbolizer__stats(s, &st2);
+	assert_true(st2.elf_parsed > st1.elf_parsed);
+	/* Live mappings are never freed, however many calls. */
+	for (int i = 0; i < 40; i++)
+		symbolizer__forget_exited(s);
+	assert_int_equal(symbolizer__user(s, (__u32)getpid(), (__u64)(uintptr_t)fn + 2, &f), 0);
+	assert_string_equal(f.name, "lib_three");
+	dlclose(h);
+	unlink(path);
+	rmdir(dir);
+	symbolizer__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -960,6 +1101,8 @@ int main(void)
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_deleted_library),
 		cmocka_unit_test(test_exited_child),
+		cmocka_unit_test(test_forget_exited),
+		cmocka_unit_test(test_forget_unmapped_files),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

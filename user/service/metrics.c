@@ -455,6 +455,12 @@ int metrics__each(const struct metrics *m, metrics_fn fn, void *arg)
 	family(&w, "vigil_agent_bpf_runs_total", "counter",
 	       "Runs of vigil's BPF programs (needs kernel.bpf_stats_enabled=1).");
 	emit(&w, w.family, NULL, 0, (double)m->agent.bpf_run_count);
+	family(&w, "vigil_agent_symbol_processes", "gauge",
+	       "Processes whose mappings vigil serve keeps for symbols (exited ones are dropped).");
+	emit(&w, w.family, NULL, 0, (double)m->agent.sym_procs);
+	family(&w, "vigil_agent_symbol_table_bytes", "gauge",
+	       "Memory of the symbol tables vigil serve has parsed.");
+	emit(&w, w.family, NULL, 0, (double)m->agent.sym_table_bytes);
 	family(&w, "vigil_store_bytes", "gauge", "Bytes the local store takes on disk.");
 	emit(&w, w.family, NULL, 0, (double)m->agent.store_bytes);
 	family(&w, "vigil_store_writable", "gauge",

@@ -45,6 +45,8 @@ struct agent_stats {
 	long long store_bytes;
 	bool store_writable;
 	double intervals;
+	__u64 sym_procs; /* processes the symbolizer keeps (live ones and those just exited) */
+	__u64 sym_table_bytes; /* memory of the parsed symbol tables */
 };
 void metrics__set_agent(struct metrics *m, const struct agent_stats *a);
 /* End of interval: top-N decisions for the next one, series that fell out dropped. */

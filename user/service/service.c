@@ -27,6 +27,7 @@
 #include "kernel/features.h"
 #include "model/hashmap.h"
 #include "model/profile.h"
+#include "symbols/symbolizer.h"
 #include "service/api.h"
 #include "service/http.h"
 #include "service/metrics.h"
@@ -416,6 +417,11 @@ static void agent_stats(struct service *s)
 				 .store_bytes = store__bytes(s->store),
 				 .intervals = s->intervals };
 
+	struct symbolizer_stats st;
+
+	symbolizer__stats(s->run.sym, &st);
+	a.sym_procs = st.procs;
+	a.sym_table_bytes = st.table_bytes;
 	procstat_self(&a.cpu_seconds, &a.rss_bytes);
 	if (s->cpu)
 		bpf_cost(cpu_collector__object(s->cpu), &a.bpf_run_seconds, &a.bpf_run_count);
@@ -472,6 +478,9 @@ static int close_interval(struct service *s, bool last)
 		s->side_lost_prev = now;
 		losses(s, "sideband", side);
 	}
+	/* Every sample of the interval is read (CPU drained each second, off-CPU just now): what
+	 * exited before the previous interval's close can go. */
+	symbolizer__forget_exited(s->run.sym);
 	nrss = procstat_rss_by_comm(&rss);
 	if (nrss >= 0) {
 		metrics__set_rss(s->metrics, rss, (size_t)nrss);

@@ -186,12 +186,18 @@ static int keep_elf(struct symbolizer *s, struct elf_file *elf)
 	if (s->nelves == s->capelves) {
 		size_t cap = s->capelves ? s->capelves * 2 : 32;
 		struct elf_file **v = realloc(s->elves, cap * sizeof(*v));
+		__u16 *idle;
 
 		if (!v)
 			return -ENOMEM;
 		s->elves = v;
+		idle = realloc(s->elf_idle, cap * sizeof(*idle));
+		if (!idle)
+			return -ENOMEM;
+		s->elf_idle = idle;
 		s->capelves = cap;
 	}
+	s->elf_idle[s->nelves] = 0;
 	s->elves[s->nelves++] = elf;
 	s->st.elf_parsed++;
 	s->st.table_bytes += elf_file__memory(elf);
@@ -374,20 +380,29 @@ static struct elf_file *get_vdso(struct symbolizer *s, __u32 pid, __u64 start, _
 		free(buf);
 		return NULL;
 	}
+	if (s->vdso_elf && (size_t)r == s->vdso_len && !memcmp(buf, s->vdso_bytes, (size_t)r)) {
+		free(buf);
+		return s->vdso_elf;
+	}
 	elf = elf_file__open_mem(buf, (size_t)r, &eo);
-	free(buf);
-	if (!elf)
+	if (!elf) {
+		free(buf);
 		return NULL;
+	}
 	if (*elf_file__build_id_hex(elf) &&
 	    hashmap__get(s->by_build_id, elf_file__build_id_hex(elf), &v)) {
 		cached = (struct elf_file *)v;
 		elf_file__free(elf);
-		return cached;
-	}
-	if (keep_elf(s, elf)) {
+		elf = cached;
+	} else if (keep_elf(s, elf)) {
 		elf_file__free(elf);
+		free(buf);
 		return NULL;
 	}
+	free(s->vdso_bytes);
+	s->vdso_bytes = buf;
+	s->vdso_len = (size_t)r;
+	s->vdso_elf = elf;
 	return elf;
 }
 

@@ -167,6 +167,161 @@ static int free_proc(const void *key, uintptr_t value, void *arg)
 	return 0;
 }
 
+struct forget {
+	struct symbolizer *s;
+	__u32 *pids;
+	size_t n;
+};
+
+static int mark_exited(const void *key, uintptr_t value, void *arg)
+{
+	struct forget *f = arg;
+	struct proc *p = (struct proc *)value;
+	char path[PATH_MAX];
+	struct stat st;
+
+	(void)key;
+	snprintf(path, sizeof(path), "%s/%u", f->s->proc_root, p->pid);
+	if (!stat(path, &st)) {
+		p->exit_seen = false; /* alive (or the pid reused) */
+		return 0;
+	}
+	if (errno != ENOENT)
+		return 0;
+	if (p->exit_seen)
+		f->pids[f->n++] = p->pid;
+	else
+		p->exit_seen = true;
+	return 0;
+}
+
+static int mark_mapped(const void *key, uintptr_t value, void *arg)
+{
+	const struct proc *p = (const struct proc *)value;
+	struct hashmap *live = arg;
+
+	(void)key;
+	for (const struct image *img = p->img; img; img = img->older)
+		for (size_t i = 0; i < img->n; i++)
+			if (img->maps[i].elf && hashmap__set(live, img->maps[i].elf, 1))
+				return -ENOMEM;
+	return 0;
+}
+
+struct dead_keys {
+	const struct hashmap *dead;
+	void **keys;
+	size_t n, cap;
+};
+
+static int find_dead(const void *key, uintptr_t value, void *arg)
+{
+	struct dead_keys *d = arg;
+
+	if (!value || !hashmap__get(d->dead, (const void *)value, NULL))
+		return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		void **v = realloc(d->keys, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->keys = v;
+		d->cap = cap;
+	}
+	d->keys[d->n++] = (void *)key;
+	return 0;
+}
+
+/* Drops every cache entry of map that names a file in dead (the keys are owned copies). */
+static int drop_entries(struct hashmap *map, const struct hashmap *dead, bool free_keys)
+{
+	struct dead_keys d = { .dead = dead };
+	int err = hashmap__for_each(map, find_dead, &d);
+
+	for (size_t i = 0; !err && i < d.n; i++) {
+		hashmap__delete(map, d.keys[i]);
+		if (free_keys)
+			free(d.keys[i]);
+	}
+	free(d.keys);
+	return err;
+}
+
+/*
+ * Frees the parsed files no tracked process has mapped for ELF_IDLE_SWEEPS calls: a program run
+ * again and again (a compiler in a build) keeps its tables, one rebuilt or gone does not.
+ */
+static void sweep_elves(struct symbolizer *s)
+{
+	struct hashmap *live = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
+	struct hashmap *dead = hashmap__new(hashmap_int_hash, hashmap_int_equal, NULL);
+	size_t keep = 0;
+	bool any = false;
+
+	if (!live || !dead || hashmap__for_each(s->procs, mark_mapped, live) ||
+	    (s->vdso_elf && hashmap__set(live, s->vdso_elf, 1)))
+		goto out;
+	for (size_t i = 0; i < s->nelves; i++) {
+		if (hashmap__get(live, s->elves[i], NULL))
+			s->elf_idle[i] = 0;
+		else if (++s->elf_idle[i] >= ELF_IDLE_SWEEPS) {
+			if (hashmap__set(dead, s->elves[i], 1))
+				goto out;
+			any = true;
+		}
+	}
+	if (!any)
+		goto out;
+	/* Every cache entry naming a dead file goes before the file does (a build-id key is the
+	 * file's own string). */
+	if (drop_entries(s->by_build_id, dead, false) || drop_entries(s->by_inode, dead, true) ||
+	    drop_entries(s->by_mapkey, dead, true))
+		goto out; /* out of memory half-way: the files stay, some found again by parsing */
+	for (size_t i = 0; i < s->nelves; i++) {
+		if (hashmap__get(dead, s->elves[i], NULL)) {
+			__u64 b = elf_file__memory(s->elves[i]);
+
+			s->st.table_bytes -= b < s->st.table_bytes ? b : s->st.table_bytes;
+			s->st.elves_freed++;
+			elf_file__free(s->elves[i]);
+			continue;
+		}
+		s->elves[keep] = s->elves[i];
+		s->elf_idle[keep++] = s->elf_idle[i];
+	}
+	s->nelves = keep;
+out:
+	hashmap__free(live);
+	hashmap__free(dead);
+}
+
+size_t symbolizer__forget_exited(struct symbolizer *s)
+{
+	struct forget f = { .s = s };
+	size_t n = hashmap__size(s->procs);
+
+	f.pids = malloc((n ? n : 1) * sizeof(*f.pids));
+	if (!f.pids)
+		return 0; /* out of memory: try again next time */
+	hashmap__for_each(s->procs, mark_exited, &f);
+	for (size_t i = 0; i < f.n; i++) {
+		struct proc *p = sym_proc_get(s, f.pids[i]);
+
+		for (size_t j = 0; j < p->njit; j++) {
+			__u64 b = perfmap__memory(p->jit[j]);
+
+			s->st.table_bytes -= b < s->st.table_bytes ? b : s->st.table_bytes;
+		}
+		hashmap__delete(s->procs, (const void *)(uintptr_t)f.pids[i]);
+		free_proc(NULL, (uintptr_t)p, NULL);
+	}
+	s->st.procs_forgotten += f.n;
+	free(f.pids);
+	sweep_elves(s);
+	return f.n;
+}
+
 static int free_key(const void *key, uintptr_t value, void *arg)
 {
 	(void)value;
@@ -201,12 +356,14 @@ void symbolizer__free(struct symbolizer *s)
 	hashmap__free(s->procs);
 	hashmap__free(s->strings);
 	hashmap__free(s->demangled);
+	free(s->vdso_bytes);
 	hashmap__free(s->by_build_id);
 	hashmap__free(s->by_inode);
 	hashmap__free(s->by_mapkey);
 	for (size_t i = 0; i < s->nelves; i++)
 		elf_file__free(s->elves[i]);
 	free(s->elves);
+	free(s->elf_idle);
 	ksyms__free(s->ksyms);
 	free(s->untracked);
 	free(s->kallsyms_path);
@@ -218,6 +375,7 @@ void symbolizer__free(struct symbolizer *s)
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 {
 	*out = s->st;
+	out->procs = hashmap__size(s->procs);
 }
 
 size_t symbolizer__describe_losses(const struct symbolizer_stats *st, char *buf, size_t size)

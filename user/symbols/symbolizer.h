@@ -102,6 +102,16 @@ void symbolizer__fork(struct symbolizer *s, __u32 parent, __u32 child);
  */
 void symbolizer__exec(struct symbolizer *s, __u32 pid);
 
+/*
+ * For a long-running caller (vigil serve): frees what is kept about processes that have exited, so
+ * memory follows the live processes, not every process ever seen. A process found exited (no
+ * PROC/PID) is marked at one call and freed at the next if it is still gone, so samples it left
+ * behind and read between the two calls still resolve; call it after each read of the samples.
+ * A pid reused meanwhile is a live process and is kept. Parsed files no tracked process has mapped
+ * for 30 calls are freed too. Returns the number of processes freed.
+ */
+size_t symbolizer__forget_exited(struct symbolizer *s);
+
 struct sym_frame {
 	const char *name; /* function name without offset; NULL when no symbol covers the address */
 	const char *
@@ -148,6 +158,9 @@ struct symbolizer_stats {
 	__u64 files_over_memory; /* files not parsed: the tables had reached max_table_bytes */
 	__u64 procs_untracked; /* distinct processes not tracked: max_procs reached */
 	__u64 table_bytes; /* memory the parsed tables take now */
+	__u64 procs; /* processes tracked now */
+	__u64 procs_forgotten; /* exited processes freed by symbolizer__forget_exited */
+	__u64 elves_freed; /* parsed files freed by it, unmapped for a while */
 };
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 /*

@@ -24,6 +24,7 @@
 #define DEFAULT_MAX_PROCS ((size_t)65536)
 #define DEFAULT_MAX_TABLE_BYTES (1ULL << 30)
 #define JIT_RECHECK_NS 200000000ULL /* re-stat a perf map at most this often on misses */
+#define ELF_IDLE_SWEEPS 30 /* forget calls a parsed file may go unmapped before it is freed */
 #define MAPS_REREAD_NS 1000000000ULL /* re-read a live process's maps at most this often */
 #define MAX_LINE_TABLES 512 /* files kept open for source lines (descriptors are finite) */
 
@@ -53,6 +54,7 @@ struct proc {
 	__u64 gen; /* bumped whenever the newest image changes (for the unwinder) */
 	bool snapshotted; /* the newest generation was read from /proc */
 	bool gone; /* reading its maps failed: do not retry lazily */
+	bool exit_seen; /* found exited by symbolizer__forget_exited: freed at its next call */
 	__u64 read_ns; /* when its maps were last read */
 	dev_t exe_dev;
 	ino_t exe_ino;
@@ -91,7 +93,13 @@ struct symbolizer {
 	struct hashmap *by_inode; /* struct inode_key * -> struct elf_file * (0: not usable ELF) */
 	struct hashmap *by_mapkey; /* struct map_key * -> struct elf_file * (0: not usable ELF) */
 	struct elf_file **elves;
+	__u16 *elf_idle; /* per elves[i]: symbolizer__forget_exited calls it went unmapped */
 	size_t nelves, capelves;
+	/* The last vdso read (its bytes, owned) and its parsed file (in elves): every process of a
+	 * boot maps the same vdso, so a snapshot compares bytes instead of parsing an ELF again. */
+	void *vdso_bytes;
+	size_t vdso_len;
+	struct elf_file *vdso_elf;
 	struct symbolizer_limits lim; /* defaults filled in */
 	bool lines; /* opts.lines */
 	struct hashmap *line_tables; /* struct elf_file * -> struct line_table * (lines.h) */
