@@ -25,9 +25,12 @@ trace):
   syscall, sched and mem also run the job once more under each BPF tool with bpf_stats on and
   print the BPF run time each added: the cost without the machine's noise
   serve    vigil serve at its defaults on a busy host (the CPU job back to back) for
-           BENCH_SERVE_S seconds (default 120): its CPU % of one core, RSS and open files at start
-           and end, store bytes per hour, BPF run time; then the job's slowdown beside the idle host,
-           rounds interleaved. The 1-hour soak: BENCH_SERVE_S=3600 scripts/bench.sh serve
+           BENCH_SERVE_S seconds (default 600): its CPU % of one core, RSS and open files at start,
+           every 30 s and at the end (first-half vs second-half mean, slope per hour), store bytes
+           per hour, BPF run time, and how busy the host's CPUs were; then the job's slowdown beside
+           the idle host, rounds interleaved (BENCH_SERVE_ROUNDS, 0 skips). The 1-hour soak, on the
+           host as others load it: BENCH_SERVE_S=3600 BENCH_SERVE_BUSY=0 BENCH_SERVE_ROUNDS=0
+           BENCH_SERVE_TAG=soak BENCH_RESULTS=soak.json scripts/bench.sh serve
   trace    vigil trace: events/s delivered without loss, slowdown of a syscall loop and of an HTTP
            workload beside strace -f -T and perf trace, BPF run time per syscall
            (tests/bench/trace_bench.py)
@@ -35,7 +38,7 @@ trace):
            -fomit-frame-pointer; Debian's python3): vigil profile (CFI) vs perf record
            --call-graph dwarf vs perf record -g: % of samples reaching main, BPF run time per
            sample, output bytes per second of capture, unwind table memory
-Results go to stdout and to .output/bench/results.json.
+Results go to stdout and to .output/bench/results.json (BENCH_RESULTS names another file).
 """
 import json
 import os
@@ -50,7 +53,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trace_bench  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-VIGIL = os.path.join(ROOT, "vigil")
+VIGIL = os.environ.get("BENCH_VIGIL", os.path.join(ROOT, "vigil"))  # a copy lets a long run outlive rebuilds
 W = os.path.join(ROOT, ".output", "workloads")
 OUT = os.path.join(ROOT, ".output", "bench")
 FLOOR = os.path.join(OUT, "floor")
@@ -367,20 +370,32 @@ def dir_bytes(d):
     return total
 
 
+def host_busy():
+    """Jiffies busy and total over all CPUs (/proc/stat), to state how loaded the host was."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4], sum(v)
+
+
 def bench_serve():
     import shutil
     import socket
     import urllib.request
-    secs = float(os.environ.get("BENCH_SERVE_S", "120"))
-    data = os.path.join(OUT, "serve-data")
+    secs = float(os.environ.get("BENCH_SERVE_S", "600"))
+    busy_job = os.environ.get("BENCH_SERVE_BUSY", "1") != "0"
+    rounds = int(os.environ.get("BENCH_SERVE_ROUNDS", str(ROUNDS)))
+    tag = os.environ.get("BENCH_SERVE_TAG", "")
+    key = "serve" + (f"-{tag}" if tag else "")
+    data = os.path.join(OUT, key + "-data")
     shutil.rmtree(data, ignore_errors=True)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
     argv = [VIGIL, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}"]
-    log(f"serve: defaults (10 s intervals, 97 Hz, latency histograms) for {secs:.0f} s on a busy "
-        f"host, then {ROUNDS} slowdown rounds")
+    log(f"{key}: defaults (10 s intervals, 97 Hz, latency histograms) for {secs:.0f} s, "
+        + ("the CPU job back to back" if busy_job else "the host as others load it")
+        + f", then {rounds} slowdown rounds")
     srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     end = time.time() + 30
     while time.time() < end:
@@ -395,7 +410,8 @@ def bench_serve():
         while not stop.is_set():
             run_job()
     t = threading.Thread(target=busy, daemon=True)
-    t.start()
+    if busy_job:
+        t.start()
     time.sleep(25)  # two intervals in: symbols loaded, the store created
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:
         stats_was = f.read().strip()
@@ -413,47 +429,76 @@ def bench_serve():
         progs = bpf_prog_ids()
         return sum(progs[i].get("run_time_ns", 0) for i in mine if i in progs)
     cpu0, rss0, fd0 = proc_stat(srv.pid)
-    b0, bpf0, t0 = dir_bytes(data), bpf_ns(), time.time()
-    rss_samples = [rss0]
-    while time.time() - t0 < secs:
-        time.sleep(min(30, secs / 4))
-        rss_samples.append(proc_stat(srv.pid)[1])
+    b0, bpf0, t0, h0 = dir_bytes(data), bpf_ns(), time.time(), host_busy()
+    series = [[0.0, cpu0, rss0, fd0, b0]]
+    step = min(30, secs / 4)
+    while time.time() - t0 < secs and srv.poll() is None:
+        time.sleep(max(0.0, min(step, secs - (time.time() - t0))))
+        c, r, n = proc_stat(srv.pid)
+        series.append([time.time() - t0, c, r, n, dir_bytes(data) if len(series) % 10 == 0 else -1])
+    if srv.poll() is not None:
+        raise RuntimeError(f"vigil serve exited ({srv.returncode}): {srv.stderr.read()[-500:]}")
     cpu1, rss1, fd1 = proc_stat(srv.pid)
-    b1, bpf1, t1 = dir_bytes(data), bpf_ns(), time.time()
+    b1, bpf1, t1, h1 = dir_bytes(data), bpf_ns(), time.time(), host_busy()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
         f.write(stats_was)
     stop.set()
-    t.join()
+    if busy_job:
+        t.join()
     srv.send_signal(signal.SIGTERM)
     srv.communicate(timeout=60)
     el = t1 - t0
+    ncpu = os.cpu_count()
+    # RSS and open files after the first tenth (caches warm) against the end: flat means the
+    # second half's mean within a few percent of the first's, and no upward slope per hour.
+    warm = [s for s in series if s[0] >= el / 10] or series
+    half = len(warm) // 2 or 1
+    rss_a = statistics.mean(s[2] for s in warm[:half])
+    rss_b = statistics.mean(s[2] for s in warm[half:] or warm)
+    xs, ys = [s[0] for s in warm], [s[2] for s in warm]
+    slope = 0.0
+    if len(xs) > 1 and max(xs) > min(xs):
+        mx, my = statistics.mean(xs), statistics.mean(ys)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     res = {
-        "seconds": el,
+        "seconds": el, "busy_job": busy_job,
+        "host_busy_pct_all_cpus": 100 * (h1[0] - h0[0]) / max(1, h1[1] - h0[1]),
+        "ncpu": ncpu,
         "cpu_pct_of_one_core": 100 * (cpu1 - cpu0) / el,
         "bpf_pct_of_one_core": 100 * (bpf1 - bpf0) / 1e9 / el,
         "rss_start_mb": rss0 / 2**20, "rss_end_mb": rss1 / 2**20,
-        "rss_max_mb": max(rss_samples) / 2**20,
+        "rss_max_mb": max(s[2] for s in series) / 2**20,
+        "rss_first_half_mean_mb": rss_a / 2**20, "rss_second_half_mean_mb": rss_b / 2**20,
+        "rss_slope_mb_per_hour": slope * 3600 / 2**20,
         "open_files_start": fd0, "open_files_end": fd1,
+        "open_files_max": max(s[3] for s in series),
         "store_bytes_per_hour_mb": (b1 - b0) / el * 3600 / 2**20,
         "store_bytes_end_mb": b1 / 2**20,
+        "series_t_cpu_rss_fds_store": series,
     }
-    print(f"\n== vigil serve at defaults, busy host, {el:.0f} s ==")
+    print(f"\n== vigil serve at defaults, {el:.0f} s, "
+          + ("the CPU job back to back" if busy_job else "no job of ours")
+          + f"; the host's CPUs {res['host_busy_pct_all_cpus']:.0f} % busy over {ncpu} CPUs "
+          "(shared with other users) ==")
     print(f"  CPU (user+sys) {res['cpu_pct_of_one_core']:.2f} % of one core (target < 1 %); "
           f"BPF programs {res['bpf_pct_of_one_core']:.2f} % more")
     print(f"  RSS {res['rss_start_mb']:.1f} MB at start, {res['rss_end_mb']:.1f} MB at end, "
-          f"{res['rss_max_mb']:.1f} MB max (target < 100 MB, flat)")
-    print(f"  open files {fd0} at start, {fd1} at end")
+          f"{res['rss_max_mb']:.1f} MB max; mean {rss_a / 2**20:.1f} MB then {rss_b / 2**20:.1f} MB, "
+          f"slope {res['rss_slope_mb_per_hour']:+.2f} MB/h (target < 100 MB, flat)")
+    print(f"  open files {fd0} at start, {fd1} at end, {res['open_files_max']} max")
     print(f"  store {res['store_bytes_per_hour_mb']:.1f} MB per hour (target < 20 MB), "
           f"{res['store_bytes_end_mb']:.1f} MB on disk")
+    results[key] = res
+    if rounds <= 0:
+        return
     cfgs = {"alone": None,
             "vigil serve (defaults)": lambda: Tool("vigil", [VIGIL, "serve", "--data-dir", data,
                                                             "--listen", f"127.0.0.1:{port}"])}
     slow = slowdown_table(f"CPU-bound job beside vigil serve, cpubound {JOB_ITERS}", run_job, cfgs,
-                          ROUNDS)
+                          rounds)
     res["slowdown_pct"] = (slow["vigil serve (defaults)"]["ratio"] - 1) * 100
     res["slowdown"] = slow
     print(f"  slowdown {res['slowdown_pct']:+.2f} %")
-    results["serve"] = res
 
 
 def cpu_run(argv):
@@ -974,7 +1019,8 @@ def main():
          "syscall": bench_syscall, "sched": bench_sched, "mem": bench_mem, "serve": bench_serve,
          "analytics": bench_analytics, "rules": bench_rules,
          "trace": lambda: trace_bench.bench_trace(results), "unwind": bench_unwind}[w]()
-    with open(os.path.join(OUT, "results.json"), "w") as f:
+    name = os.environ.get("BENCH_RESULTS", "results.json")
+    with open(os.path.join(OUT, name), "w") as f:
         json.dump(results, f, indent=1)
     return 0
 

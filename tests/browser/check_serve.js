@@ -7,7 +7,8 @@
 //   - the CPU chart is drawn (uPlot's canvas, with at least one series in the legend);
 //   - dragging across the chart selects a time range, and the flame graph of that range names
 //     FUNCTION;
-//   - the latency histograms show bars;
+//   - the latency histograms show bars, and the recent losses table is filled ("none" or rows
+//     of collector, reason and a positive count);
 //   - screenshots of the page before and after the selection are kept in SCREENSHOT_DIR.
 'use strict';
 const fs = require('fs');
@@ -47,10 +48,16 @@ async function main() {
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
     await page.mouse.move(box.x + box.width * 0.98, box.y + box.height / 2, { steps: 5 });
     await page.mouse.up();
-    await page.waitForFunction((b) => {
-      const f = document.getElementById('flame');
-      return f.dataset.loaded && f.dataset.loaded !== b;
-    }, before, { timeout: 60000 });
+    try {
+      await page.waitForFunction((b) => {
+        const f = document.getElementById('flame');
+        return f.dataset.loaded && f.dataset.loaded !== b;
+      }, before, { timeout: 60000 });
+    } catch (e) {
+      const shown = await page.$eval('#flame', (f) => f.textContent.slice(0, 200));
+      const range = await page.$eval('#flame-range', (f) => f.textContent);
+      throw new Error(`no flame graph for the selection ${range}: shows '${shown}' (${e.message})`);
+    }
     const range = await page.$eval('#flame-range', (e) => e.textContent);
     if (!/–/.test(range)) throw new Error(`selection did not set a range: ${range}`);
     const names = await page.$$eval('#flame svg text, #flame svg title', (els) => els.map((e) => e.textContent));
@@ -59,9 +66,17 @@ async function main() {
     }
     const bars = await page.$$eval('.hist .bar', (els) => els.length);
     if (!bars) throw new Error('no latency histogram bars');
+    // The recent losses: filled from the store, "none" or one row per collector and reason
+    // with a positive count.
+    const losses = await page.$$eval('#losses tbody tr', (trs) => trs.map((tr) =>
+      Array.from(tr.cells).map((c) => c.textContent)));
+    if (!losses.length) throw new Error('the losses table was never filled');
+    const badLoss = losses.find((r) => !(r.length === 1 && r[0] === 'none') &&
+      !(r.length === 3 && r[0] && r[1] && Number(r[2]) > 0));
+    if (badLoss) throw new Error(`bad losses row: ${JSON.stringify(badLoss)}`);
     await page.screenshot({ path: path.join(shots, 'serve-selection.png'), fullPage: true });
     if (problems.length) throw new Error(problems.join('; '));
-    console.log(`OK: chart with ${legend - 1} series; selection ${range.trim()} names ${fn}; ${bars} histogram bars`);
+    console.log(`OK: chart with ${legend - 1} series; selection ${range.trim()} names ${fn}; ${bars} histogram bars; losses ${losses.length === 1 && losses[0][0] === 'none' ? 'none' : losses.length + ' rows'}`);
   } finally {
     await close();
   }
