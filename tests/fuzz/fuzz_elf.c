@@ -51,7 +51,7 @@ static void check(const struct elf_file *f, const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct elf_opts o = { .debug_dir = "", .max_symbols = 64 };
-	struct elf_file *f = elf_file__open_mem(data, size);
+	struct elf_file *f = elf_file__open_mem(data, size, NULL);
 	__u8 id[ELF_BUILD_ID_MAX];
 	int fd;
 
