@@ -6,7 +6,7 @@
  *   sys_enter/sys_exit             syscalls at least min_syscall_ns long, with what their fd is;
  *                                  on pipes and sockets the last writer of the data a read got,
  *                                  and HTTP/1.x heads (and later sizes) on sockets
- *   sched_wakeup                   who woke a traced thread (joined to its next long syscall)
+ *   sched_waking                   who woke a traced thread (joined to its next long syscall)
  *   uprobe/uretprobe               -u function calls
  * Every record type counts how many were due and how many the ring buffer had no room for.
  */
@@ -377,7 +377,9 @@ int vg_trace_exit_tp(void *ctx)
 	return 0;
 }
 
-/* ---- wake-ups ---- */
+/* ---- wake-ups ----
+ * sched_waking, not sched_wakeup: waking runs in the waker's context; wakeup may run on the woken
+ * task's CPU from its wake list (an idle CPU: current is the idle task), where the waker is gone. */
 
 static __always_inline void on_wakeup(__u32 tid, __u32 tgid)
 {
@@ -394,21 +396,21 @@ static __always_inline void on_wakeup(__u32 tid, __u32 tgid)
 	bpf_map_update_elem(&wakers, &tid, &l, BPF_ANY);
 }
 
-SEC("tp_btf/sched_wakeup")
+SEC("tp_btf/sched_waking")
 int BPF_PROG(vg_trace_wakeup_btf, struct task_struct *p)
 {
 	on_wakeup(p->pid, p->tgid);
 	return 0;
 }
 
-SEC("raw_tp/sched_wakeup")
+SEC("raw_tp/sched_waking")
 int BPF_PROG(vg_trace_wakeup_raw, struct task_struct *p)
 {
 	on_wakeup(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_wakeup")
+SEC("tracepoint/sched/sched_waking")
 int vg_trace_wakeup_tp(struct trace_event_raw_sched_wakeup_template *ctx)
 {
 	__u32 tid = BPF_CORE_READ(ctx, pid);
@@ -586,9 +588,21 @@ static __always_inline void xfer_exit(struct scratch *sc, __u16 fl, const struct
 			if (bpf_map_update_elem(&writers, &key, &me, BPF_ANY))
 				tcount(VG_TCNT_WRITERS_FULL);
 		} else {
+			__u32 tid = (__u32)id, pid = id >> 32;
+			struct vg_link *wk = bpf_map_lookup_elem(&wakers, &tid);
+
 			w = bpf_map_lookup_elem(&writers, &key);
-			if (w && w->pid != (__u32)(id >> 32))
+			if (w && w->pid != pid)
 				*link = *w;
+			/* No writer yet, or one from before this read began, yet the read waited and a
+			 * traced task woke it: that task's write ended the wait, and has not returned
+			 * yet (on an idle host the woken reader gets here first, on the other CPU), so
+			 * the map does not name it yet. */
+			if ((!w || w->ts < s->ts) && wk && wk->ts >= s->ts && wk->ts <= now &&
+			    wk->pid != pid) {
+				*link = *wk;
+				link->kind = kind;
+			}
 		}
 	}
 	if (!trace_http || kind == VG_LINK_PIPE || ret < 0)
