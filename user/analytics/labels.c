@@ -466,11 +466,86 @@ static char *re2_to_posix(const char *re, int *flags)
 	return out;
 }
 
+/*
+ * What RE2 (Prometheus' engine) refuses and glibc's regcomp would take, at a cost in memory that
+ * grows with each operator: a repetition of a repetition ("a++", "a*{2}"; a lazy "?" after one is
+ * fine) and a repeat count over 1000. Returns the offending text's offset, or -1.
+ */
+static long nested_repetition(const char *pat, bool *count)
+{
+	bool in_bracket = false, after_rep = false, lazy_done = false;
+
+	for (const char *p = pat; *p; p++) {
+		bool rep = false;
+
+		if (*p == '\\' && p[1]) {
+			p++;
+			after_rep = false;
+			continue;
+		}
+		if (in_bracket) {
+			in_bracket = *p != ']';
+			continue;
+		}
+		if (*p == '[') {
+			in_bracket = true;
+			if (p[1] == '^')
+				p++;
+			if (p[1] == ']')
+				p++;
+			after_rep = false;
+			continue;
+		}
+		if (*p == '*' || *p == '+' || *p == '?') {
+			rep = true;
+		} else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+			char *end;
+			unsigned long n = strtoul(p + 1, &end, 10), m = n;
+
+			if (*end == ',' && end[1] >= '0' && end[1] <= '9')
+				m = strtoul(end + 1, &end, 10);
+			else if (*end == ',')
+				end++;
+			if (*end == '}') {
+				if (n > 1000 || m > 1000) {
+					*count = true;
+					return p - pat;
+				}
+				rep = true;
+				p = end;
+			}
+		}
+		if (rep && after_rep) {
+			if (*p == '?' && !lazy_done) {
+				lazy_done = true;
+				continue;
+			}
+			*count = false;
+			return p - pat;
+		}
+		after_rep = rep;
+		lazy_done = false;
+	}
+	return -1;
+}
+
 int label_regex_compile(regex_t *re, const char *pattern, bool nosub, char *err, size_t errlen)
 {
 	int flags = REG_EXTENDED | (nosub ? REG_NOSUB : 0), rc;
-	char *posix = re2_to_posix(pattern, &flags);
+	bool count = false;
+	long bad = nested_repetition(pattern, &count);
+	char *posix;
 
+	if (bad >= 0) {
+		if (err)
+			snprintf(err, errlen, "error parsing regexp \"%s\": %s at offset %ld",
+				 pattern,
+				 count ? "invalid repeat count (over 1000)" :
+					 "invalid nested repetition operator",
+				 bad);
+		return -EINVAL;
+	}
+	posix = re2_to_posix(pattern, &flags);
 	if (!posix) {
 		if (err)
 			snprintf(err, errlen, "unsupported escape in regular expression \"%s\"",
