@@ -47,6 +47,22 @@ struct pq_point {
 	double v;
 };
 
+/* The index of the first of the n points (sorted by time) at or after t; n when none is. */
+static inline size_t pq_points_lower_bound(const struct pq_point *p, size_t n, int64_t t)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p[mid].t < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 struct pq_series {
 	struct labels *l; /* one reference owned */
 	struct pq_point *p;

@@ -242,21 +242,6 @@ static size_t upper_bound(const struct pq_point *p, size_t n, int64_t t)
 	return lo;
 }
 
-static size_t lower_bound(const struct pq_point *p, size_t n, int64_t t)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (p[mid].t < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* The newest sample in [ref - lookback, ref] of series s, unless it is a staleness marker. */
 static bool instant_point(const struct pq_ctx *c, const struct pq_series *s, int64_t ref,
 			  struct pq_point *out)
@@ -278,7 +263,7 @@ static bool instant_point(const struct pq_ctx *c, const struct pq_series *s, int
 static size_t window_points(const struct pq_series *s, int64_t ref, int64_t range,
 			    const struct pq_point **out, struct pq_point **scratch, size_t *scap)
 {
-	size_t a = lower_bound(s->p, s->n, ref - range), b = upper_bound(s->p, s->n, ref), n = 0;
+	size_t a = pq_points_lower_bound(s->p, s->n, ref - range), b = upper_bound(s->p, s->n, ref), n = 0;
 	bool stale = false;
 
 	for (size_t i = a; i < b; i++)

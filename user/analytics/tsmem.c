@@ -218,25 +218,10 @@ bool tsmem__bounds(const struct tsmem *ts, int64_t *mint, int64_t *maxt)
 	return any;
 }
 
-static size_t first_at_or_after(const struct pq_point *p, size_t n, int64_t t)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (p[mid].t < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int copy_series(const struct tsm_series *s, int64_t mint, int64_t maxt,
 		       struct pq_matrix *out)
 {
-	size_t a = first_at_or_after(s->p, s->n, mint), b = first_at_or_after(s->p, s->n, maxt + 1);
+	size_t a = pq_points_lower_bound(s->p, s->n, mint), b = pq_points_lower_bound(s->p, s->n, maxt + 1);
 	struct pq_series *o;
 
 	if (b <= a)
