@@ -263,7 +263,8 @@ static bool instant_point(const struct pq_ctx *c, const struct pq_series *s, int
 static size_t window_points(const struct pq_series *s, int64_t ref, int64_t range,
 			    const struct pq_point **out, struct pq_point **scratch, size_t *scap)
 {
-	size_t a = pq_points_lower_bound(s->p, s->n, ref - range), b = upper_bound(s->p, s->n, ref), n = 0;
+	size_t a = pq_points_lower_bound(s->p, s->n, ref - range), b = upper_bound(s->p, s->n, ref),
+	       n = 0;
 	bool stale = false;
 
 	for (size_t i = a; i < b; i++)

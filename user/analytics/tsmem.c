@@ -221,7 +221,8 @@ bool tsmem__bounds(const struct tsmem *ts, int64_t *mint, int64_t *maxt)
 static int copy_series(const struct tsm_series *s, int64_t mint, int64_t maxt,
 		       struct pq_matrix *out)
 {
-	size_t a = pq_points_lower_bound(s->p, s->n, mint), b = pq_points_lower_bound(s->p, s->n, maxt + 1);
+	size_t a = pq_points_lower_bound(s->p, s->n, mint),
+	       b = pq_points_lower_bound(s->p, s->n, maxt + 1);
 	struct pq_series *o;
 
 	if (b <= a)
