@@ -454,6 +454,66 @@ static void test_stripped_code_named_by_fde(void **state)
 	unlink(stripped);
 }
 
+/*
+ * A shared object of four functions whose CFI names register `reg` (in the CIE's initial
+ * instructions when in_cie, else in each FDE's program); the table it gives (NULL: errno).
+ */
+static struct cfi_table *build_with_register(unsigned long reg, bool in_cie)
+{
+	char src[] = "/tmp/vigil-test-cfi-reg-XXXXXX", so[64], cmd[512];
+	struct cfi_table *t;
+	struct file f;
+	FILE *out;
+	int fd = mkstemp(src), err;
+
+	assert_true(fd >= 0);
+	out = fdopen(fd, "w");
+	assert_non_null(out);
+	for (int i = 0; i < 4; i++)
+		fprintf(out,
+			".text\n.globl f%d\nf%d:\n.cfi_startproc\n%s.cfi_undefined %lu\nnop\nret\n"
+			".cfi_endproc\n",
+			i, i, in_cie ? "" : "nop\n", reg);
+	fclose(out);
+	snprintf(so, sizeof(so), "%s.so", src);
+	snprintf(cmd, sizeof(cmd), "cc -x assembler -shared -nostdlib -o %s %s 2>/dev/null", so,
+		 src);
+	if (system(cmd)) {
+		unlink(src);
+		skip();
+	}
+	open_file(so, &f);
+	errno = 0;
+	t = cfi_table__build(f.e, NULL);
+	err = errno;
+	close_file(&f);
+	unlink(src);
+	unlink(so);
+	errno = err;
+	return t;
+}
+
+/*
+ * libdw sizes a frame's register array by the highest register number a CFI program names, so a
+ * program naming register 100,000,000 made it allocate (and clear) 1.6 GB per row (fuzz_cfi found
+ * a 2 GB one). Such a file gets no table (EINVAL, the frame-pointer fallback), quickly; the same
+ * file naming a real register (17, %xmm0) gets one.
+ */
+static void test_huge_register_number_refused(void **state)
+{
+	struct cfi_table *t;
+
+	(void)state;
+	t = build_with_register(17, false);
+	assert_non_null(t);
+	assert_true(cfi_table__nr_rows(t) >= 1);
+	cfi_table__free(t);
+	assert_null(build_with_register(100000000, false));
+	assert_int_equal(errno, EINVAL);
+	assert_null(build_with_register(100000000, true));
+	assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_fde_ranges),
 		cmocka_unit_test(test_no_cfi),
 		cmocka_unit_test(test_stripped_code_named_by_fde),
+		cmocka_unit_test(test_huge_register_number_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -585,6 +585,64 @@ static void test_mmap_fork_exec(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * A process exec'd under the side-band is known from its records: its first snapshot reads no
+ * PROC/PID/maps (pid 5100 is not in the proc root: a read would fail), nor does a forked child's;
+ * once records were lost, a snapshot reads /proc again.
+ */
+static void test_recorded_image(void **state)
+{
+	struct nm_sym exe[] = { { "fixture_alpha" } };
+	struct symbolizer *s = fixture_symbolizer();
+	char exe_path[PATH_MAX];
+	struct seg es[8];
+	size_t ne = load_segments(FIXTURE_EXE, es, 8);
+	struct sym_mmap m = { .prot = PROT_READ | PROT_EXEC, .maj = 8, .min = 1 };
+	const struct seg *etext = NULL;
+	struct symbolizer_stats st;
+
+	(void)state;
+	assert_int_equal(nm_fill(FIXTURE_EXE, exe, 1), 0);
+	assert_non_null(realpath(FIXTURE_EXE, exe_path));
+	for (size_t i = 0; i < ne; i++)
+		if (strchr(es[i].flags, 'E'))
+			etext = &es[i];
+	assert_non_null(etext);
+	/* Known only by a mapping record (no exec seen): a snapshot still reads /proc. */
+	m.start = EXE_BASE + (etext->vaddr & ~0xfffULL);
+	m.len = (etext->memsz + (etext->vaddr & 0xfff) + 0xfff) & ~0xfffULL;
+	m.pgoff = etext->off & ~0xfffULL;
+	m.path = exe_path;
+	assert_int_equal(symbolizer__add_mmap(s, 5099, &m), 0);
+	assert_int_equal(symbolizer__snapshot_pid(s, 5099), -ENOENT);
+
+	symbolizer__exec(s, 5100);
+	assert_int_equal(symbolizer__add_mmap(s, 5100, &m), 0);
+	assert_int_equal(symbolizer__snapshot_pid(s, 5100), 0);
+	symbolizer__fork(s, 5100, 5101);
+	assert_int_equal(symbolizer__snapshot_pid(s, 5101), 0);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.pids_recorded, 2);
+	assert_int_equal(st.pids_snapshotted, 0);
+	expect_user(s, 5100, EXE_BASE + exe[0].addr, "fixture_alpha", "symfixture", exe_path,
+		    exe_bid);
+	expect_user(s, 5101, EXE_BASE + exe[0].addr, "fixture_alpha", "symfixture", exe_path,
+		    exe_bid);
+
+	/* Records lost: the images may miss a mapping, so /proc is read (and fails here). */
+	symbolizer__records_lost(s);
+	assert_int_equal(symbolizer__snapshot_pid(s, 5100), -ENOENT);
+	/* What the records told still resolves. */
+	expect_user(s, 5100, EXE_BASE + exe[0].addr, "fixture_alpha", "symfixture", exe_path,
+		    exe_bid);
+	/* A later exec starts a recorded image again. */
+	symbolizer__exec(s, 5101);
+	assert_int_equal(symbolizer__snapshot_pid(s, 5101), 0);
+	symbolizer__stats(s, &st);
+	assert_int_equal(st.pids_recorded, 3);
+	symbolizer__free(s);
+}
+
 /* ---- untrusted input: perf maps, paths out of the root, limits ---- */
 
 #define JPID 4250 /* a fixture process with only a JIT mapping */
@@ -1095,6 +1153,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_jit_and_vdso),
 		cmocka_unit_test(test_fixture_kernel),
 		cmocka_unit_test(test_mmap_fork_exec),
+		cmocka_unit_test(test_recorded_image),
 		cmocka_unit_test(test_perfmap_untrusted),
 		cmocka_unit_test(test_symlink_out_of_root),
 		cmocka_unit_test(test_limits),

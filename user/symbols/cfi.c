@@ -52,6 +52,11 @@ static inline long vg_step_read(VG_STEP_CTX *c, void *dst, __u32 size, __u64 add
 	(void)addr;
 	return -1;
 }
+static inline struct vg_row_cache_ent *vg_step_cache(VG_STEP_CTX *c)
+{
+	(void)c;
+	return NULL;
+}
 #include "vigil/unwind_step.h"
 
 /* ---- sections and segments ---- */
@@ -100,7 +105,9 @@ static bool vaddr_to_off(Elf *e, __u64 vaddr, __u64 *off)
 struct cie_enc {
 	Dwarf_Off off;
 	__u8 enc; /* DW_EH_PE_* of initial_location and address_range */
+	bool z; /* 'z' augmentation: FDEs carry augmentation data before their instructions */
 	bool ok;
+	bool sane; /* its initial instructions passed program_sane() */
 };
 
 static int enc_size(__u8 enc, bool is64)
@@ -167,9 +174,122 @@ static void skip_uleb(const __u8 **p, const __u8 *end)
 		;
 }
 
+/* A ULEB128 at *p; false when it runs past end. Bits past 64 are dropped (the value is then huge). */
+static bool read_uleb(const __u8 **p, const __u8 *end, __u64 *v)
+{
+	unsigned int shift = 0;
+
+	*v = 0;
+	while (*p < end) {
+		__u8 b = *(*p)++;
+
+		if (shift < 64)
+			*v |= (__u64)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether a CFI program (a CIE's initial instructions or an FDE's) names only registers an x86-64
+ * unwinder knows (DWARF numbers below 256: 0-16 general and return address, 17-130 vector, x87,
+ * flags, segment and mask registers) and decodes to its end. libdw grows a frame's register array
+ * to the highest register number a program names before it looks at the number (up to 2 GiB for a
+ * number near 2^27: fuzz_cfi found it), so a crafted or corrupt file mapped by a profiled process
+ * could take gigabytes of vigil's memory. addr_size: DW_CFA_set_loc's operand (the FDE encoding's).
+ */
+#define CFI_MAX_REG 255
+static bool program_sane(const __u8 *p, const __u8 *end, int addr_size)
+{
+	while (p < end) {
+		__u8 op = *p++;
+		__u64 reg = 0, len;
+		bool ok = true;
+
+		switch (op >> 6) {
+		case 1: /* DW_CFA_advance_loc, DW_CFA_restore: the register is the low 6 bits */
+		case 3:
+			continue;
+		case 2: /* DW_CFA_offset */
+			ok = read_uleb(&p, end, &len);
+			break;
+		default:
+			switch (op) {
+			case DW_CFA_nop:
+			case DW_CFA_remember_state:
+			case DW_CFA_restore_state:
+			case DW_CFA_GNU_window_save:
+				break;
+			case DW_CFA_set_loc:
+				ok = addr_size > 0 && end - p >= addr_size;
+				p += ok ? addr_size : 0;
+				break;
+			case DW_CFA_advance_loc1:
+			case DW_CFA_advance_loc2:
+			case DW_CFA_advance_loc4:
+			case DW_CFA_MIPS_advance_loc8: {
+				int n = op == DW_CFA_advance_loc1 ? 1 :
+					op == DW_CFA_advance_loc2 ? 2 :
+					op == DW_CFA_advance_loc4 ? 4 :
+								    8;
+
+				ok = end - p >= n;
+				p += ok ? n : 0;
+				break;
+			}
+			case DW_CFA_def_cfa_offset:
+			case DW_CFA_def_cfa_offset_sf:
+			case DW_CFA_GNU_args_size:
+				ok = read_uleb(&p, end, &len); /* an SLEB128 has the same extent */
+				break;
+			case DW_CFA_restore_extended:
+			case DW_CFA_undefined:
+			case DW_CFA_same_value:
+			case DW_CFA_def_cfa_register:
+				ok = read_uleb(&p, end, &reg);
+				break;
+			case DW_CFA_offset_extended:
+			case DW_CFA_offset_extended_sf:
+			case DW_CFA_val_offset:
+			case DW_CFA_val_offset_sf:
+			case DW_CFA_def_cfa:
+			case DW_CFA_def_cfa_sf:
+			case DW_CFA_GNU_negative_offset_extended:
+				ok = read_uleb(&p, end, &reg) && read_uleb(&p, end, &len);
+				break;
+			case DW_CFA_register: {
+				__u64 reg2;
+
+				ok = read_uleb(&p, end, &reg) && read_uleb(&p, end, &reg2);
+				if (reg2 > reg)
+					reg = reg2;
+				break;
+			}
+			case DW_CFA_def_cfa_expression:
+				ok = read_uleb(&p, end, &len) && len <= (__u64)(end - p);
+				p += ok ? len : 0;
+				break;
+			case DW_CFA_expression:
+			case DW_CFA_val_expression:
+				ok = read_uleb(&p, end, &reg) && read_uleb(&p, end, &len) &&
+				     len <= (__u64)(end - p);
+				p += ok ? len : 0;
+				break;
+			default:
+				return false; /* an opcode libdw refuses too */
+			}
+		}
+		if (!ok || reg > CFI_MAX_REG)
+			return false;
+	}
+	return true;
+}
+
 /* The FDE pointer encoding of the CIE at offset off (from its augmentation: 'R'). */
 static bool cie_encoding(const unsigned char *ident, Elf_Data *d, bool eh, Dwarf_Off off, bool is64,
-			 __u8 *enc)
+			 __u8 *enc, bool *z, bool *sane)
 {
 	Dwarf_CFI_Entry ent;
 	Dwarf_Off next;
@@ -180,6 +300,9 @@ static bool cie_encoding(const unsigned char *ident, Elf_Data *d, bool eh, Dwarf
 		return false;
 	aug = ent.cie.augmentation;
 	*enc = DW_EH_PE_absptr;
+	*z = aug && aug[0] == 'z';
+	*sane = program_sane(ent.cie.initial_instructions, ent.cie.initial_instructions_end,
+			     is64 ? 8 : 4);
 	if (!aug || aug[0] != 'z')
 		return !aug || !aug[0] || !eh; /* no augmentation data: absolute pointers */
 	a = ent.cie.augmentation_data;
@@ -273,8 +396,9 @@ static int section_fdes(Elf *e, const char *name, struct ranges *out)
 	for (; off < d->d_size; off = next) {
 		Dwarf_CFI_Entry ent;
 		const __u8 *p, *end;
-		__u64 start, len;
-		__u8 enc = DW_EH_PE_absptr;
+		__u64 start, len, aug_len;
+		struct cie_enc cie;
+		__u8 enc;
 		size_t i;
 		int r = dwarf_next_cfi(ident, d, eh, off, &next, &ent);
 
@@ -285,17 +409,19 @@ static int section_fdes(Elf *e, const char *name, struct ranges *out)
 		for (i = 0; i < ncies && cies[i].off != ent.fde.CIE_pointer; i++)
 			;
 		if (i < ncies) {
-			if (!cies[i].ok)
-				continue;
-			enc = cies[i].enc;
+			cie = cies[i];
 		} else {
-			bool ok = cie_encoding(ident, d, eh, ent.fde.CIE_pointer, is64, &enc);
-
+			cie.off = ent.fde.CIE_pointer;
+			cie.ok = cie_encoding(ident, d, eh, cie.off, is64, &cie.enc, &cie.z,
+					      &cie.sane);
 			if (ncies < MAX_CIES)
-				cies[ncies++] = (struct cie_enc){ ent.fde.CIE_pointer, enc, ok };
-			if (!ok)
-				continue;
+				cies[ncies++] = cie;
 		}
+		if (!cie.ok)
+			continue;
+		if (!cie.sane)
+			return -EINVAL; /* libdw runs it for each of its FDEs: refuse the section */
+		enc = cie.enc;
 		p = ent.fde.start;
 		end = ent.fde.end;
 		if (!read_encoded(p, end, enc, is64,
@@ -305,6 +431,13 @@ static int section_fdes(Elf *e, const char *name, struct ranges *out)
 		if (!read_encoded(p, end, enc & 0x0f, is64, 0, false, &len) || !len ||
 		    start + len < start)
 			continue;
+		p += enc_size(enc & 0x0f, is64);
+		if (cie.z && (!read_uleb(&p, end, &aug_len) || aug_len > (__u64)(end - p)))
+			continue;
+		if (cie.z)
+			p += aug_len;
+		if (!program_sane(p, end, enc_size(enc, is64)))
+			return -EINVAL; /* see program_sane(): no table from this file */
 		if (ranges_push(out, start, start + len))
 			return -ENOMEM;
 	}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,7 @@ struct forget {
 	struct symbolizer *s;
 	__u32 *pids;
 	size_t n;
+	bool own_proc; /* proc_root is this pid namespace's /proc */
 };
 
 static int mark_exited(const void *key, uintptr_t value, void *arg)
@@ -181,13 +183,21 @@ static int mark_exited(const void *key, uintptr_t value, void *arg)
 	struct stat st;
 
 	(void)key;
-	snprintf(path, sizeof(path), "%s/%u", f->s->proc_root, p->pid);
-	if (!stat(path, &st)) {
-		p->exit_seen = false; /* alive (or the pid reused) */
-		return 0;
+	if (f->own_proc) {
+		/* Our own /proc: a signal 0 asks the same without a path walk per process. */
+		if (!kill((pid_t)p->pid, 0) || errno != ESRCH) {
+			p->exit_seen = false; /* alive (or the pid reused) */
+			return 0;
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s/%u", f->s->proc_root, p->pid);
+		if (!stat(path, &st)) {
+			p->exit_seen = false;
+			return 0;
+		}
+		if (errno != ENOENT)
+			return 0;
 	}
-	if (errno != ENOENT)
-		return 0;
 	if (p->exit_seen)
 		f->pids[f->n++] = p->pid;
 	else
@@ -298,7 +308,7 @@ out:
 
 size_t symbolizer__forget_exited(struct symbolizer *s)
 {
-	struct forget f = { .s = s };
+	struct forget f = { .s = s, .own_proc = !strcmp(s->proc_root, "/proc") };
 	size_t n = hashmap__size(s->procs);
 
 	f.pids = malloc((n ? n : 1) * sizeof(*f.pids));
@@ -443,8 +453,25 @@ bool sym_proc_room(struct symbolizer *s, __u32 pid)
 /* ---- snapshots and lookups ---- */
 
 /*
+ * Whether a lookup in p's newest image can end in its perf map: code in anonymous memory, or in a file
+ * with neither a parsed ELF nor a build-id (a vdso never is JIT code). Other processes' perf maps are read when a lookup needs
+ * them, not at every snapshot (a status read, a root and a map opened for each new process).
+ */
+static bool may_need_jit(const struct proc *p)
+{
+	for (size_t i = 0; i < p->img->n; i++) {
+		const struct sym_map *m = &p->img->maps[i];
+
+		if (!m->elf && (m->kind == SM_ANON || (m->kind == SM_FILE && !*m->build_id)))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Reads PROC/PID/maps into pid's newest image, or into a new one when its executable changed. A pid
- * read before is only read again when refresh is set (a lookup missed: something was mapped since).
+ * read before is only read again when refresh is set (a lookup missed: something was mapped since);
+ * nor is one whose image the side-band records tell completely (sym_proc_recorded()).
  */
 static int snapshot(struct symbolizer *s, __u32 pid, bool refresh)
 {
@@ -457,6 +484,12 @@ static int snapshot(struct symbolizer *s, __u32 pid, bool refresh)
 
 	if (!p && !sym_proc_room(s, pid))
 		return -ENOSPC;
+	if (p && !refresh && !p->snapshotted && sym_proc_recorded(s, p)) {
+		s->st.pids_recorded++;
+		if (!p->jit_loaded && may_need_jit(p))
+			sym_jit_load(s, p);
+		return 0;
+	}
 	snprintf(path, sizeof(path), "%s/%u/exe", s->proc_root, pid);
 	have_exe = !stat(path, &est);
 	if (p && p->snapshotted) {
@@ -514,7 +547,8 @@ static int snapshot(struct symbolizer *s, __u32 pid, bool refresh)
 	p->exe_dev = have_exe ? est.st_dev : 0;
 	p->exe_ino = have_exe ? est.st_ino : 0;
 	s->st.pids_snapshotted++;
-	sym_jit_load(s, p);
+	if (may_need_jit(p))
+		sym_jit_load(s, p);
 	return 0;
 }
 

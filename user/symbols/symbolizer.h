@@ -99,8 +99,13 @@ void symbolizer__fork(struct symbolizer *s, __u32 parent, __u32 child);
 /*
  * pid replaced its image (exec): following mappings start a new image. The old image is kept and still
  * used for addresses the new one does not cover, since samples aggregated in the kernel carry no time.
+ * A process whose image began at an exec record (or forked from one) is known mapping by mapping from
+ * the records that follow: symbolizer__snapshot_pid() does not read its PROC/PID/maps (a lookup that
+ * misses still does), until symbolizer__records_lost().
  */
 void symbolizer__exec(struct symbolizer *s, __u32 pid);
+/* Side-band records were lost: images built from records may miss mappings (read /proc again). */
+void symbolizer__records_lost(struct symbolizer *s);
 
 /*
  * For a long-running caller (vigil serve): frees what is kept about processes that have exited, so
@@ -147,6 +152,7 @@ int symbolizer__kernel(struct symbolizer *s, __u64 addr, struct sym_frame *out);
 /* Counters for diagnostics (-v) and benchmarks, and what was lost to untrusted input or limits. */
 struct symbolizer_stats {
 	__u64 files_opened, files_failed, elf_parsed, pids_snapshotted, lookups;
+	__u64 pids_recorded; /* first snapshots answered from side-band records (no /proc read) */
 	/* mapped files not used: not the mapped inode (dev:inode or build-id differ), not a regular
 	 * file, or outside the process's root */
 	__u64 files_refused;

@@ -53,6 +53,11 @@ struct proc {
 	struct image *img; /* newest generation */
 	__u64 gen; /* bumped whenever the newest image changes (for the unwinder) */
 	bool snapshotted; /* the newest generation was read from /proc */
+	/* The newest generation began at an exec the side-band reported (or a fork of such a
+	 * process), so its records name every mapping since, unless records were lost after
+	 * rec_epoch: a first snapshot need not read PROC/PID/maps. */
+	bool recorded;
+	__u64 rec_epoch;
 	bool gone; /* reading its maps failed: do not retry lazily */
 	bool exit_seen; /* found exited by symbolizer__forget_exited: freed at its next call */
 	__u64 read_ns; /* when its maps were last read */
@@ -106,6 +111,7 @@ struct symbolizer {
 	size_t nr_line_tables;
 	__u8 *untracked; /* bitmap of pids refused at max_procs (distinct count), lazily allocated */
 	size_t untracked_bits;
+	__u64 rec_epoch; /* bumped by symbolizer__records_lost() */
 	struct symbolizer_stats st;
 };
 
@@ -114,6 +120,12 @@ const char *sym_intern(struct symbolizer *s, const char *str);
 __u64 sym_now_ns(void); /* CLOCK_MONOTONIC */
 /* Whether a new process may be tracked; counts (once per pid) those refused at max_procs. */
 bool sym_proc_room(struct symbolizer *s, __u32 pid);
+
+/* Whether p's newest image is complete from side-band records (no /proc read needed). */
+static inline bool sym_proc_recorded(const struct symbolizer *s, const struct proc *p)
+{
+	return p->recorded && p->rec_epoch == s->rec_epoch;
+}
 
 /* images.c */
 const struct sym_map *sym_image_find(const struct image *img, __u64 addr);
