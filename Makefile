@@ -87,7 +87,8 @@ $(OUTPUT)/%.pb-c.c $(OUTPUT)/%.pb-c.h: proto/%.proto | $(OUTPUT)
 
 # vigil serve's web view: our page and script plus the chart library vendored from npm
 # (user/service/web/package.json), embedded in the binary: no external assets at runtime.
-WEB_ASSETS := user/service/web/index.html user/service/web/app.js user/service/web/style.css \
+WEB_ASSETS := user/service/web/index.html user/service/web/app.js user/service/web/panels.js \
+	      user/service/web/style.css \
 	      user/service/web/node_modules/uplot/dist/uPlot.iife.min.js \
 	      user/service/web/node_modules/uplot/dist/uPlot.min.css
 user/service/web/node_modules/uplot/dist/%: user/service/web/package-lock.json
@@ -221,7 +222,11 @@ $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/libvigil.a $(OUTPUT)/probe.
 	$(Q)mkdir -p $(OUTPUT)/bench
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libvigil.a $(LDLIBS) -o $@
 
-bench: vigil $(WORKLOADS) $(OUTPUT)/bench/floor
+$(OUTPUT)/bench/alerts_bench: tests/bench/alerts_bench.c $(OUTPUT)/libvigil.a
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libvigil.a $(LDLIBS) -o $@
+
+bench: vigil $(WORKLOADS) $(OUTPUT)/bench/floor $(OUTPUT)/bench/alerts_bench
 	$(Q)scripts/install-deps.sh --test
 	$(Q)scripts/bench.sh
 

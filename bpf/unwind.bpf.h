@@ -41,6 +41,17 @@ struct {
 } ustacks SEC(".maps");
 
 /*
+ * The user stack is read in windows of up to VG_STACK_WIN bytes, one bpf_probe_read_user each, not
+ * one read per saved value: a helper call costs about 100 ns here (SRSO-safe returns in a VM), a
+ * 30-frame walk made 31 to 60 of them. A window ends at the end of the page holding the address
+ * read and starts no lower than the frame's sp: the bytes between the frame's sp and a saved value
+ * are live stack, so mapped; nothing past that page is touched (the stack's top may be there).
+ */
+#define VG_STACK_WIN 8192
+#define VG_STACK_PAGE 4096ULL
+#define VG_KNOWN_STACKS 8 /* a power of two */
+
+/*
  * The walk's state lives in this per-CPU map value, not on the BPF stack: values read from a map are
  * unknown to the verifier, so it checks the bpf_loop body once rather than once per depth (a frame
  * count on the stack would be tracked exactly, frame after frame, past the verifier's limit).
@@ -52,7 +63,15 @@ struct vg_walk {
 	__u32 n; /* addresses in s */
 	__s32 end; /* VG_STEP_* that stopped the walk, or -1 for the depth limit */
 	__u32 cfi;
-	__u32 pad;
+	__u32 stk_len; /* bytes of the user stack copied into stk, from stk_base */
+	__u64 stk_base;
+	/* References of stacks this CPU found or put in ustacks, by their low bits, while
+	 * ustacks_gen is known_gen: a repeated stack skips the ustacks lookup (a hash lookup
+	 * whose bucket and entry are cold by the next sample: about 0.5 us here). */
+	__u64 known_gen;
+	__u64 known[VG_KNOWN_STACKS];
+	__u64 stk[VG_STACK_WIN / 8];
+	struct vg_row_cache_ent cache[VG_ROW_CACHE]; /* rows found (unwind_step.h), across walks */
 };
 
 struct {
@@ -61,6 +80,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vg_walk);
 } ustack_scratch SEC(".maps");
+
+/*
+ * Bumped by userspace after it clears ustacks (stack_maps_recycle, user/collect/readout.c): the
+ * walk's per-CPU list of stacks already stored (vg_walk.known) is stale then.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ustacks_gen SEC(".maps");
 
 /* The tables (sizes set by userspace: user/collect/unwind.c). */
 struct {
@@ -162,22 +192,62 @@ static __always_inline void unwind_forget(__u32 pid)
 }
 
 /* The step's accessors over the maps above (include/vigil/unwind_step.h). */
-#define VG_STEP_CTX void
-static __always_inline const struct vg_cfi_row *vg_step_row(void *c, __u32 idx)
+#define VG_STEP_CTX struct vg_walk
+static __always_inline const struct vg_cfi_row *vg_step_row(struct vg_walk *c, __u32 idx)
 {
 	return bpf_map_lookup_elem(&cfi_rows, &idx);
 }
-static __always_inline const __u32 *vg_step_page(void *c, __u32 idx)
+static __always_inline const __u32 *vg_step_page(struct vg_walk *c, __u32 idx)
 {
 	return bpf_map_lookup_elem(&cfi_pages, &idx);
 }
-static __always_inline const struct vg_cfi_table *vg_step_table(void *c, __u32 id)
+static __always_inline const struct vg_cfi_table *vg_step_table(struct vg_walk *c, __u32 id)
 {
 	return bpf_map_lookup_elem(&cfi_tables, &id);
 }
-static __always_inline long vg_step_read(void *c, void *dst, __u32 size, __u64 addr)
+
+static __always_inline struct vg_row_cache_ent *vg_step_cache(struct vg_walk *c)
 {
-	return bpf_probe_read_user(dst, size, (const void *)addr);
+	return c->cache;
+}
+
+/* Copy the window holding addr (see VG_STACK_WIN); 0, or non-zero when it cannot be read. */
+static __always_inline int stack_window(struct vg_walk *c, __u64 addr)
+{
+	__u64 end = (addr | (VG_STACK_PAGE - 1)) + 1, base = c->r.sp & ~7ULL, len;
+
+	if (base > addr || end - base > VG_STACK_WIN)
+		base = end - VG_STACK_WIN;
+	len = end - base;
+	c->stk_len = 0;
+	if (len > VG_STACK_WIN || bpf_probe_read_user(c->stk, len, (const void *)base))
+		return -1;
+	c->stk_base = base;
+	c->stk_len = len;
+	return 0;
+}
+
+/* size bytes (8 or 16) of the walked task's stack at addr, through the window. */
+static __always_inline long vg_step_read(struct vg_walk *c, void *dst, __u32 size, __u64 addr)
+{
+	__u64 off = addr - c->stk_base, *d = dst;
+
+	if (addr & 7)
+		return bpf_probe_read_user(dst, size, (const void *)addr);
+	if (off >= c->stk_len || c->stk_len - off < size) {
+		if (stack_window(c, addr))
+			return bpf_probe_read_user(dst, size, (const void *)addr);
+		off = addr - c->stk_base;
+		if (c->stk_len - off < size) /* straddles the window's end (the page's) */
+			return bpf_probe_read_user(dst, size, (const void *)addr);
+	}
+	if (off > VG_STACK_WIN - 16)
+		return bpf_probe_read_user(dst, size, (const void *)addr);
+	off /= 8;
+	d[0] = c->stk[off];
+	if (size > 8)
+		d[1] = c->stk[off + 1];
+	return 0;
 }
 #include "vigil/unwind_step.h"
 
@@ -204,7 +274,7 @@ static long walk_frame(__u32 i, void *arg)
 		w->end = -1;
 		return 1;
 	}
-	rc = vg_unwind_step(NULL, c->p, w->cfi, &w->r);
+	rc = vg_unwind_step(w, c->p, w->cfi, &w->r);
 	if (rc != VG_STEP_OK) {
 		w->end = rc;
 		/* A return address CFI vouched for, outside what userspace told us: stale tables. */
@@ -221,7 +291,7 @@ static long walk_frame(__u32 i, void *arg)
 /* Walk the current task's user stack from its innermost frame; returns a VG_USTACK_* reference. */
 static __always_inline __u64 walk_user_stack_from(__u64 ip, __u64 sp, __u64 bp)
 {
-	__u64 id = bpf_get_current_pid_tgid(), h;
+	__u64 id = bpf_get_current_pid_tgid(), h, *gen;
 	__u32 zero = 0, pid = id >> 32, n;
 	struct vg_walk_ctx c;
 	struct vg_walk *w;
@@ -262,6 +332,7 @@ static __always_inline __u64 walk_user_stack_from(__u64 ip, __u64 sp, __u64 bp)
 	w->h = mix(0xcbf29ce484222325ULL, ip);
 	w->n = 1;
 	w->end = VG_STEP_END;
+	w->stk_len = 0;
 	bpf_loop(VG_MAX_STACK_DEPTH, walk_frame, &c, 0);
 	switch (w->end) {
 	case -1:
@@ -285,12 +356,22 @@ static __always_inline __u64 walk_user_stack_from(__u64 ip, __u64 sp, __u64 bp)
 	if (n < VG_MAX_STACK_DEPTH)
 		w->s.ips[n] = 0;
 	h = w->h | VG_USTACK_HASHED;
+	gen = bpf_map_lookup_elem(&ustacks_gen, &zero);
+	if (gen && w->known_gen != *gen) {
+		for (int i = 0; i < VG_KNOWN_STACKS; i++)
+			w->known[i] = 0;
+		w->known_gen = *gen;
+	}
+	if (gen && w->known[h & (VG_KNOWN_STACKS - 1)] == h)
+		return h;
 	if (!bpf_map_lookup_elem(&ustacks, &h) &&
 	    bpf_map_update_elem(&ustacks, &h, &w->s, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&ustacks, &h)) {
 		count(VG_CNT_USTACK_FULL);
 		return VG_USTACK_LOST_FULL;
 	}
+	if (gen)
+		w->known[h & (VG_KNOWN_STACKS - 1)] = h;
 	return h;
 }
 

@@ -87,6 +87,15 @@ struct vg_regs {
 	__u32 pad;
 };
 
+/* An entry of the walker's row cache (vg_row_for, unwind_step.h). 16 bytes. */
+struct vg_row_cache_ent {
+	__u32 table; /* table id + 1; 0: empty */
+	__u32 end; /* the row holds for file offsets [row.off, end) */
+	struct vg_cfi_row row;
+};
+
+#define VG_ROW_CACHE 256 /* entries (a power of two) */
+
 /* Ring-buffer record (type VG_REC_UNWIND_REFRESH, common.h): a pc outside every known mapping. */
 struct vg_rec_refresh {
 	__u32 type;

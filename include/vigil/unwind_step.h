@@ -9,6 +9,7 @@
  *   const __u32 *vg_step_page(VG_STEP_CTX *c, __u32 idx);                entry idx of the page index
  *   const struct vg_cfi_table *vg_step_table(VG_STEP_CTX *c, __u32 id);  table id
  *   long vg_step_read(VG_STEP_CTX *c, void *dst, __u32 size, __u64 addr); the walked task's memory
+ *   struct vg_row_cache_ent *vg_step_cache(VG_STEP_CTX *c);  VG_ROW_CACHE entries, or NULL: none
  * each returning NULL (or non-zero) on failure. Bounded loops only: the BPF verifier must see an end.
  */
 #ifndef VIGIL_UNWIND_STEP_H
@@ -58,16 +59,18 @@ static __always_inline int vg_find_map(const struct vg_unwind_proc *p, __u64 pc)
 /*
  * The row in force at file offset off: the last row starting at or before it. The page index names
  * the row in force at the first byte of each page, so the search only spans one page's rows (at most
- * 4097: 13 probes). NULL when off is before the table's first row.
+ * 4097: 13 probes). NULL when off is before the table's first row. *end: where the row stops holding
+ * (the next row's offset; 0xffffffff for the last row).
  */
-static __always_inline const struct vg_cfi_row *vg_find_row(VG_STEP_CTX *c,
-							    const struct vg_cfi_table *t, __u64 off)
+static __always_inline const struct vg_cfi_row *
+vg_find_row_end(VG_STEP_CTX *c, const struct vg_cfi_table *t, __u64 off, __u32 *end)
 {
-	const struct vg_cfi_row *r;
+	const struct vg_cfi_row *r, *next;
 	__u64 page = off >> VG_CFI_PAGE_SHIFT;
 	const __u32 *pe;
 	__u32 base, len, p, hi;
 
+	*end = 0xffffffffu;
 	if (!t->nrows || page < t->first_page)
 		return NULL;
 	if (page - t->first_page >= t->npages)
@@ -100,7 +103,51 @@ static __always_inline const struct vg_cfi_row *vg_find_row(VG_STEP_CTX *c,
 		len -= half;
 	}
 	r = vg_step_row(c, t->row_start + base);
-	return r && r->off <= off ? r : NULL;
+	if (!r || r->off > off)
+		return NULL;
+	if (base + 1 < t->nrows) {
+		next = vg_step_row(c, t->row_start + base + 1);
+		if (!next)
+			return NULL;
+		*end = next->off;
+	}
+	return r;
+}
+
+static __always_inline const struct vg_cfi_row *vg_find_row(VG_STEP_CTX *c,
+							    const struct vg_cfi_table *t, __u64 off)
+{
+	__u32 end;
+
+	return vg_find_row_end(c, t, off, &end);
+}
+
+/*
+ * Rows found, by (table, file offset): a 2-way set-associative cache the caller keeps across walks. The
+ * frames of one process's samples mostly repeat (the same return addresses from main to the hot
+ * code), and a hit is one entry, where a search reads a table descriptor, two page-index entries
+ * and a handful of rows spread over the large row array. An entry keeps the range its row holds
+ * for, and the set is chosen by the offset's 64-byte granule: the leaf's pc, exact and different
+ * from sample to sample anywhere in the hot code, then mostly finds the row another sample's pc
+ * near it found; two ways keep two rows of one granule (two call sites of a function). A miss goes
+ * into the first way, the entry there moving to the second. Sound because a table id, once handed out, always names the same rows (the loader
+ * only appends). A miss, no row included, is stored as a VG_CFI_NONE row for that one offset,
+ * which the step treats as no row. (struct vg_row_cache_ent: vigil/unwind.h.)
+ */
+#define VG_ROW_CACHE_GRAIN 6
+
+/* The set's first entry: an even index. */
+static __always_inline __u32 vg_row_cache_slot(__u32 table, __u32 off)
+{
+	return ((((off >> VG_ROW_CACHE_GRAIN) ^ (table << 20)) * 2654435761u) >> 25 &
+		(VG_ROW_CACHE / 2 - 1)) *
+	       2;
+}
+
+static __always_inline bool vg_row_cache_has(const struct vg_row_cache_ent *e, __u32 table,
+					     __u32 off)
+{
+	return e->table == table + 1 && e->row.off <= off && off < e->end;
 }
 
 /* The row for r's pc in process p, or NULL (no table, no row). */
@@ -109,21 +156,48 @@ vg_row_for(VG_STEP_CTX *c, const struct vg_unwind_proc *p, const struct vg_regs 
 {
 	const struct vg_unwind_map *m;
 	const struct vg_cfi_table *t;
-	__u64 look;
+	const struct vg_cfi_row *row;
+	struct vg_row_cache_ent *e;
+	__u64 look, off;
+	__u32 end;
 
 	if (r->map < 0)
 		return NULL;
 	m = &p->maps[r->map & (VG_UNWIND_MAX_MAPS - 1)];
 	if (m->table == VG_CFI_NO_TABLE)
 		return NULL;
-	t = vg_step_table(c, m->table);
-	if (!t)
-		return NULL;
 	/* A return address is the byte after the call: the call itself belongs to the caller's row. */
 	look = r->pc - (r->exact ? 0 : 1);
 	if (look < m->start)
 		return NULL;
-	return vg_find_row(c, t, look - m->start + m->offset);
+	off = look - m->start + m->offset;
+	e = off >> 32 ? NULL : vg_step_cache(c);
+	if (e) {
+		e += vg_row_cache_slot(m->table, (__u32)off);
+		if (vg_row_cache_has(e, m->table, (__u32)off))
+			return &e->row;
+		if (vg_row_cache_has(e + 1, m->table, (__u32)off))
+			return &e[1].row;
+	}
+	t = vg_step_table(c, m->table);
+	if (!t)
+		return NULL;
+	row = vg_find_row_end(c, t, off, &end);
+	if (e) {
+		e[1] = e[0];
+		e->table = m->table + 1;
+		if (row && row->off <= (__u32)off && (__u32)off < end) {
+			e->row = *row;
+			e->end = end;
+		} else {
+			e->row.off = (__u32)off;
+			e->row.kind = row ? row->kind : VG_CFI_NONE;
+			e->row.rbp = row ? row->rbp : 0;
+			e->row.cfa = row ? row->cfa : 0;
+			e->end = (__u32)off + 1;
+		}
+	}
+	return row;
 }
 
 /*
@@ -189,7 +263,13 @@ static __always_inline int vg_unwind_step(VG_STEP_CTX *c, const struct vg_unwind
 	if (ra >= VG_USER_TOP || (kind != VG_CFI_SIGNAL && sp <= r->sp))
 		return VG_STEP_BAD;
 	if (p) {
-		idx = vg_find_map(p, ra);
+		/* Callers mostly run in the same file as their callee: try its mapping first. */
+		const struct vg_unwind_map *m = &p->maps[r->map & (VG_UNWIND_MAX_MAPS - 1)];
+
+		if (r->map >= 0 && ra >= m->start && ra < m->end)
+			idx = r->map;
+		else
+			idx = vg_find_map(p, ra);
 		if (idx < 0)
 			return VG_STEP_NO_MAP;
 	}

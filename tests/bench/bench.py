@@ -26,18 +26,25 @@ trace):
   print the BPF run time each added: the cost without the machine's noise
   serve    vigil serve at its defaults on a busy host (the CPU job back to back) for
            BENCH_SERVE_S seconds (default 600): its CPU % of one core, RSS and open files at start,
-           every 30 s and at the end (first-half vs second-half mean, slope per hour), store bytes
-           per hour, BPF run time, and how busy the host's CPUs were; then the job's slowdown beside
-           the idle host, rounds interleaved (BENCH_SERVE_ROUNDS, 0 skips). The 1-hour soak, on the
-           host as others load it: BENCH_SERVE_S=3600 BENCH_SERVE_BUSY=0 BENCH_SERVE_ROUNDS=0
-           BENCH_SERVE_TAG=soak BENCH_RESULTS=soak.json scripts/bench.sh serve
+           every 30 s and at the end (first-half vs second-half mean, slope per hour of each), the
+           RSS peak (VmHWM), store bytes per hour, BPF run time, and how busy the host's CPUs were;
+           then the job's slowdown beside the idle service, in wall time and in the job's CPU
+           seconds (on a shared host the wall time follows the other users), rounds interleaved
+           (BENCH_SERVE_ROUNDS, 0 skips). The 1-hour soak, on the host as others load it:
+           BENCH_SERVE_S=3600 BENCH_SERVE_BUSY=0 BENCH_SERVE_ROUNDS=0 BENCH_SERVE_TAG=soak
+           BENCH_RESULTS=soak.json scripts/bench.sh serve
+  notify   notification latency: an alert firing (its startsAt) to a loopback webhook receiving
+           it, at group_wait 0s and at the defaults (tests/bench/notify_bench.py)
   trace    vigil trace: events/s delivered without loss, slowdown of a syscall loop and of an HTTP
            workload beside strace -f -T and perf trace, BPF run time per syscall
            (tests/bench/trace_bench.py)
   unwind   user stacks of code without frame pointers (chain at 30 frames, -O2
            -fomit-frame-pointer; Debian's python3): vigil profile (CFI) vs perf record
            --call-graph dwarf vs perf record -g: % of samples reaching main, BPF run time per
-           sample, output bytes per second of capture, unwind table memory
+           run and per walked stack (vigil -p samples every CPU and drops other tasks' samples at
+           its pid filter: those runs walk nothing), output bytes per second of capture, unwind
+           table memory; each of issue 9's targets printed with its figure, MET or NOT MET.
+           BENCH_UNWIND_ROUNDS vigil captures per workload (default 3; the median is shown)
 Results go to stdout and to .output/bench/results.json (BENCH_RESULTS names another file).
 """
 import json
@@ -50,6 +57,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import notify_bench  # noqa: E402
 import trace_bench  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -78,8 +86,8 @@ class Tool:
     """A tracer running in the background; ready once a new BPF program is loaded (then a moment
     for every CPU's event or every hook to be attached), or after 1.5 s for perf."""
 
-    def __init__(self, name, argv, bpf=True):
-        self.name, self.argv, self.bpf = name, argv, bpf
+    def __init__(self, name, argv, bpf=True, settle=0.5):
+        self.name, self.argv, self.bpf, self.settle = name, argv, bpf, settle
         # Vigil probes kernel features with short-lived programs first: wait for its own.
         self.prefix = "vg_" if name == "vigil" else ""
         self.p = None
@@ -98,7 +106,7 @@ class Tool:
             if not self.bpf and time.time() > end - 18.5:
                 break
             time.sleep(0.05)
-        time.sleep(0.5)  # let every CPU's event start
+        time.sleep(self.settle)  # let every CPU's event start (a service: its start-up work end)
 
     def stop(self):
         self.p.send_signal(signal.SIGINT)
@@ -114,6 +122,20 @@ def run_job():
     r = subprocess.run([os.path.join(W, "cpubound"), JOB_ITERS], capture_output=True, text=True,
                        check=True)
     return float(r.stdout.strip())
+
+
+def run_job_cpu():
+    """The job's wall seconds and its CPU seconds (user + sys, from wait4). On a host that other
+    users load, the wall time follows their load; the CPU time is what a profiler's samples (BPF
+    run in the job's context, cache and TLB disturbance) add to the job itself."""
+    p = subprocess.Popen([os.path.join(W, "cpubound"), JOB_ITERS], stdout=subprocess.PIPE,
+                         text=True)
+    out = p.stdout.read()
+    p.stdout.close()
+    _, status, ru = os.wait4(p.pid, 0)
+    if status:
+        raise RuntimeError(f"cpubound: status {status}")
+    return float(out.strip()), ru.ru_utime + ru.ru_stime
 
 
 def configs():
@@ -244,9 +266,11 @@ def bench_latency():
 
 
 def slowdown_table(title, job, cfgs, rounds):
-    """Run job alone and under each tool, interleaved round by round; print median slowdowns."""
+    """Run job alone and under each tool, interleaved round by round; print median slowdowns.
+    A job returning (wall, cpu) seconds gets the CPU seconds' medians and ratios too."""
     names = list(cfgs)
     times = {n: [] for n in names}
+    cpus = {n: [] for n in names}
     for rnd in range(rounds):
         order = names[rnd % len(names):] + names[:rnd % len(names)]
         for n in order:
@@ -256,15 +280,27 @@ def slowdown_table(title, job, cfgs, rounds):
             t = job()
             if tool:
                 tool.stop()
+            if isinstance(t, tuple):
+                t, c = t
+                cpus[n].append(c)
             times[n].append(t)
-        log(f"  round {rnd + 1}: " + ", ".join(f"{n.split()[0]}={times[n][-1]:.3f}" for n in names))
+        log(f"  round {rnd + 1}: " + ", ".join(
+            f"{n.split()[0]}={times[n][-1]:.3f}" + (f" (cpu {cpus[n][-1]:.3f})" if cpus[n] else "")
+            for n in names))
     base = statistics.median(times["alone"])
+    cbase = statistics.median(cpus["alone"]) if cpus["alone"] else None
     res = {}
-    print(f"\n== {title} (median of {rounds}, alone {base:.3f} s) ==")
+    print(f"\n== {title} (median of {rounds}, alone {base:.3f} s"
+          + (f", {cbase:.3f} CPU s" if cbase else "") + ") ==")
     for n in names:
         med = statistics.median(times[n])
         res[n] = {"median_s": med, "ratio": med / base, "runs": times[n]}
-        print(f"  {n:<40} {med:8.3f} s  {med / base:6.3f}x")
+        line = f"  {n:<40} {med:8.3f} s  {med / base:6.3f}x"
+        if cbase:
+            cmed = statistics.median(cpus[n])
+            res[n].update({"cpu_median_s": cmed, "cpu_ratio": cmed / cbase, "cpu_runs": cpus[n]})
+            line += f"   CPU {cmed:8.3f} s  {cmed / cbase:6.3f}x"
+        print(line)
     return res
 
 
@@ -440,6 +476,8 @@ def bench_serve():
         raise RuntimeError(f"vigil serve exited ({srv.returncode}): {srv.stderr.read()[-500:]}")
     cpu1, rss1, fd1 = proc_stat(srv.pid)
     b1, bpf1, t1, h1 = dir_bytes(data), bpf_ns(), time.time(), host_busy()
+    with open(f"/proc/{srv.pid}/status") as f:  # the high-water mark: peaks between samples
+        hwm = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
         f.write(stats_was)
     stop.set()
@@ -455,11 +493,14 @@ def bench_serve():
     half = len(warm) // 2 or 1
     rss_a = statistics.mean(s[2] for s in warm[:half])
     rss_b = statistics.mean(s[2] for s in warm[half:] or warm)
-    xs, ys = [s[0] for s in warm], [s[2] for s in warm]
-    slope = 0.0
-    if len(xs) > 1 and max(xs) > min(xs):
+
+    def slope_of(col):  # least squares, per second
+        xs, ys = [s[0] for s in warm], [s[col] for s in warm]
+        if len(xs) < 2 or max(xs) <= min(xs):
+            return 0.0
         mx, my = statistics.mean(xs), statistics.mean(ys)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    slope, fd_slope = slope_of(2), slope_of(3)
     res = {
         "seconds": el, "busy_job": busy_job,
         "host_busy_pct_all_cpus": 100 * (h1[0] - h0[0]) / max(1, h1[1] - h0[1]),
@@ -468,10 +509,12 @@ def bench_serve():
         "bpf_pct_of_one_core": 100 * (bpf1 - bpf0) / 1e9 / el,
         "rss_start_mb": rss0 / 2**20, "rss_end_mb": rss1 / 2**20,
         "rss_max_mb": max(s[2] for s in series) / 2**20,
+        "rss_peak_mb": hwm / 2**20,
         "rss_first_half_mean_mb": rss_a / 2**20, "rss_second_half_mean_mb": rss_b / 2**20,
         "rss_slope_mb_per_hour": slope * 3600 / 2**20,
         "open_files_start": fd0, "open_files_end": fd1,
         "open_files_max": max(s[3] for s in series),
+        "open_files_slope_per_hour": fd_slope * 3600,
         "store_bytes_per_hour_mb": (b1 - b0) / el * 3600 / 2**20,
         "store_bytes_end_mb": b1 / 2**20,
         "series_t_cpu_rss_fds_store": series,
@@ -483,22 +526,29 @@ def bench_serve():
     print(f"  CPU (user+sys) {res['cpu_pct_of_one_core']:.2f} % of one core (target < 1 %); "
           f"BPF programs {res['bpf_pct_of_one_core']:.2f} % more")
     print(f"  RSS {res['rss_start_mb']:.1f} MB at start, {res['rss_end_mb']:.1f} MB at end, "
-          f"{res['rss_max_mb']:.1f} MB max; mean {rss_a / 2**20:.1f} MB then {rss_b / 2**20:.1f} MB, "
+          f"{res['rss_max_mb']:.1f} MB max of the samples, {res['rss_peak_mb']:.1f} MB peak "
+          f"(VmHWM); mean {rss_a / 2**20:.1f} MB then {rss_b / 2**20:.1f} MB, "
           f"slope {res['rss_slope_mb_per_hour']:+.2f} MB/h (target < 100 MB, flat)")
-    print(f"  open files {fd0} at start, {fd1} at end, {res['open_files_max']} max")
+    print(f"  open files {fd0} at start, {fd1} at end, {res['open_files_max']} max, "
+          f"slope {res['open_files_slope_per_hour']:+.2f} per hour (target: no growth)")
     print(f"  store {res['store_bytes_per_hour_mb']:.1f} MB per hour (target < 20 MB), "
           f"{res['store_bytes_end_mb']:.1f} MB on disk")
     results[key] = res
     if rounds <= 0:
         return
+    # The service at its steady state: its start-up (BPF loading and verifying, the first /proc
+    # walk: ~0.3 s of CPU) is over before the job starts.
     cfgs = {"alone": None,
             "vigil serve (defaults)": lambda: Tool("vigil", [VIGIL, "serve", "--data-dir", data,
-                                                            "--listen", f"127.0.0.1:{port}"])}
-    slow = slowdown_table(f"CPU-bound job beside vigil serve, cpubound {JOB_ITERS}", run_job, cfgs,
-                          rounds)
+                                                            "--listen", f"127.0.0.1:{port}"],
+                                                   settle=3)}
+    slow = slowdown_table(f"CPU-bound job beside vigil serve, cpubound {JOB_ITERS}", run_job_cpu,
+                          cfgs, rounds)
     res["slowdown_pct"] = (slow["vigil serve (defaults)"]["ratio"] - 1) * 100
+    res["slowdown_cpu_pct"] = (slow["vigil serve (defaults)"]["cpu_ratio"] - 1) * 100
     res["slowdown"] = slow
-    print(f"  slowdown {res['slowdown_pct']:+.2f} %")
+    print(f"  slowdown {res['slowdown_pct']:+.2f} % in wall time (follows the other users' load), "
+          f"{res['slowdown_cpu_pct']:+.2f} % in the job's CPU time")
 
 
 def cpu_run(argv):
@@ -890,6 +940,7 @@ def bench_rules():
 
 
 UNWIND_S = int(os.environ.get("BENCH_UNWIND_S", "5"))
+UNWIND_ROUNDS = int(os.environ.get("BENCH_UNWIND_ROUNDS", "3"))  # vigil captures per workload
 
 
 def perf_completeness(data, roots):
@@ -918,17 +969,34 @@ def prog_stats(prefix):
             if p.get("name", "").startswith(prefix)}
 
 
-def unwind_vigil(argv, roots):
-    """vigil profile -p on a fresh workload: completeness, BPF ns per sample, bytes/s, tables."""
-    import re
-    w = subprocess.Popen(argv + [], stdout=subprocess.DEVNULL)
-    time.sleep(0.5)
-    out = os.path.join(OUT, "unwind.folded")
+def prog_counter(prog_id, idx):
+    """Sum over CPUs of entry idx (a VG_CNT_*, vigil/common.h) of the program's per-CPU "counters"
+    map, or None when it has none."""
+    r = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(prog_id)], capture_output=True,
+                       text=True)
+    for m in json.loads(r.stdout or "{}").get("map_ids", []):
+        info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(m)],
+                                         capture_output=True, text=True).stdout or "{}")
+        if info.get("name") != "counters":
+            continue
+        v = json.loads(subprocess.run(["bpftool", "-j", "map", "lookup", "id", str(m), "key"] +
+                                      [str(b) for b in idx.to_bytes(4, "little")],
+                                      capture_output=True, text=True).stdout or "{}")
+        return sum(c["value"] for c in v.get("formatted", {}).get("values", []))
+    return None
+
+
+VG_CNT_FILTERED = 9  # include/vigil/common.h: runs that left at the pid filter, no stack walked
+
+
+def unwind_capture(pid, out):
+    """vigil profile -v -p pid for UNWIND_S s; the BPF stats of its sampler over UNWIND_S - 1.5 s
+    once loaded: (run_time ns, runs, runs filtered out), and vigil's stderr."""
     old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
     try:
         open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
         before = set(bpf_prog_ids())
-        v = subprocess.Popen([VIGIL, "profile", "-v", "-F", "999", "-p", str(w.pid), "-o", out,
+        v = subprocess.Popen([VIGIL, "profile", "-v", "-F", "999", "-p", str(pid), "-o", out,
                               str(UNWIND_S)], stderr=subprocess.PIPE, text=True)
         end = time.time() + 20
         while time.time() < end and not any(
@@ -936,24 +1004,67 @@ def unwind_vigil(argv, roots):
                 for i, p in bpf_prog_ids().items()):
             time.sleep(0.05)
         st0 = {i: s for i, s in prog_stats("vg_profile_sa").items() if i not in before}
+        f0 = {i: prog_counter(i, VG_CNT_FILTERED) or 0 for i in st0}
         time.sleep(UNWIND_S - 1.5)
         st1 = {i: s for i, s in prog_stats("vg_profile_sa").items() if i in st0}
+        f1 = {i: prog_counter(i, VG_CNT_FILTERED) or 0 for i in st1}
         _, err = v.communicate(timeout=120)
     finally:
         open("/proc/sys/kernel/bpf_stats_enabled", "w").write(old)
-    w.kill()
-    w.wait()
-    ns = sum(st1[i][0] - st0[i][0] for i in st1)
-    cnt = sum(st1[i][1] - st0[i][1] for i in st1)
-    samples = full = 0
+    return (sum(st1[i][0] - st0[i][0] for i in st1), sum(st1[i][1] - st0[i][1] for i in st1),
+            sum(f1[i] - f0[i] for i in f1), err)
+
+
+def unwind_filtered_ns():
+    """BPF ns of a run that leaves at the pid filter: a capture of a sleeping process, whose every
+    run is another task's sample."""
+    s = subprocess.Popen(["sleep", "120"])
+    try:
+        ns, cnt, filt, _ = unwind_capture(s.pid, os.path.join(OUT, "unwind-idle.folded"))
+    finally:
+        s.kill()
+        s.wait()
+    # filt is read a moment after cnt: equal but for the runs in between.
+    # Every run is filtered (filt, read a moment after cnt, may lag it on a loaded host).
+    return ns / cnt if cnt and filt > cnt / 2 else None
+
+
+def unwind_vigil(argv, roots):
+    """vigil profile -p on a fresh workload: completeness, BPF ns per run and per walked stack,
+    bytes/s, tables. The filtered runs' cost is measured on each side of the capture (the host's
+    load moves it between 0.24 and 0.55 us here) and their mean taken out for the net figure."""
+    f0 = unwind_filtered_ns()
+    import re
+    w = subprocess.Popen(argv + [], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    out = os.path.join(OUT, "unwind.folded")
+    try:
+        ns, cnt, filt, err = unwind_capture(w.pid, out)
+    finally:
+        w.kill()
+        w.wait()
+    samples = full = frames = 0
     for line in open(out):
         stack, _, c = line.rstrip("\n").rpartition(" ")
-        frames = stack.split(";")
+        fr = stack.split(";")
         samples += int(c)
-        full += int(c) if any(r in frames for r in roots) else 0
+        full += int(c) if any(r in fr for r in roots) else 0
+        frames += int(c) * sum(1 for f in fr[1:] if not f.endswith("_[k]"))  # fr[0]: the comm
+    f1 = unwind_filtered_ns()
+    fs = [f for f in (f0, f1) if f is not None]
+    filtered_ns = sum(fs) / len(fs) if fs else None
+    walked = cnt - filt
     m = re.search(r"unwind tables: (\d+) files, (\d+) rows, (\d+) KiB", err)
     return {"samples": samples, "complete_pct": 100.0 * full / max(samples, 1),
-            "bpf_ns_per_sample": ns / cnt if cnt else None,
+            "user_frames_mean": frames / max(samples, 1),
+            "bpf_runs": cnt, "bpf_runs_filtered": filt, "bpf_run_time_ns": ns,
+            "bpf_ns_per_filtered_run": [f0, f1],
+            "bpf_ns_per_run": ns / cnt if cnt else None,
+            # Every run's time charged to the walked ones: an upper bound.
+            "bpf_ns_per_walked": ns / walked if walked > 0 else None,
+            # Less the filtered runs at their own cost (unwind_filtered_ns, before and after).
+            "bpf_ns_per_walked_net": ((ns - filt * filtered_ns) / walked
+                                      if walked > 0 and filtered_ns is not None else None),
             "bytes_per_s": os.path.getsize(out) / UNWIND_S,
             "table_files": int(m.group(1)) if m else None,
             "table_rows": int(m.group(2)) if m else None,
@@ -975,36 +1086,108 @@ def unwind_perf(argv, roots, callgraph):
 
 
 def bench_unwind():
+    """Issue 9's targets, each printed with its figure and whether it is met."""
     secs = "120"  # outlives every capture (vigil's start-up takes seconds on a loaded host); killed after
+    chain = "chain, 30 frames, -O2 -fomit-frame-pointer"
+    py = "python3 CPU loop (Debian's, no frame pointers)"
     loads = {
-        "chain, 30 frames, -O2 -fomit-frame-pointer": (
-            [os.path.join(W, "chain"), secs, "26"], ["main"]),
-        "python3 CPU loop (Debian's, no frame pointers)": (
-            ["/usr/bin/python3", "-c",
-             f"import time\nt=time.time()\nwhile time.time()-t<{secs}: sum(range(1000))"],
-            ["Py_RunMain", "main"]),
+        chain: ([os.path.join(W, "chain"), secs, "26"], ["main"]),
+        py: (["/usr/bin/python3", "-c",
+              f"import time\nt=time.time()\nwhile time.time()-t<{secs}: sum(range(1000))"],
+             ["Py_RunMain", "main"]),
     }
     res = {}
-    print(f"\n== User stacks without frame pointers: {UNWIND_S} s at 999 Hz, -p PID ==")
-    print(f"  {'workload / tool':<58} {'samples':>8} {'reach main':>10} {'BPF/sample':>11} "
-          f"{'bytes/s':>10}  tables")
+    load0 = os.getloadavg()[0]
+    print(f"\n== User stacks without frame pointers: {UNWIND_S} s at 999 Hz, -p PID "
+          f"(host load average {load0:.2f} on {os.cpu_count()} CPUs) ==")
+    # vigil profile -p samples every CPU and drops other tasks' samples at its pid filter: those runs
+    # walk nothing, so BPF time is given per run and per walked stack (runs less filtered ones).
+    print(f"  {'workload / tool':<58} {'samples':>8} {'reach main':>10} {'frames':>6} "
+          f"{'BPF/run':>8} {'BPF/walk':>9} {'net':>8} {'bytes/s':>10}  tables")
+    us = lambda v: f"{v / 1000:.2f} us" if v is not None else "-"  # noqa: E731
     for name, (argv, roots) in loads.items():
+        rounds = [unwind_vigil(argv, roots) for _ in range(max(1, UNWIND_ROUNDS))]
+        # The round with the median net BPF time per walked stack stands for vigil.
+        rounds.sort(key=lambda r: r["bpf_ns_per_walked_net"] if r["bpf_ns_per_walked_net"] is not None
+                    else float("inf"))
+        vr = dict(rounds[(len(rounds) - 1) // 2])
+        vr["rounds"] = rounds
         res[name] = {
-            "vigil profile (cfi)": unwind_vigil(argv, roots),
+            "vigil profile (cfi)": vr,
             "perf record --call-graph dwarf": unwind_perf(argv, roots, ["--call-graph", "dwarf"]),
             "perf record -g": unwind_perf(argv, roots, ["-g"]),
         }
         for tool, r in res[name].items():
-            bpf = f"{r['bpf_ns_per_sample'] / 1000:.2f} us" if r.get("bpf_ns_per_sample") else "-"
             tab = (f"{r['table_rows']} rows, {r['table_kib']} KiB in {r['table_files']} files"
                    if r.get("table_rows") else "")
+            fr = f"{r['user_frames_mean']:.1f}" if "user_frames_mean" in r else "-"
             print(f"  {name[:28] + ': ' + tool:<58} {r['samples']:>8} {r['complete_pct']:>9.1f}% "
-                  f"{bpf:>11} {r['bytes_per_s']:>10.0f}  {tab}")
+                  f"{fr:>6} {us(r.get('bpf_ns_per_run')):>8} {us(r.get('bpf_ns_per_walked')):>9} "
+                  f"{us(r.get('bpf_ns_per_walked_net')):>8} {r['bytes_per_s']:>10.0f}  {tab}")
+        for i, v in enumerate(res[name]["vigil profile (cfi)"]["rounds"]):
+            fb, fa = (f"{f:.0f} ns" if f is not None else "-" for f in v["bpf_ns_per_filtered_run"])
+            print(f"    vigil round {i + 1} of {len(rounds)} (by net): {us(v['bpf_ns_per_run'])}/run, "
+                  f"{us(v['bpf_ns_per_walked'])}/walk, net {us(v['bpf_ns_per_walked_net'])}: "
+                  f"{v['bpf_runs']} runs, {v['bpf_runs_filtered']} filtered out, "
+                  f"{v['bpf_runs'] - v['bpf_runs_filtered']} walked, "
+                  f"{v['bpf_run_time_ns'] / 1e6:.1f} ms; a filtered run {fb} before, {fa} after")
+    print("  BPF/run: run_time / run_cnt; BPF/walk: run_time / (run_cnt - filtered), every run's time "
+          "charged to the walked stacks; net: the filtered runs' time taken out at their own cost "
+          "(captures of a sleeping process just before and after); vigil's row: the median of "
+          f"{max(1, UNWIND_ROUNDS)} rounds by net")
+
+    def verdict(label, figure, ok):
+        print(f"  target: {label:<58} {figure:<34} {'MET' if ok else 'NOT MET'}")
+        return ok
+
+    targets = {}
+    print("\n  Issue 9 targets")
+    for name in loads:
         v, d = res[name]["vigil profile (cfi)"], res[name]["perf record --call-graph dwarf"]
-        print(f"    vigil - perf dwarf completeness: {v['complete_pct'] - d['complete_pct']:+.1f} "
-              f"points (target >= -2); bytes/s ratio {v['bytes_per_s'] / max(d['bytes_per_s'], 1):.4f} "
-              f"(target <= 0.1)")
+        short = name.split(" (")[0].split(",")[0]
+        diff = v["complete_pct"] - d["complete_pct"]
+        targets[f"{short}: completeness"] = verdict(
+            f"{short}: completeness within 2 points of perf dwarf",
+            f"{v['complete_pct']:.1f}% vs {d['complete_pct']:.1f}% ({diff:+.1f})", diff >= -2)
+        ratio = v["bytes_per_s"] / max(d["bytes_per_s"], 1)
+        targets[f"{short}: bytes/s"] = verdict(
+            f"{short}: bytes/s at most 1/10 of perf dwarf's",
+            f"{v['bytes_per_s']:.0f} vs {d['bytes_per_s']:.0f} B/s ({ratio:.4f})", ratio <= 0.1)
+    v = res[chain]["vigil profile (cfi)"]
+    w, net = v["bpf_ns_per_walked"], v["bpf_ns_per_walked_net"]
+    # "Per sample": per stack walked. The runs other tasks' samples cost at the pid filter are not
+    # samples of the target; the stricter reading, every run's time over the walked stacks, follows.
+    targets["BPF per sample at 30 frames"] = verdict(
+        "BPF <= 3 us per walked stack at 30 frames (chain)",
+        f"{us(net)} at {v['user_frames_mean']:.1f} frames", net is not None and net <= 3000)
+    print(f"  {'':8}{'(stricter: every run, filtered ones too, over the walked stacks)':<58} "
+          f"{us(w):<34} {'met' if w is not None and w <= 3000 else 'not met'}")
+    v = res[py]["vigil profile (cfi)"]
+    kib = v["table_kib"]
+    targets["tables libc + python3"] = verdict(
+        "tables for libc + python3 under 1 MiB",
+        f"{kib} KiB for all {v['table_files']} files python3 maps" if kib is not None else "-",
+        kib is not None and kib < 1024)
+    print(f"  {sum(targets.values())} of {len(targets)} targets met (load average {load0:.2f} at the "
+          f"start, {os.getloadavg()[0]:.2f} at the end: BPF times grow with the host's load)")
+    res["targets"] = targets
+    res["load_average"] = [load0, os.getloadavg()[0]]
     results["unwind"] = res
+
+
+def bench_alerts():
+    """The alert engine (analytics/alerts.c) over a day of 1,000 counters at 10 s in tsmem: 100
+    rules (a third recording, a third alerting on every series, a third on one), 20 rounds."""
+    rows = []
+    for series, nrules in ((1000, 100), (100, 100)):
+        r = subprocess.run([os.path.join(ROOT, ".output", "bench", "alerts_bench"), str(series),
+                            str(nrules), "20"], capture_output=True, text=True, check=True)
+        row = json.loads(r.stdout)
+        rows.append(row)
+        log("alerts: %5d series x %d rules: %7.1f rules/s (%.0f ms a round, %d alerts), "
+            "%.0f bytes/series in tsmem" % (series, nrules, row["rules_per_s"], row["ms_per_round"],
+                                            row["alerts_last_round"], row["bytes_per_series"]))
+    results["alerts"] = rows
 
 
 def main():
@@ -1013,11 +1196,12 @@ def main():
         log("bench needs root")
         return 2
     which = sys.argv[1:] or ["profile", "stats", "latency", "syscall", "sched", "mem", "serve",
-                             "analytics", "rules", "trace", "unwind"]
+                             "analytics", "rules", "alerts", "notify", "trace", "unwind"]
     for w in which:
         {"profile": bench_profile, "stats": bench_stats, "latency": bench_latency,
          "syscall": bench_syscall, "sched": bench_sched, "mem": bench_mem, "serve": bench_serve,
-         "analytics": bench_analytics, "rules": bench_rules,
+         "analytics": bench_analytics, "rules": bench_rules, "alerts": bench_alerts,
+         "notify": lambda: notify_bench.bench_notify(results, VIGIL, W, log),
          "trace": lambda: trace_bench.bench_trace(results), "unwind": bench_unwind}[w]()
     name = os.environ.get("BENCH_RESULTS", "results.json")
     with open(os.path.join(OUT, name), "w") as f:

@@ -38,6 +38,9 @@ struct arrays {
 	struct vg_cfi_table tables[64];
 	size_t ntables;
 	struct vg_unwind_proc proc;
+	struct vg_row_cache_ent cache[VG_ROW_CACHE];
+	bool use_cache;
+	unsigned tables_read; /* vg_step_table calls: every row search starts with one */
 };
 
 #define VG_STEP_CTX struct arrays
@@ -51,6 +54,7 @@ static inline const __u32 *vg_step_page(VG_STEP_CTX *c, __u32 idx)
 }
 static inline const struct vg_cfi_table *vg_step_table(VG_STEP_CTX *c, __u32 id)
 {
+	c->tables_read++;
 	return id < c->ntables ? &c->tables[id] : NULL;
 }
 /* As bpf_probe_read_user: a bad address is an error, never a crash. */
@@ -60,6 +64,10 @@ static inline long vg_step_read(VG_STEP_CTX *c, void *dst, __u32 size, __u64 add
 
 	(void)c;
 	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)size ? 0 : -EFAULT;
+}
+static inline struct vg_row_cache_ent *vg_step_cache(VG_STEP_CTX *c)
+{
+	return c->use_cache ? c->cache : NULL;
 }
 #include "vigil/unwind_step.h"
 
@@ -157,7 +165,8 @@ static __attribute__((noinline)) void walk_from(struct vg_regs r, bool cfi, stru
 	w->fp_frames = r.fp_frames;
 }
 
-static struct walk W, W_fp;
+static struct walk W, W_fp, W_cached[2];
+static unsigned cached_searches[2];
 volatile long sink;
 
 static __attribute__((noinline)) long chain_leaf(long x)
@@ -167,6 +176,16 @@ static __attribute__((noinline)) long chain_leaf(long x)
 	CAPTURE(r);
 	walk_from(r, true, &W);
 	walk_from(r, false, &W_fp);
+	/* The same walk twice through an empty row cache: the second finds every row there. */
+	memset(A.cache, 0, sizeof(A.cache));
+	A.use_cache = true;
+	for (int i = 0; i < 2; i++) {
+		unsigned before = A.tables_read;
+
+		walk_from(r, true, &W_cached[i]);
+		cached_searches[i] = A.tables_read - before;
+	}
+	A.use_cache = false;
 	return x * 3 + sink;
 }
 
@@ -238,6 +257,102 @@ static void test_walk_own_stack_by_cfi(void **state)
 	for (int i = 0; i < W_fp.n; i++)
 		assert_true(vg_find_map(&A.proc, W_fp.pcs[i]) >= 0);
 	elf_file__free(f);
+}
+
+/* The row cache changes no walk, and a walk seen before mostly searches no table. */
+static void test_row_cache_walks(void **state)
+{
+	(void)state;
+	load_self();
+	sink += chain_driver(7);
+	assert_true(W.n >= 6);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(W_cached[i].n, W.n);
+		assert_memory_equal(W_cached[i].pcs, W.pcs, W.n * sizeof(W.pcs[0]));
+		assert_int_equal(W_cached[i].end, W.end);
+		assert_int_equal(W_cached[i].fp_frames, W.fp_frames);
+	}
+	/* The first walk searches at every step; the second only where two of its frames share a
+	 * slot (direct-mapped). */
+	assert_true(cached_searches[0] >= (unsigned)W.n - 1);
+	assert_true(cached_searches[1] < cached_searches[0] / 2);
+}
+
+/* The cache's entries: by table and offset range, a miss kept as a VG_CFI_NONE row. */
+static void test_row_cache_entries(void **state)
+{
+	struct vg_cfi_row rows[] = {
+		{ .off = 0x1000, .kind = VG_CFI_RSP, .cfa = 8 },
+		{ .off = 0x1004, .kind = VG_CFI_RSP, .cfa = 16 },
+		{ .off = 0x2000, .kind = VG_CFI_END },
+	};
+	__u32 pages[] = { 0, 2 };
+	struct arrays saved = A;
+	struct vg_regs r = { .map = 0, .exact = 1 };
+	const struct vg_cfi_row *row;
+	unsigned before;
+
+	(void)state;
+	A.rows = rows;
+	A.nrows = 3;
+	A.pages = pages;
+	A.npages = 2;
+	A.tables[0] = (struct vg_cfi_table){ .nrows = 3, .npages = 2, .first_page = 1 };
+	A.tables[1] = A.tables[0];
+	A.ntables = 2;
+	memset(&A.proc, 0, sizeof(A.proc));
+	A.proc.n = 2;
+	A.proc.maps[0] = (struct vg_unwind_map){ .start = 0x400000, .end = 0x403000, .table = 0 };
+	A.proc.maps[1] = (struct vg_unwind_map){ .start = 0x500000, .end = 0x503000, .table = 1 };
+	memset(A.cache, 0, sizeof(A.cache));
+	A.use_cache = true;
+
+	r.pc = 0x401006;
+	before = A.tables_read;
+	row = vg_row_for(&A, &A.proc, &r);
+	assert_int_equal(A.tables_read - before, 1);
+	assert_int_equal(row->cfa, 16);
+	row = vg_row_for(&A, &A.proc, &r);
+	assert_int_equal(A.tables_read - before, 1); /* from the cache */
+	assert_int_equal(row->kind, VG_CFI_RSP);
+	assert_int_equal(row->cfa, 16);
+	/* The same offset in another table is another entry. */
+	r.map = 1;
+	r.pc = 0x501006;
+	row = vg_row_for(&A, &A.proc, &r);
+	assert_int_equal(A.tables_read - before, 2);
+	assert_int_equal(row->cfa, 16);
+	/* A return address looks up the byte before it. */
+	r.map = 0;
+	r.pc = 0x401004;
+	r.exact = 0;
+	assert_int_equal(vg_row_for(&A, &A.proc, &r)->cfa, 8);
+	assert_int_equal(A.tables_read - before, 3);
+	/* An entry holds for its row's whole range, and a set keeps both rows of its granule. */
+	r.exact = 1;
+	r.pc = 0x401006;
+	assert_int_equal(vg_row_for(&A, &A.proc, &r)->cfa, 16);
+	r.pc = 0x401002;
+	assert_int_equal(vg_row_for(&A, &A.proc, &r)->cfa, 8);
+	r.pc = 0x401030;
+	assert_int_equal(vg_row_for(&A, &A.proc, &r)->cfa, 16);
+	assert_int_equal(A.tables_read - before, 3);
+	/* The next row's first byte is past the range: a search. */
+	r.pc = 0x402000;
+	assert_int_equal(vg_row_for(&A, &A.proc, &r)->kind, VG_CFI_END);
+	assert_int_equal(A.tables_read - before, 4);
+	r.pc = 0x402001;
+	assert_int_equal(vg_row_for(&A, &A.proc, &r)->kind, VG_CFI_END);
+	assert_int_equal(A.tables_read - before, 4);
+	/* Before the first row: no row, and the cached miss says so again without a search. */
+	r.pc = 0x400100;
+	r.exact = 1;
+	assert_null(vg_row_for(&A, &A.proc, &r));
+	row = vg_row_for(&A, &A.proc, &r);
+	assert_int_equal(A.tables_read - before, 5);
+	assert_true(!row || row->kind == VG_CFI_NONE);
+	A.use_cache = false;
+	A = saved;
 }
 
 /* A signal handler: its walk crosses __restore_rt into the code the signal interrupted. */
@@ -336,6 +451,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_own_stack_by_cfi),
+		cmocka_unit_test(test_row_cache_walks),
+		cmocka_unit_test(test_row_cache_entries),
 		cmocka_unit_test(test_walk_through_signal_frame),
 		cmocka_unit_test(test_lookup_edges),
 	};

@@ -219,7 +219,9 @@ struct profile *cpu_collector__read(struct cpu_collector *c, struct symbolizer *
 	cnt[VG_CNT_STACK_GONE] = stack_resolver__gone(res);
 	cnt[VG_CNT_TRUNCATED] = truncated;
 	if (mode == COLLECT_INTERVAL &&
-	    (err = stack_maps_recycle(res, stacks_fd, ustacks_fd, c->o.stack_storage, cnt)))
+	    (err = stack_maps_recycle(res, stacks_fd, ustacks_fd,
+				      bpf_map__fd(c->skel->maps.ustacks_gen), c->o.stack_storage,
+				      cnt)))
 		pr_warn("clearing the stack maps failed: %s", strerror(-err));
 	if (mode == COLLECT_TOTAL && c->o.unwind_mode != VG_UNWIND_CFI)
 		stack_resolver__advise(res, "profile");

@@ -338,6 +338,23 @@ static void apply_traceparent(struct httptrack *h, const struct hspan *hs, __u32
 		spans__at(h->s, span)->trace = tr;
 }
 
+/*
+ * A SERVER span inside its CLIENT parent. Its ends are the server's own syscalls: the last write
+ * of the response can return after the client's read has already taken its last byte (seen in CI:
+ * a SERVER span ending after its curl CLIENT span), and a server already blocked in read entered it
+ * before the client wrote. The client cannot have its answer before the server sent it, so the
+ * server's span is clamped to the client's.
+ */
+static void nest_in(struct span *server, const struct span *client)
+{
+	if (server->start_ns < client->start_ns)
+		server->start_ns = client->start_ns;
+	if (server->end_ns > client->end_ns)
+		server->end_ns = client->end_ns;
+	if (server->end_ns < server->start_ns)
+		server->end_ns = server->start_ns;
+}
+
 size_t httptrack__finish(struct httptrack *h)
 {
 	size_t pairs = 0;
@@ -358,6 +375,7 @@ size_t httptrack__finish(struct httptrack *h)
 			continue;
 		/* Both ends seen: the CLIENT span is the SERVER span's parent. */
 		spans__at(h->s, next->span)->parent = hs->span;
+		nest_in(spans__at(h->s, next->span), spans__get(h->s, hs->span));
 		spans__at(h->s, next->span)->remote_parent = 0;
 		if (hs->has_tp)
 			apply_traceparent(h, hs, next->span);

@@ -393,7 +393,9 @@ struct profile *offcpu_collector__read(struct offcpu_collector *c, struct symbol
 	cnt[VG_CNT_STACK_GONE] = stack_resolver__gone(b.res);
 	cnt[VG_CNT_TRUNCATED] = b.truncated;
 	if (mode == COLLECT_INTERVAL &&
-	    (err = stack_maps_recycle(b.res, stacks_fd, ustacks_fd, c->o.stack_storage, cnt)))
+	    (err = stack_maps_recycle(b.res, stacks_fd, ustacks_fd,
+				      bpf_map__fd(c->skel->maps.ustacks_gen), c->o.stack_storage,
+				      cnt)))
 		pr_warn("clearing the stack maps failed: %s", strerror(-err));
 	if (mode == COLLECT_TOTAL && c->o.unwind_mode != VG_UNWIND_CFI)
 		stack_resolver__advise(b.res, "offcpu");

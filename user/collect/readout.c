@@ -566,8 +566,10 @@ size_t stack_resolver__nr_stacks(const struct stack_resolver *r)
 }
 
 int stack_maps_recycle(const struct stack_resolver *r, int stack_map_fd, int ustack_map_fd,
-		       __u32 capacity, const __u64 cnt[VG_CNT_NR])
+		       int ustack_gen_fd, __u32 capacity, const __u64 cnt[VG_CNT_NR])
 {
+	__u32 zero = 0;
+	__u64 gen = 0;
 	int err;
 
 	if (stack_resolver__nr_stacks(r) <= capacity / 2 && !cnt[VG_CNT_USTACK_FULL] &&
@@ -576,5 +578,11 @@ int stack_maps_recycle(const struct stack_resolver *r, int stack_map_fd, int ust
 	err = map_clear(stack_map_fd, sizeof(__u32));
 	if (!err && ustack_map_fd >= 0)
 		err = map_clear(ustack_map_fd, sizeof(__u64));
+	if (!err && ustack_map_fd >= 0 && ustack_gen_fd >= 0) {
+		/* Only this thread writes it: a read, then the next value. */
+		if (bpf_map_lookup_elem(ustack_gen_fd, &zero, &gen) ||
+		    bpf_map_update_elem(ustack_gen_fd, &zero, &(__u64){ gen + 1 }, BPF_ANY))
+			err = -errno;
+	}
 	return err;
 }

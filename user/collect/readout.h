@@ -64,10 +64,12 @@ size_t stack_resolver__nr_stacks(const struct stack_resolver *r);
 /*
  * Interval reads: clear the stack maps when this read resolved more than half of their capacity or
  * lost stacks to a full map, so they never stay full; otherwise keep them (ids of stacks that are
- * still being sampled stay valid). 0 or -errno.
+ * still being sampled stay valid). After clearing "ustacks", bumps ustack_gen_fd's entry 0 (the
+ * object's "ustacks_gen", bpf/unwind.bpf.h), which tells the walkers their lists of stacks already
+ * stored are stale. 0 or -errno.
  */
 int stack_maps_recycle(const struct stack_resolver *r, int stack_map_fd, int ustack_map_fd,
-		       __u32 capacity, const __u64 cnt[VG_CNT_NR]);
+		       int ustack_gen_fd, __u32 capacity, const __u64 cnt[VG_CNT_NR]);
 /*
  * For frame-pointer walks: one warning line for each process (at most 3) most of whose distinct user
  * stacks resolved so far are only 1-2 frames deep, the mark of code without frame pointers, naming

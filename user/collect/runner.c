@@ -109,7 +109,10 @@ static int on_notice(void *ctx, void *data, size_t size)
 		const struct vg_rec_proc *rec = data;
 
 		r->notices++;
-		/* Take the image now: the process may be gone by the end of the capture. */
+		/* Take the image now: the process may be gone by the end of the capture. Records
+		 * first: a process exec'd since the start is known from them, without /proc. */
+		if (r->sb)
+			sideband__drain(r->sb);
 		symbolizer__snapshot_pid(r->sym, rec->pid);
 		if (r->uw)
 			unwinder__load_pid(r->uw, rec->pid);

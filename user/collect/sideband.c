@@ -104,6 +104,8 @@ static enum bpf_perf_event_ret on_record(void *ctx, int cpu, struct perf_event_h
 		const struct rec_lost *r = (const void *)h;
 
 		sb->lost += r->lost;
+		/* Images built from records may now miss a mapping. */
+		symbolizer__records_lost(sb->sym);
 		break;
 	}
 	default:
