@@ -76,6 +76,30 @@ def prometheus_with_blocks(ctx, openmetrics_text, name="prom"):
     return url
 
 
+def prometheus_server(ctx, config_text, name="prom", remote_write=False, files=None):
+    """Start an empty Prometheus with this configuration (files: {name: text} written next to
+    it, e.g. the rule files it names); remote_write: it receives remote write at
+    /api/v1/write. Returns the base URL once it is ready."""
+    if not have("prometheus"):
+        raise Skip("prometheus missing (scripts/install-deps.sh --test installs it)")
+    for fname, text in (files or {}).items():
+        with open(ctx.path(fname), "w") as f:
+            f.write(text)
+    cfg = ctx.path(name + ".yml")
+    with open(cfg, "w") as f:
+        f.write(config_text)
+    port = free_port()
+    argv = ["prometheus", "--config.file=" + cfg, "--storage.tsdb.path=" + ctx.path(name + "-tsdb"),
+            "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"]
+    if remote_write:
+        argv.append("--web.enable-remote-write-receiver")
+    ctx.spawn(argv, stdout=subprocess.DEVNULL, stderr=open(ctx.path(name + ".log"), "w"))
+    url = "http://127.0.0.1:%d" % port
+    assert wait_for(lambda: _ready(url + "/-/ready"), timeout=60), \
+        "prometheus did not become ready: " + open(ctx.path(name + ".log")).read()[-2000:]
+    return url
+
+
 def prom_query(url, expr, **params):
     """GET /api/v1/query or /api/v1/query_range (when start is given); returns the parsed JSON."""
     path = "/api/v1/query_range" if "start" in params else "/api/v1/query"

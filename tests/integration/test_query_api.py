@@ -8,14 +8,13 @@ samples are the ones the same service sent to a Prometheus by remote write is th
 import json
 import math
 import sqlite3
-import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from lib import Skip, have, wait_for, workload
-from oracles import _ready, free_port, prom_query, prometheus_with_blocks, same_result
+from lib import wait_for, workload
+from oracles import prom_query, prometheus_server, prometheus_with_blocks, same_result
 from test_serve import Serve
 
 EXPRS = [
@@ -208,17 +207,8 @@ def test_query_api_samples_are_what_remote_write_sent(ctx):
     """The samples the query API reads (stored points plus the skipped ones put back) are the ones
     the same service sent by remote write to a real Prometheus, for every series sent at every
     interval of the window; series that ended or left the top N are held up to 60 s (counted)."""
-    if not have("prometheus"):
-        raise Skip("prometheus missing (scripts/install-deps.sh --test installs it)")
-    pport = free_port()
-    cfg = ctx.path("prom-rw.yml")
-    with open(cfg, "w") as f:
-        f.write("global:\n  scrape_interval: 1m\n")
-    ctx.spawn(["prometheus", f"--config.file={cfg}", f"--web.listen-address=127.0.0.1:{pport}",
-               f"--storage.tsdb.path={ctx.path('tsdb-rw')}", "--web.enable-remote-write-receiver",
-               "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    prom = f"http://127.0.0.1:{pport}"
-    assert wait_for(lambda: _ready(prom + "/-/ready"), timeout=60), "prometheus not ready"
+    prom = prometheus_server(ctx, "global:\n  scrape_interval: 1m\n", name="prom-rw",
+                             remote_write=True)
     sv = Serve(ctx, "--remote-write", f"{prom}/api/v1/write", interval=1).start()
     ctx.spawn([workload("spin"), "10"])
     sv.wait_intervals(20, timeout=150)

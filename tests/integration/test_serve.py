@@ -139,6 +139,15 @@ def test_serve_help_and_bad_options(ctx):
     one_line_error(vigil("serve", "--tls-cert", "/etc/hostname"), 1, r"go together")
     one_line_error(vigil("serve", "--remote-write", "ftp://x"), 1, r"http\(s\)://")
     one_line_error(vigil("serve", "--bogus"), 1, r"unknown option|unrecognized")
+    # token, certificate and key files: a missing one and one over 1 MiB, each named
+    one_line_error(vigil("serve", "--token-file", ctx.path("no-such-token")), 1,
+                   r"cannot read --token-file '.*no-such-token': No such file")
+    big = ctx.path("big-token")
+    with open(big, "w") as f:
+        f.write("x" * (1 << 20) + "y")
+    os.chmod(big, 0o600)
+    one_line_error(vigil("serve", "--token-file", big), 1,
+                   r"cannot read --token-file '.*big-token': larger than 1 MiB")
     # Data directories: world-writable refused, a corrupt database refused with its path.
     ww = ctx.path("ww")
     os.mkdir(ww)
@@ -156,12 +165,12 @@ def test_serve_help_and_bad_options(ctx):
     s = Serve(ctx, data=new).start()
     assert (os.stat(new).st_mode & 0o777) == 0o700, oct(os.stat(new).st_mode)
     assert s.stop() == 0, s.stderr()
-    # --config: the long option names as keys, other sections (rules, receivers) left alone, the
+    # --config: the long option names as keys, other sections (rule files, inhibit rules) too, the
     # command line winning; mistakes named with the file.
     cfg = ctx.path("serve.yaml")
     with open(cfg, "w") as f:
         f.write(f"interval: 3\nretention: 2d\noffcpu: true\ndata_dir: {ctx.path('cfgdata')}\n"
-                "rules:\n  - alert: X\n    expr: up == 0\n")
+                "rule_files: []\ninhibit_rules: []\n")
     c = Serve(ctx, "--config", cfg, data=ctx.path("cfgdata"), interval=2)
     c.args = [a for a in c.args if a not in ("--interval", "2")]
     c.start()

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "export/prom.h"
 #include "model/profile.h"
@@ -292,6 +293,165 @@ static void test_store_downsampling_and_retention(void **state)
 	free(d);
 }
 
+/*
+ * A series' end (a staleness marker appended: an alert resolved) is kept in the store, read back
+ * in time order after a reopen, makes the next equal value be stored, leaves a series with only
+ * ends out, and goes with roll-ups and retention.
+ */
+static void test_store_end_of_series(void **state)
+{
+	char *d = tmpdir();
+	struct store *st = store__open(d);
+	struct series_store ss;
+	struct series_label a[] = { { "alertname", "X" } };
+	struct store_policy pol = {
+		.retention_s = 1000, .age1_s = 100, .res1_s = 60, .age2_s = 300, .res2_s = 600
+	};
+	struct series_set set;
+	const __s64 base = 1800000000000LL;
+
+	(void)state;
+	assert_non_null(st);
+	ss = store__series(st);
+	assert_int_equal(store__begin(st), 0);
+	assert_int_equal(ss.ops->append(ss.ctx, "ALERTS", a, 1, "gauge", base + 1000, 1), 0);
+	assert_int_equal(ss.ops->append(ss.ctx, "ALERTS", a, 1, "gauge", base + 2000, 1), 0);
+	assert_int_equal(
+		ss.ops->append(ss.ctx, "ALERTS", a, 1, "gauge", base + 3000, series_end_value()),
+		0);
+	/* the same value again after the end: stored (within the heartbeat otherwise skipped) */
+	assert_int_equal(ss.ops->append(ss.ctx, "ALERTS", a, 1, "gauge", base + 9000, 1), 0);
+	assert_int_equal(store__commit(st), 0);
+	store__close(st);
+	st = store__open(d);
+	assert_non_null(st);
+	ss = store__series(st);
+	assert_int_equal(ss.ops->select(ss.ctx, "ALERTS", NULL, 0, base, base + 10000, &set), 0);
+	assert_int_equal(set.n, 1);
+	assert_int_equal(set.s[0].nr_points, 3);
+	assert_int_equal(set.s[0].points[0].t_ms, base + 1000);
+	assert_true(set.s[0].points[0].v == 1);
+	assert_int_equal(set.s[0].points[1].t_ms, base + 3000);
+	assert_true(series_is_end(set.s[0].points[1].v));
+	assert_int_equal(set.s[0].points[2].t_ms, base + 9000);
+	series_set__release(&set);
+	/* a range with nothing but the end: no series */
+	assert_int_equal(ss.ops->select(ss.ctx, "ALERTS", NULL, 0, base + 2500, base + 8000, &set),
+			 0);
+	assert_int_equal(set.n, 0);
+	series_set__release(&set);
+	/* the first minute rolled up: its end goes with the raw points */
+	assert_int_equal(store__begin(st), 0);
+	assert_int_equal(store__maintain(st, base + 60000 + 101000, &pol, concat_merge, NULL), 0);
+	assert_int_equal(store__commit(st), 0);
+	assert_int_equal(ss.ops->select(ss.ctx, "ALERTS", NULL, 0, base, base + 70000, &set), 0);
+	assert_int_equal(set.n, 1);
+	for (size_t i = 0; i < set.s[0].nr_points; i++)
+		assert_false(series_is_end(set.s[0].points[i].v));
+	series_set__release(&set);
+	/* an end past the retention goes too */
+	assert_int_equal(store__begin(st), 0);
+	assert_int_equal(
+		ss.ops->append(ss.ctx, "ALERTS", a, 1, "gauge", base + 200000, series_end_value()),
+		0);
+	assert_int_equal(store__commit(st), 0);
+	assert_int_equal(store__begin(st), 0);
+	assert_int_equal(store__maintain(st, base + 200000 + 1001000, &pol, concat_merge, NULL), 0);
+	assert_int_equal(store__commit(st), 0);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *q;
+
+		assert_int_equal(sqlite3_open(store__path(st), &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM ends", -1, &q, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+	store__close(st);
+	rmrf(d);
+	free(d);
+}
+
+/* Points of a series s between from and to (inclusive), into t[] and v[]; their number. */
+static size_t points_of(struct series_store ss, const char *name, __s64 from, __s64 to, __s64 *t,
+			double *v, size_t max)
+{
+	struct series_set set;
+	size_t n = 0;
+
+	assert_int_equal(ss.ops->select(ss.ctx, name, NULL, 0, from, to, &set), 0);
+	for (size_t i = 0; set.n && i < set.s[0].nr_points && n < max; i++, n++) {
+		t[n] = set.s[0].points[i].t_ms;
+		v[n] = set.s[0].points[i].v;
+	}
+	series_set__release(&set);
+	return n;
+}
+
+/*
+ * Point roll-ups go on from where they stopped: across a gap of hours (no window-by-window walk
+ * through it), and after a restart (the progress is in the database), never rolling a window twice.
+ */
+static void test_store_rollup_gap_and_restart(void **state)
+{
+	char *d = tmpdir();
+	struct store *st = store__open(d);
+	struct series_store ss;
+	struct series_label g[] = { { "k", "v" } };
+	struct store_policy pol = {
+		.retention_s = 100000, .age1_s = 100, .res1_s = 60, .age2_s = 50000, .res2_s = 600
+	};
+	const __s64 base = 1800000000000LL, late = base + 5 * 3600 * 1000LL;
+	__s64 t[64];
+	double v[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(st);
+	ss = store__series(st);
+	/* Two minutes of points, then five hours later two more minutes. */
+	assert_int_equal(store__begin(st), 0);
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(ss.ops->append(ss.ctx, "g", g, 1, "gauge", base + i * 10000LL, i),
+				 0);
+		assert_int_equal(
+			ss.ops->append(ss.ctx, "g", g, 1, "gauge", late + i * 10000LL, 100 + i), 0);
+	}
+	assert_int_equal(store__commit(st), 0);
+	/* Now: the first two minutes are older than age1, the late ones not yet. */
+	assert_int_equal(store__maintain(st, late + 60000, &pol, concat_merge, NULL), 0);
+	n = points_of(ss, "g", base, base + 120000, t, v, 64);
+	assert_int_equal(n, 2);
+	assert_int_equal(t[0], base + 59999);
+	assert_true(v[0] == 2.5); /* 0..5 */
+	assert_int_equal(t[1], base + 119999);
+	assert_true(v[1] == 8.5); /* 6..11 */
+	assert_int_equal(points_of(ss, "g", late, late + 120000, t, v, 64), 12);
+	store__close(st);
+
+	/* A restart: what was rolled stays as it is, the rest follows when its time comes. */
+	st = store__open(d);
+	assert_non_null(st);
+	ss = store__series(st);
+	assert_int_equal(store__maintain(st, late + 120000 + 100000, &pol, concat_merge, NULL), 0);
+	n = points_of(ss, "g", base, late + 200000, t, v, 64);
+	assert_int_equal(n, 4);
+	assert_int_equal(t[0], base + 59999);
+	assert_true(v[0] == 2.5);
+	assert_int_equal(t[1], base + 119999);
+	assert_true(v[1] == 8.5);
+	assert_int_equal(t[2], late + 59999);
+	assert_true(v[2] == 102.5);
+	assert_int_equal(t[3], late + 119999);
+	assert_true(v[3] == 108.5);
+	store__close(st);
+	rmrf(d);
+	free(d);
+}
+
 static struct profile *cpu_profile(const char *const *comms, int n, __u64 ns_each)
 {
 	struct profile_meta meta = { .value_type = "cpu", .value_unit = "nanoseconds" };
@@ -449,6 +609,8 @@ int main(void)
 		cmocka_unit_test(test_store_refuses_unsafe_and_corrupt),
 		cmocka_unit_test(test_store_series_select_and_matchers),
 		cmocka_unit_test(test_store_downsampling_and_retention),
+		cmocka_unit_test(test_store_end_of_series),
+		cmocka_unit_test(test_store_rollup_gap_and_restart),
 		cmocka_unit_test(test_metrics_bounded_labels),
 		cmocka_unit_test(test_remote_write_encoding),
 		cmocka_unit_test(test_small_parsers),

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@ struct fake {
 	char last_name[16];
 	int64_t ticks[64]; /* the clock series' points */
 	size_t nticks;
+	double tickv[64]; /* their values when given (else 0, 1, 2, ...) */
+	bool has_tickv;
 	__s64 last_from;
 };
 
@@ -41,8 +44,9 @@ static int fake_select(void *ctx, const char *name, const struct series_matcher 
 		out->s[0].points = calloc(64, sizeof(*out->s[0].points));
 		for (size_t i = 0; i < f->nticks; i++)
 			if (f->ticks[i] >= from_ms && f->ticks[i] <= to_ms)
-				out->s[0].points[out->s[0].nr_points++] =
-					(struct series_point){ f->ticks[i], (double)i };
+				out->s[0].points[out->s[0].nr_points++] = (struct series_point){
+					f->ticks[i], f->has_tickv ? f->tickv[i] : (double)i
+				};
 		out->n = 1;
 		return 0;
 	}
@@ -240,12 +244,80 @@ static void test_clock_ticks(void **state)
 	storesrc__free(s);
 }
 
+/* A series' end (an alert resolved): a staleness marker in the samples, nothing held after it,
+ * with the clock's ticks and without them; the next point starts the series again. */
+static void test_end_of_series(void **state)
+{
+	struct fake f = { .pts = { { 0, 1 }, { 30000, 0 }, { 80000, 1 } },
+			  .n = 3,
+			  .ticks = { 0, 10000, 20000, 30000, 40000, 50000, 60000, 70000, 80000,
+				     90000 },
+			  .nticks = 10 };
+	struct storesrc *s;
+	struct pq_matrix m;
+
+	(void)state;
+	f.pts[1].v = series_end_value();
+	for (int clock = 0; clock < 2; clock++) {
+		s = storesrc__new(
+			(struct series_store){ &fake_ops, &f },
+			&(struct storesrc_opts){ .interval_ms = 10000,
+						 .hold_ms = 60000,
+						 .clock_metric = clock ? "clock" : NULL });
+		storesrc__advance(s, 90000);
+		m = sel(s, "m", 0, 90000);
+		{
+			static const int64_t want[] = { 0, 10000, 20000, 30000, 80000, 90000 };
+			expect_times(&m.s[0], want, 6, 1);
+			assert_true(m.s[0].p[2].v == 1);
+			assert_true(pq_is_stale(m.s[0].p[3].v));
+			assert_true(m.s[0].p[5].v == 1);
+		}
+		pq_matrix_release(&m);
+		/* a window between the end and the next point: no series */
+		m = sel(s, "m", 31000, 79000);
+		assert_int_equal(m.n, 0);
+		pq_matrix_release(&m);
+		storesrc__free(s);
+	}
+}
+
+/* The writer restarted (its clock counts from 1 again at 50 s): the value stored at 30 s is not
+ * held at the new writer's intervals, where it did not report the series. */
+static void test_restart_ends_hold(void **state)
+{
+	struct fake f = { .pts = { { 0, 1 }, { 30000, 2 }, { 60000, 3 } },
+			  .n = 3,
+			  .ticks = { 0, 10000, 20000, 30000, 40000, 50000, 60000, 70000 },
+			  .nticks = 8,
+			  .tickv = { 1, 2, 3, 4, 5, 1, 2, 3 },
+			  .has_tickv = true };
+	struct storesrc *s = storesrc__new((struct series_store){ &fake_ops, &f },
+					   &(struct storesrc_opts){ .interval_ms = 10000,
+								    .hold_ms = 60000,
+								    .clock_metric = "clock" });
+	struct pq_matrix m;
+
+	(void)state;
+	m = sel(s, "m", 0, 70000);
+	{
+		static const int64_t want[] = { 0, 10000, 20000, 30000, 40000, 60000, 70000 };
+		expect_times(&m.s[0], want, 7, 1);
+		assert_true(m.s[0].p[4].v == 2);
+		assert_true(m.s[0].p[6].v == 3);
+	}
+	pq_matrix_release(&m);
+	storesrc__free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_back),
 		cmocka_unit_test(test_raw_age_and_no_hold),
 		cmocka_unit_test(test_clock_ticks),
+		cmocka_unit_test(test_end_of_series),
+		cmocka_unit_test(test_restart_ends_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,6 +121,10 @@ enum pq_type pq_expr__type(const struct pq_expr *e);
 int pq_expr__for_each_selector(const struct pq_expr *e,
 			       int (*fn)(const struct label_matcher *m, size_t n, void *arg),
 			       void *arg);
+/* The longest span of samples the expression looks back over, in ms: its longest range selector
+ * or subquery (a subquery's range plus what its inner expression looks back over); 0 when it has
+ * instant selectors only. */
+int64_t pq_expr__max_range(const struct pq_expr *e);
 
 struct pq_opts {
 	int64_t lookback_ms; /* 0 = 5 min */

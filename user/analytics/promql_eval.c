@@ -13,6 +13,7 @@
 
 #include "analytics/promql_int.h"
 #include "model/hashmap.h"
+#include "model/series.h"
 
 #define DEFAULT_MAX_SAMPLES 50000000
 #define DEFAULT_SUBQUERY_STEP 60000 /* Prometheus' global evaluation_interval default */
@@ -27,21 +28,15 @@ struct pq_ctx {
 	int rc;
 };
 
+/* The store's end of a series is Prometheus' staleness marker: the same bits (storesrc.c). */
 bool pq_is_stale(double v)
 {
-	uint64_t b;
-
-	memcpy(&b, &v, sizeof(b));
-	return b == PQ_STALE_NAN_BITS;
+	return series_is_end(v);
 }
 
 double pq_stale_nan(void)
 {
-	uint64_t b = PQ_STALE_NAN_BITS;
-	double v;
-
-	memcpy(&v, &b, sizeof(v));
-	return v;
+	return series_end_value();
 }
 
 int pq_ctx_error(struct pq_ctx *c, int pos, const char *fmt, ...)

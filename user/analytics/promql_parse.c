@@ -902,3 +902,39 @@ int pq_expr__for_each_selector(const struct pq_expr *e,
 {
 	return each_selector(e->root, fn, arg);
 }
+
+static int64_t max_range(const struct pq_node *n)
+{
+	int64_t r = 0, x;
+
+	switch (n->kind) {
+	case PQN_MATRIX:
+		return n->mat.range;
+	case PQN_SUBQUERY:
+		/* the subquery's own range over the samples its inner expression looks back on */
+		return n->sub.range + max_range(n->sub.expr);
+	case PQN_CALL:
+		for (int i = 0; i < n->call.nargs; i++)
+			if ((x = max_range(n->call.args[i])) > r)
+				r = x;
+		return r;
+	case PQN_AGGR:
+		r = max_range(n->aggr.expr);
+		x = n->aggr.param ? max_range(n->aggr.param) : 0;
+		return x > r ? x : r;
+	case PQN_BINARY:
+		r = max_range(n->bin.lhs);
+		x = max_range(n->bin.rhs);
+		return x > r ? x : r;
+	case PQN_UNARY:
+	case PQN_PAREN:
+		return max_range(n->un.expr);
+	default:
+		return 0;
+	}
+}
+
+int64_t pq_expr__max_range(const struct pq_expr *e)
+{
+	return max_range(e->root);
+}

@@ -10,6 +10,9 @@
 
 #include "analytics/storesrc.h"
 
+/* A series' end in the store is the evaluator's staleness marker, bit for bit. */
+_Static_assert(SERIES_END_BITS == PQ_STALE_NAN_BITS, "an end is a staleness marker");
+
 struct storesrc {
 	struct series_store st;
 	struct storesrc_opts o;
@@ -17,9 +20,11 @@ struct storesrc {
 	_Atomic int64_t latest;
 };
 
-/* The clock's interval ends in a select's range. */
+/* The clock's interval ends in a select's range; restart[k]: the writer restarted before tick k
+ * (its clock counter went back), so nothing stored before k is held at k or after. */
 struct ticks {
 	int64_t *t;
+	bool *restart;
 	size_t n;
 };
 
@@ -125,7 +130,8 @@ static int fill(const struct storesrc *s, const struct series *se, int64_t mint,
 
 		if (rc)
 			return rc;
-		if (!hold || p->t_ms < raw_from || p->t_ms >= maxt)
+		/* An end (a staleness marker for the evaluator) holds nothing. */
+		if (!hold || p->t_ms < raw_from || p->t_ms >= maxt || series_is_end(p->v))
 			continue;
 		if (maxt + 1 < until)
 			until = maxt + 1;
@@ -133,8 +139,10 @@ static int fill(const struct storesrc *s, const struct series *se, int64_t mint,
 			/* At the interval ends strictly between this point and the next. */
 			if (!last && se->points[i + 1].t_ms < until)
 				until = se->points[i + 1].t_ms;
-			for (size_t k = tick_after(tk, p->t_ms); k < tk->n && tk->t[k] < until;
-			     k++) {
+			/* A new writer stores every series it reports at its first interval:
+			 * what it did not report there is not held across the restart. */
+			for (size_t k = tick_after(tk, p->t_ms);
+			     k < tk->n && tk->t[k] < until && !tk->restart[k]; k++) {
 				rc = push_in(ps, tk->t[k], p->v, mint, maxt);
 				if (rc)
 					return rc;
@@ -163,6 +171,7 @@ static int load_ticks(const struct storesrc *s, int64_t from, int64_t to, struct
 	int rc;
 
 	tk->t = NULL;
+	tk->restart = NULL;
 	tk->n = 0;
 	if (!s->clock || !s->o.hold_ms)
 		return 0;
@@ -173,17 +182,39 @@ static int load_ticks(const struct storesrc *s, int64_t from, int64_t to, struct
 		if (set.s[i].nr_labels || !set.s[i].nr_points)
 			continue;
 		tk->t = malloc(set.s[i].nr_points * sizeof(*tk->t));
-		if (!tk->t) {
+		tk->restart = calloc(set.s[i].nr_points, sizeof(*tk->restart));
+		if (!tk->t || !tk->restart) {
+			free(tk->t);
+			free(tk->restart);
+			tk->t = NULL;
+			tk->restart = NULL;
 			rc = -ENOMEM;
 			break;
 		}
-		for (size_t k = 0; k < set.s[i].nr_points; k++)
+		for (size_t k = 0; k < set.s[i].nr_points; k++) {
 			tk->t[k] = set.s[i].points[k].t_ms;
+			/* the clock counts intervals: it never repeats or falls within one writer */
+			tk->restart[k] = k && set.s[i].points[k].v <= set.s[i].points[k - 1].v;
+		}
 		tk->n = set.s[i].nr_points;
 		break;
 	}
 	series_set__release(&set);
 	return rc;
+}
+
+int64_t storesrc__first_tick(const struct storesrc *s, int64_t from, int64_t to)
+{
+	struct ticks tk;
+	int64_t first = -1;
+
+	if (load_ticks(s, from + 1, to, &tk))
+		return -1;
+	if (tk.n)
+		first = tk.t[0];
+	free(tk.t);
+	free(tk.restart);
+	return first;
 }
 
 static int select_fn(void *ctx, const struct label_matcher *m, size_t nm, int64_t mint,
@@ -222,6 +253,7 @@ static int select_fn(void *ctx, const struct label_matcher *m, size_t nm, int64_
 	rc = s->st.ops->select(s->st.ctx, name, sm, nsm, mint - s->o.hold_ms, maxt, &set);
 	if (rc) {
 		free(tk.t);
+		free(tk.restart);
 		return rc;
 	}
 	for (size_t i = 0; i < set.n && !rc; i++) {
@@ -252,6 +284,7 @@ static int select_fn(void *ctx, const struct label_matcher *m, size_t nm, int64_
 	}
 	series_set__release(&set);
 	free(tk.t);
+	free(tk.restart);
 	return rc;
 }
 

@@ -14,6 +14,11 @@
  * up to hold_ms (Prometheus would mark it stale at its next scrape). Without a clock (or where it has
  * no points), put-back samples are every interval_ms after the stored point, up to half an interval
  * before the next one, and after a series' newest point up to the latest storesrc__advance() time.
+ * A series' end (series_is_end, recorded by the writer: an alert resolved, a recorded series gone)
+ * comes as Prometheus' staleness marker and nothing is put back after it. A restart of the writer
+ * (the clock's count goes back) ends every hold: the new writer stores each series it reports at
+ * its first interval, and one it does not report was not seen (a scraper would have found the
+ * target down, not the value unchanged).
  * Points older than raw_age_ms before the latest interval (downsampled by the store) are returned
  * as stored.
  *
@@ -40,6 +45,9 @@ struct storesrc;
 /* st is borrowed and must outlive the source. NULL with errno set. */
 struct storesrc *storesrc__new(struct series_store st, const struct storesrc_opts *o);
 void storesrc__free(struct storesrc *s); /* NULL-safe */
+/* The time of the clock's first point in (from, to], -1 when none (or no clock). Thread-safe. */
+int64_t storesrc__first_tick(const struct storesrc *s, int64_t from, int64_t to);
+
 /* The writer stored an interval ending at t_ms (monotonically increasing; older values ignored). */
 void storesrc__advance(struct storesrc *s, int64_t t_ms);
 int64_t storesrc__latest(const struct storesrc *s);

@@ -33,11 +33,21 @@ struct tmpl;
 struct tmpl *tmpl_parse(const char *text, const char *name, char *err, size_t errlen);
 void tmpl__free(struct tmpl *t);
 
+/* A further field of "." (notification templates: .Status, .CommonLabels, ...): a string or,
+ * when m is set, a label map. */
+struct tmpl_field {
+	const char *name;
+	const char *s;
+	const struct labels *m;
+};
+
 struct tmpl_data {
 	double value;
 	const struct labels *labels;
 	const struct labels *external_labels; /* may be NULL */
 	const char *external_url; /* may be NULL */
+	const struct tmpl_field *fields; /* may be NULL */
+	size_t nfields;
 };
 
 /* The expansion (malloc'd; NULL only when out of memory). An execution error gives Prometheus'

@@ -249,6 +249,14 @@ struct val tx_field(struct ex *x, struct val v, const char *name)
 		}
 		if (!strcmp(name, "ExternalURL"))
 			return vstr(x->d->external_url);
+		for (size_t i = 0; i < x->d->nfields; i++)
+			if (!strcmp(x->d->fields[i].name, name)) {
+				if (!x->d->fields[i].m)
+					return vstr(x->d->fields[i].s ? x->d->fields[i].s : "");
+				out.k = V_MAP;
+				out.m = x->d->fields[i].m;
+				return out;
+			}
 		tx_xfail(x, "can't evaluate field %s in type *template.tmplData", name);
 		return out;
 	}

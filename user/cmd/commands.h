@@ -15,6 +15,8 @@ int cmd_forecast(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 /* vigil rules check (cmd/rules_check.c). */
 int cmd_rules_check(int argc, char **argv);
+/* vigil rules slo (cmd/rules_slo.c). */
+int cmd_rules_slo(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 
 #endif

@@ -5,16 +5,14 @@
  * functions whose share grew and shrank most (export_diff_top).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cmd/commands.h"
 #include "cmd/options.h"
 #include "export/export.h"
+#include "util/file.h"
 
 #define MAX_FILE_BYTES (256u << 20) /* a profile file (gzip) of at most this */
 #define MAX_PROFILE_BYTES (1u << 30) /* inflating to at most this */
@@ -102,58 +100,6 @@ static const struct cli_spec diff_spec = {
 	.positional = diff_positional,
 };
 
-/* The whole file into a new buffer, at most MAX_FILE_BYTES. 0 or 1 after printing why. */
-static int slurp(const char *path, void **data, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 1 << 16, n = 0;
-	char *buf = NULL;
-	struct stat st;
-
-	if (fd < 0)
-		return cli_error("diff", "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return cli_error("diff", "'%s' is not a regular file", path);
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (!buf || n == cap) {
-			char *nb;
-
-			if (buf)
-				cap *= 2;
-			nb = n < MAX_FILE_BYTES ? realloc(buf, cap) : NULL;
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return cli_error("diff", "'%s': %s", path,
-						 n < MAX_FILE_BYTES ? "out of memory" :
-								      "larger than 256 MiB");
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-
-			free(buf);
-			close(fd);
-			return cli_error("diff", "cannot read '%s': %s", path, strerror(e));
-		}
-		if (!r)
-			break;
-		n += r;
-	}
-	close(fd);
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
 /*
  * The weight shown: samples for CPU profiles (as vigil profile draws them), microseconds for other
  * nanosecond values (off-CPU time), else the value in its own unit (bytes of a heap profile).
@@ -180,8 +126,12 @@ static struct profile *load(const char *path)
 	size_t len = 0;
 	void *data = NULL;
 
-	if (slurp(path, &data, &len))
+	data = file_read(path, MAX_FILE_BYTES, &len);
+	if (!data) {
+		cli_error("diff", "cannot open '%s': %s", path,
+			  errno == EFBIG ? "larger than 256 MiB" : strerror(errno));
 		return NULL;
+	}
 	first = export_pprof_read(data, len, MAX_PROFILE_BYTES, &base);
 	if (first) {
 		weight_of(profile__meta(first), &w);

@@ -17,17 +17,21 @@
 #include "analytics/tsmem.h"
 #include "cmd/commands.h"
 #include "util/cli.h"
+#include "util/file.h"
 #include "util/log.h"
 
 static const char rules_help[] =
 	"Usage: vigil rules check FILE...\n"
 	"       vigil rules query [--data FILE]... [--time T | --start T --end T [--step D]] EXPR\n"
+	"       vigil rules slo [--interval D] FILE\n"
 	"\n"
 	"Prometheus' rule language, offline.\n"
 	"\n"
 	"  check FILE...   validate rule files (groups, interval, alert/record, expr, for,\n"
 	"                  keep_firing_for, labels, annotations) as `promtool check rules` does;\n"
 	"                  errors name FILE:LINE. Exit 0 when all are valid, 1 otherwise.\n"
+	"  slo FILE        print the rule file (recordings and burn-rate alerts) that FILE's\n"
+	"                  `slos:` generate (see 'vigil rules slo --help')\n"
 	"  query EXPR      evaluate a PromQL expression over the samples in --data files and print\n"
 	"                  the JSON Prometheus' /api/v1/query (or /api/v1/query_range with --start)\n"
 	"                  returns. Data files are OpenMetrics text (timestamps in seconds, ending in\n"
@@ -53,6 +57,7 @@ static const char rules_help[] =
 	"      'sum by (mode) (rate(vigil_cpu_seconds_total[5m]))'\n";
 
 #define CMD "rules"
+#define MAX_DATA_BYTES (1u << 30) /* a --data file (Prometheus text) of at most this */
 
 static int usage_error(const char *sub, const char *fmt, const char *arg)
 {
@@ -60,48 +65,6 @@ static int usage_error(const char *sub, const char *fmt, const char *arg)
 
 	snprintf(what, sizeof(what), fmt, arg);
 	return cli_error(sub, "%s (see 'vigil rules --help')", what);
-}
-
-/* Reads a whole file ("-" = stdin). NULL with errno set. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	size_t cap = 65536, n = 0;
-	char *buf;
-
-	if (!f)
-		return NULL;
-	buf = malloc(cap + 1);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-
-		n += r;
-		if (n < cap) {
-			if (ferror(f)) {
-				free(buf);
-				buf = NULL;
-				errno = EIO;
-			}
-			break;
-		}
-		char *nb = realloc(buf, cap * 2 + 1);
-
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-			errno = ENOMEM;
-			break;
-		}
-		buf = nb;
-		cap *= 2;
-	}
-	if (f != stdin)
-		fclose(f);
-	if (buf) {
-		buf[n] = 0;
-		*len = n;
-	}
-	return buf;
 }
 
 struct load_ctx {
@@ -126,7 +89,7 @@ static int load_data(const char *sub, struct tsmem *ts, const char *path)
 	struct expfmt_error e;
 	struct load_ctx lc = { .ts = ts };
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = file_read(path, MAX_DATA_BYTES, &len);
 	int rc;
 
 	if (!buf)
@@ -313,6 +276,9 @@ int cmd_rules(int argc, char **argv)
 		return cmd_rules_query(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_rules_check(argc - 1, argv + 1);
-	return cli_error(CMD, "unknown subcommand '%s' (check, query; see 'vigil rules --help')",
+	if (!strcmp(argv[1], "slo"))
+		return cmd_rules_slo(argc - 1, argv + 1);
+	return cli_error(CMD,
+			 "unknown subcommand '%s' (check, query, slo; see 'vigil rules --help')",
 			 argv[1]);
 }

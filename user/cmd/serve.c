@@ -8,13 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
+#include "analytics/slo.h"
+#include "analytics/yamldoc.h"
 #include "cmd/commands.h"
+#include "analytics/incidents.h"
+#include "analytics/watch.h"
+#include "analytics/yamldoc.h"
 #include "cmd/options.h"
 #include "kernel/features.h"
+#include "service/config.h"
 #include "service/service.h"
 #include "util/cli.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "vigil/unwind.h"
 
@@ -27,8 +33,12 @@ static const char serve_help[] =
 	"SIGINT or SIGTERM; a restart on the same --data-dir resumes on the same data.\n"
 	"\n"
 	"Options:\n"
-	"      --config FILE        YAML file with any of the options below (long names as keys);\n"
-	"                           the command line overrides it\n"
+	"      --config FILE        vigil.yml: any of the options below (long names as keys; the\n"
+	"                           command line overrides them), `global:` (evaluation_interval,\n"
+	"                           external_labels), `rule_files:` (Prometheus rule files, globs\n"
+	"                           relative to the file), `inhibit_rules:` (Alertmanager's), and\n"
+	"                           alerting, route, receivers, slos, anomalies, capacity; an error\n"
+	"                           names FILE:LINE and vigil refuses to start\n"
 	"      --listen ADDR        HOST:PORT to serve on (default 127.0.0.1:7470; loopback only\n"
 	"                           unless you say otherwise, e.g. 0.0.0.0:7470)\n"
 	"      --data-dir DIR       the store (default /var/lib/vigil; created 0700; a world-writable\n"
@@ -61,7 +71,12 @@ static const char serve_help[] =
 	"Endpoints: /metrics, /healthz, /readyz, /debug/pprof/profile?seconds=N,\n"
 	"/api/v1/profiling/{cpu,offcpu}?from&to&comm&pid&cgroup&format=pprof|folded|svg|speedscope,\n"
 	"/api/v1/metrics, /api/v1/metrics/NAME?from&to&step&agg&LABEL=VALUE, /api/v1/stream (SSE),\n"
-	"/api/v1/status, / (web view).\n"
+	"/api/v1/status, / (web view); Prometheus' /api/v1/query, /api/v1/query_range,\n"
+	"/api/v1/series, /api/v1/labels, /api/v1/alerts, /api/v1/rules; rules added at run time:\n"
+	"GET|POST|PUT /api/v1/alerts/rules, DELETE /api/v1/alerts/rules/GROUP; POST\n"
+	"/api/v1/alerts/FINGERPRINT/ack; Alertmanager's /api/v1/silences, /api/v1/silence/ID.\n"
+	"Rule groups are evaluated at interval ends (use --interval 1 for `for: 3s`); alert\n"
+	"state, silences and API rules are kept in the store across restarts.\n"
 	"\n"
 	"Examples:\n"
 	"  vigil serve                                   defaults: 127.0.0.1:7470, /var/lib/vigil\n"
@@ -69,6 +84,7 @@ static const char serve_help[] =
 	"  vigil serve --listen 0.0.0.0:7470 --token-file /etc/vigil/token \\\n"
 	"              --tls-cert /etc/vigil/cert.pem --tls-key /etc/vigil/key.pem\n"
 	"  vigil serve --remote-write http://127.0.0.1:9090/api/v1/write\n"
+	"  vigil serve --config /etc/vigil/vigil.yml --interval 1\n"
 	"  go tool pprof http://127.0.0.1:7470/debug/pprof/profile?seconds=10\n"
 	"  curl 'http://127.0.0.1:7470/api/v1/profiling/cpu?from=now-1h&comm=nginx&format=folded'\n";
 
@@ -161,119 +177,86 @@ static int opt_key(const char *name)
 	return -1;
 }
 
-/* Sections other parts of the configuration own (rules, receivers, SLOs): skipped here. */
-static bool other_section(const char *k)
+/*
+ * The configuration file (service/config.h): its top-level scalars fill the options not given on
+ * the command line; the rest (rules, alerting, ...) is for the service. One line on error.
+ */
+static int load_config(struct serve_cli *c, const char *path, struct vigil_config *cfg)
 {
-	static const char *const known[] = { "rules",	  "rule_files", "groups", "alerting",
-					     "receivers", "route",	"slos",	  "forecasts",
-					     "alerts",	  "notify",	"anomaly" };
+	const char *keys[O_NR - O_CONFIG + 1];
+	char err[1024];
+	size_t n = 0;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(k, known[i]))
-			return true;
-	return false;
-}
+	for (const struct option *o = serve_longs; o->name; o++)
+		if (o->val != O_CONFIG)
+			keys[n++] = o->name;
+	keys[n] = NULL;
+	rc = config_load(path, keys, cfg, err, sizeof(err));
+	if (rc)
+		return cli_error("serve", "%s", err);
+	for (size_t i = 0; i < cfg->nopts; i++) {
+		const struct config_opt *co = &cfg->opts[i];
+		int k = opt_key(co->key);
 
-/* Top-level scalars of the YAML mapping fill options not given on the command line. */
-static int load_config(struct serve_cli *c, const char *path)
-{
-	FILE *f = fopen(path, "re");
-	yaml_parser_t p;
-	yaml_event_t ev;
-	int depth = 0, ret = 0;
-	char key[128] = "";
-	bool have_key = false, done = false;
-
-	if (!f)
-		return cli_error("serve", "cannot read --config '%s': %s", path, strerror(errno));
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_file(&p, f);
-	while (!done && !ret) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			ret = cli_error("serve", "%s:%zu: %s", path, p.problem_mark.line + 1,
-					p.problem ? p.problem : "YAML syntax error");
-			break;
+		if (k < O_CONFIG || k >= O_NR || c->given[k - O_CONFIG])
+			continue;
+		if (k == O_OFFCPU || k == O_NO_LATENCY) {
+			if (!co->is_bool)
+				return cli_error("serve", "%s:%d: '%s' wants true or false", path,
+						 co->line, co->key);
+			if (co->bval && set_opt(c, k, ""))
+				return 1;
+		} else if (set_opt(c, k, co->value)) {
+			return 1;
 		}
-		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			if (depth == 1 && have_key) {
-				if (!other_section(key) && opt_key(key) >= 0)
-					ret = cli_error("serve", "%s: '%s' wants a single value",
-							path, key);
-				else if (!other_section(key))
-					ret = cli_error("serve", "%s: unknown key '%s'", path, key);
-				have_key = false;
-			}
-			depth++;
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			break;
-		case YAML_SCALAR_EVENT:
-			if (depth != 1)
-				break;
-			if (!have_key) {
-				snprintf(key, sizeof(key), "%s",
-					 (const char *)ev.data.scalar.value);
-				have_key = true;
-			} else {
-				const char *v = (const char *)ev.data.scalar.value;
-				int k = opt_key(key);
-
-				have_key = false;
-				if (k < 0 && !other_section(key)) {
-					ret = cli_error("serve", "%s: unknown key '%s'", path, key);
-				} else if (k >= O_CONFIG && k < O_NR && !c->given[k - O_CONFIG]) {
-					/* booleans: "offcpu: true" */
-					if (k == O_OFFCPU || k == O_NO_LATENCY) {
-						if (strcmp(v, "true") && strcmp(v, "false"))
-							ret = cli_error("serve",
-									"%s: '%s' wants true "
-									"or false",
-									path, key);
-						else if (!strcmp(v, "true"))
-							ret = set_opt(c, k, "");
-					} else {
-						ret = set_opt(c, k, v);
-					}
-				}
-			}
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
 	}
-	yaml_parser_delete(&p);
-	fclose(f);
-	return ret;
+	return 0;
 }
 
-/* A small file read whole (certificates, keys, tokens). NULL after an error line. */
+/* A small file read whole (certificates, keys, tokens: at most 1 MiB). NULL after an error line. */
 static char *slurp(const char *what, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
+	size_t len;
+	char *buf = file_read(path, 1 << 20, &len);
 
-	if (!f) {
-		cli_error("serve", "cannot read %s '%s': %s", what, path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(1 << 20);
-	n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-	fclose(f);
-	if (!buf) {
-		cli_error("serve", "out of memory");
-		return NULL;
-	}
-	buf[n] = '\0';
+	if (!buf)
+		cli_error("serve", "cannot read %s '%s': %s", what, path,
+			  errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
 	return buf;
+}
+
+/* The config's anomalies:, capacity: and incidents: sections into w and inc. 0 or 1 after an
+ * error line naming the file and line. */
+static int load_watches(const struct vigil_config *cfg, struct watch_config *w,
+			struct incident_opts *inc)
+{
+	char err[512] = "";
+	int rc;
+
+	rc = anomalies_config_parse(cfg->doc, cfg->section[CFG_ANOMALIES], cfg->path, w, err,
+				    sizeof(err));
+	if (!rc)
+		rc = capacity_config_parse(cfg->doc, cfg->section[CFG_CAPACITY], cfg->path, w, err,
+					   sizeof(err));
+	if (!rc)
+		rc = incidents_config_parse(cfg->doc, cfg->section[CFG_INCIDENTS], cfg->path, inc,
+					    err, sizeof(err));
+	if (rc == -ENOMEM)
+		return cli_error("serve", "out of memory");
+	return rc ? cli_error("serve", "%s", err) : 0;
+}
+
+/* The config's slos: section into out. 0 or 1 after an error line naming the file and line. */
+static int load_slos(const struct vigil_config *cfg, struct slo_set *out)
+{
+	char err[512] = "";
+	int rc = slo_config_parse(cfg->doc, cfg->section[CFG_SLOS], cfg->path, out, err,
+				  sizeof(err));
+
+	if (rc == -ENOMEM)
+		return cli_error("serve", "out of memory");
+	return rc ? cli_error("serve", "%s", err) : 0;
 }
 
 #define V(k) (c.val[(k)-O_CONFIG])
@@ -299,6 +282,10 @@ int cmd_serve(int argc, char **argv)
 		.stack_storage = 16384,
 	};
 	struct service *s = NULL;
+	struct vigil_config cfg = { 0 };
+	struct watch_config watch = { 0 };
+	struct incident_opts inc = { 0 };
+	struct slo_set slos = { 0 };
 	char *token = NULL, *cert = NULL, *key = NULL;
 	unsigned long ul;
 	double d;
@@ -307,8 +294,15 @@ int cmd_serve(int argc, char **argv)
 	err = cli_parse(&serve_spec, argc, argv, &common, &c);
 	if (err)
 		return err < 0 ? 0 : err;
-	if (GIVEN(O_CONFIG) && load_config(&c, V(O_CONFIG)))
-		goto out;
+	if (GIVEN(O_CONFIG)) {
+		if (load_config(&c, V(O_CONFIG), &cfg) || load_watches(&cfg, &watch, &inc) ||
+		    load_slos(&cfg, &slos))
+			goto out;
+		o.config = &cfg;
+	}
+	o.watch = &watch;
+	o.incidents = &inc;
+	o.slos = &slos;
 	if (GIVEN(O_LISTEN))
 		o.listen = V(O_LISTEN);
 	if (GIVEN(O_DATA_DIR))
@@ -447,6 +441,9 @@ int cmd_serve(int argc, char **argv)
 	ret = service__run(s);
 out:
 	service__free(s);
+	watch_config_release(&watch);
+	slo_set_release(&slos);
+	config_release(&cfg);
 	free(token);
 	free(cert);
 	free(key);

@@ -239,3 +239,56 @@ out:
 	table_release(&t);
 	return err;
 }
+
+int export_pprof_diff(const struct profile *base, const struct profile *p, FILE *out)
+{
+	struct profile *comb = profile__new(profile__meta(p));
+	size_t np, n;
+	__u64 tb = 0, tp = 0;
+	int64_t *v = NULL;
+	double scale;
+	int err;
+
+	if (!comb)
+		return -ENOMEM;
+	for (size_t i = 0; i < profile__nr_stacks(p); i++)
+		tp += profile__stack(p, i)->value;
+	for (size_t i = 0; i < profile__nr_stacks(base); i++)
+		tb += profile__stack(base, i)->value;
+	scale = tb ? (double)tp / (double)tb : 0;
+	/* p's stacks first; base's then sum into the identical ones or follow them */
+	err = profile__merge(comb, p, NULL, NULL, 0);
+	np = profile__nr_stacks(comb);
+	v = err ? NULL : calloc(2 * np + 2, sizeof(*v));
+	if (!err && !v)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < np; i++) {
+		v[2 * i] = (int64_t)profile__stack(comb, i)->count;
+		v[2 * i + 1] = (int64_t)profile__stack(comb, i)->value;
+	}
+	if (!err)
+		err = profile__merge(comb, base, NULL, NULL, 0);
+	n = profile__nr_stacks(comb);
+	if (!err && n > np) {
+		int64_t *nv = realloc(v, (2 * n + 2) * sizeof(*v));
+
+		if (!nv)
+			err = -ENOMEM;
+		else
+			v = nv;
+	}
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct profile_stack *s = profile__stack(comb, i);
+		int64_t nc = i < np ? v[2 * i] : 0, nval = i < np ? v[2 * i + 1] : 0;
+		double bc = (double)((int64_t)s->count - nc),
+		       bval = (double)((int64_t)s->value - nval);
+
+		v[2 * i] = nc - (int64_t)(bc * scale + 0.5);
+		v[2 * i + 1] = nval - (int64_t)(bval * scale + 0.5);
+	}
+	if (!err)
+		err = export_pprof_signed(comb, v, out);
+	free(v);
+	profile__free(comb);
+	return err;
+}

@@ -12,6 +12,7 @@
 #define VIGIL_EXPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "model/profile.h"
@@ -53,6 +54,15 @@ int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o
  */
 int export_svg_diff(const struct profile *base, const struct profile *p, FILE *out,
 		    const struct export_opts *o);
+/*
+ * A difference as one pprof profile, as go tool pprof -normalize -diff_base=BASE NEW computes it:
+ * p's samples, and base's with their values negated and scaled by p's total over base's (so the
+ * shares compare); a function's sum is how much it grew (negative: shrank). go tool pprof -top
+ * reads it as it is.
+ */
+int export_pprof_diff(const struct profile *base, const struct profile *p, FILE *out);
+/* p as pprof with (count, value) of stack i replaced by values[2i], values[2i+1]. */
+int export_pprof_signed(const struct profile *p, const int64_t *values, FILE *out);
 int export_speedscope(const struct profile *p, FILE *out, const struct export_opts *o);
 int export_profile(const struct profile *p, enum export_format f, FILE *out,
 		   const struct export_opts *o);

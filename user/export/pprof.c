@@ -382,20 +382,21 @@ static int add_locations(struct pprof *b, size_t nm, size_t nf)
 	return 0;
 }
 
-/* A stack's values in sample-type order (add_header). */
-static void add_values(const struct pprof *b, const struct profile_stack *s, int64_t *v)
+/* A stack's values in sample-type order (add_header); signed: this stack's (count, value). */
+static void add_values(const struct pprof *b, const struct profile_stack *s, const int64_t *sv,
+		       int64_t *v)
 {
 	const struct profile_meta *meta = profile__meta(b->p);
 	size_t main_at = meta->extra_first ? meta->nr_extra : 0,
 	       extra_at = meta->extra_first ? 0 : 2;
 
-	v[main_at] = (int64_t)s->count;
-	v[main_at + 1] = (int64_t)s->value;
+	v[main_at] = sv ? sv[0] : (int64_t)s->count;
+	v[main_at + 1] = sv ? sv[1] : (int64_t)s->value;
 	for (__u32 i = 0; i < meta->nr_extra; i++)
 		v[extra_at + i] = (int64_t)s->extra[i];
 }
 
-static void add_samples(struct pprof *b, size_t ns)
+static void add_samples(struct pprof *b, size_t ns, const int64_t *sv)
 {
 	int64_t k_pid = str_id(&b->st, "pid"), k_tid = str_id(&b->st, "tid"),
 		k_comm = str_id(&b->st, "comm"), k_cgroup = -1;
@@ -414,7 +415,7 @@ static void add_samples(struct pprof *b, size_t ns)
 		fi += s->nframes;
 		sm->n_value = b->nv;
 		sm->value = &b->values[b->nv * i];
-		add_values(b, s, sm->value);
+		add_values(b, s, sv ? &sv[2 * i] : NULL, sm->value);
 		sm->label = &b->labelp[li];
 		for (int n = 0; n < 4; n++) {
 			perftools__profiles__label__init(&l[n]);
@@ -501,7 +502,8 @@ static void release(struct pprof *b)
 	hashmap__free(b->fn_idx);
 }
 
-int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o)
+/* p as pprof; signed_values (NULL: the stacks' own) has (count, value) for every stack. */
+static int write_pprof(const struct profile *p, const int64_t *signed_values, FILE *out)
 {
 	size_t nf = profile__nr_frames(p), nm = profile__nr_mappings(p), ns = profile__nr_stacks(p);
 	struct pprof b = { .p = p, .prof = PERFTOOLS__PROFILES__PROFILE__INIT };
@@ -509,7 +511,6 @@ int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o
 	uint8_t *buf = NULL;
 	int err = -ENOMEM;
 
-	(void)o;
 	for (size_t i = 0; i < ns; i++)
 		total_frames += profile__stack(p, i)->nframes;
 	/* One Line per location, or one per source line (inlined calls) where DWARF gave them. */
@@ -548,7 +549,7 @@ int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o
 	add_mappings(&b, nm, nf);
 	if (add_locations(&b, nm, nf))
 		goto out;
-	add_samples(&b, ns);
+	add_samples(&b, ns, signed_values);
 	if (b.st.failed)
 		goto out;
 	b.prof.n_string_table = b.st.n;
@@ -566,4 +567,15 @@ out:
 	free(buf);
 	release(&b);
 	return err;
+}
+
+int export_pprof(const struct profile *p, FILE *out, const struct export_opts *o)
+{
+	(void)o;
+	return write_pprof(p, NULL, out);
+}
+
+int export_pprof_signed(const struct profile *p, const int64_t *values, FILE *out)
+{
+	return write_pprof(p, values, out);
 }

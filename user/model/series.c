@@ -1,11 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/series.h"
+
+bool series_is_end(double v)
+{
+	uint64_t b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b == SERIES_END_BITS;
+}
+
+double series_end_value(void)
+{
+	uint64_t b = SERIES_END_BITS;
+	double v;
+
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
 
 void series_set__release(struct series_set *set)
 {

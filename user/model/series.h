@@ -22,8 +22,17 @@ struct series_label {
 
 struct series_point {
 	__s64 t_ms; /* unix milliseconds */
-	double v;
+	double v; /* or the end of the series (series_is_end) */
 };
+
+/*
+ * The end of a series: from this point on it has no value until its next point (Prometheus'
+ * staleness marker, value.StaleNaN: a NaN with these bits; analytics/promql.h's pq_stale_nan).
+ * Appending one records the end; select returns it as a point with this value.
+ */
+#define SERIES_END_BITS 0x7ff0000000000002ULL
+bool series_is_end(double v);
+double series_end_value(void);
 
 struct series {
 	char *name; /* metric name, e.g. "vigil_cpu_seconds_total" */
@@ -60,13 +69,16 @@ struct series_store_ops {
 	/*
 	 * The series named name (NULL: any name, then matchers should name it) that satisfy the
 	 * matchers, with their points in [from_ms, to_ms]; series without points in the range are
-	 * left out. Fills out (release with series_set__release). 0 or -errno.
+	 * left out. Ends of series in the range come as points (series_is_end), in time order
+	 * with the others; a series with nothing but ends in the range is left out. Fills out
+	 * (release with series_set__release). 0 or -errno.
 	 */
 	int (*select)(void *ctx, const char *name, const struct series_matcher *m, size_t nm,
 		      __s64 from_ms, __s64 to_ms, struct series_set *out);
 	/* Append one point (type "counter" or "gauge"); labels need not be sorted. A store may skip
 	 * a point whose value equals the series' previous one (service/store.c keeps one at least
-	 * every 60 s): a series holds its last value until its next point. 0 or -errno. */
+	 * every 60 s): a series holds its last value until its next point, or its end (v =
+	 * series_end_value()). 0 or -errno. */
 	int (*append)(void *ctx, const char *name, const struct series_label *l, size_t nl,
 		      const char *type, __s64 t_ms, double v);
 };

@@ -17,16 +17,12 @@
 #include "service/store.h"
 #include "service/web_assets.h"
 #include "util/cli.h"
+#include "util/clock.h"
 
 #define MAX_RANGE_S (31 * 86400) /* a query spans at most a month */
 #define MAX_PPROF_SECONDS 60
 #define MAX_PROFILE_BYTES (256u << 20)
 #define MAX_POINTS 100000 /* per series in one answer */
-
-static __s64 wall_ms(void)
-{
-	return (__s64)(realtime_ns() / 1000000ull);
-}
 
 int api_parse_time(const char *s, __s64 now_ms, __s64 *out_ms)
 {
@@ -84,19 +80,6 @@ static int parse_range(struct http_request *r, double def_s, __s64 *from, __s64 
 
 /* ---- /healthz, /readyz, /metrics ---- */
 
-static int reply_json(struct http_request *r, int status, json_t *j)
-{
-	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	int err;
-
-	json_decref(j);
-	if (!txt)
-		return -ENOMEM;
-	err = http_reply(r, status, "application/json", txt, strlen(txt));
-	free(txt);
-	return err;
-}
-
 static int healthz(struct http_request *r, void *arg)
 {
 	(void)arg;
@@ -134,12 +117,27 @@ static int metrics(struct http_request *r, void *arg)
 
 static int status(struct http_request *r, void *arg)
 {
+	/* the optional APIs the web view shows panels for, when this build and config have them */
+	static const char *const apis[][2] = {
+		{ "alerts", "/api/v1/alerts" },
+		{ "silences", "/api/v1/silences" },
+		{ "sla", "/api/v1/sla" },
+		{ "incidents", "/api/v1/incidents" },
+		{ "anomalies", "/api/v1/anomalies" },
+		{ "capacity", "/api/v1/capacity/forecast" },
+	};
+	struct http_server *h = http_request__server(r);
+	json_t *have = json_object();
 	char why[256];
 	bool ok = service__ready(arg, why, sizeof(why));
 
-	return reply_json(r, 200,
-			  json_pack("{s:f,s:b,s:s}", "interval_s", service__interval(arg), "ready",
-				    ok, "reason", why));
+	for (size_t i = 0; have && i < sizeof(apis) / sizeof(apis[0]); i++)
+		json_object_set_new(have, apis[i][0],
+				    json_boolean(http_server__has_route(h, "GET", apis[i][1])));
+	return http_reply_json(r, 200,
+			       json_pack("{s:f,s:b,s:s,s:o}", "interval_s", service__interval(arg),
+					 "ready", ok, "reason", why, "apis",
+					 have ? have : json_object()));
 }
 
 /* ---- profiles ---- */
@@ -198,15 +196,9 @@ static int pprof_profile(struct http_request *r, void *arg)
 	return err;
 }
 
-struct range_filter {
-	const char *comm, *cgroup;
-	__u32 pid;
-	bool has_pid;
-};
-
 static bool keep_stack(const struct profile_stack *s, void *arg)
 {
-	const struct range_filter *f = arg;
+	const struct profile_filter *f = arg;
 
 	if (f->comm && strcmp(s->comm ? s->comm : "", f->comm))
 		return false;
@@ -225,8 +217,9 @@ static bool keep_stack(const struct profile_stack *s, void *arg)
 
 struct range_merge {
 	struct profile *out;
-	struct range_filter *f;
+	const struct profile_filter *f;
 	const char *kind;
+	__s64 from, to;
 	__u64 t0, t1;
 	int bad;
 };
@@ -234,9 +227,12 @@ struct range_merge {
 static int merge_stored(void *arg, __s64 t0, __s64 t1, const void *blob, size_t len)
 {
 	struct range_merge *m = arg;
-	struct profile *p = export_pprof_read(blob, len, MAX_PROFILE_BYTES, service_meta(m->kind));
+	struct profile *p;
 	int err;
 
+	if (m->f->start_in_range && (t0 < m->from || t0 >= m->to))
+		return 0;
+	p = export_pprof_read(blob, len, MAX_PROFILE_BYTES, service_meta(m->kind));
 	if (!p) {
 		m->bad++;
 		return 0;
@@ -245,19 +241,63 @@ static int merge_stored(void *arg, __s64 t0, __s64 t1, const void *blob, size_t 
 		m->t0 = (__u64)t0 * 1000000ull;
 	if ((__u64)t1 * 1000000ull > m->t1)
 		m->t1 = (__u64)t1 * 1000000ull;
-	err = profile__merge(m->out, p, keep_stack, m->f, PROFILE_MERGE_DROP_TID);
+	err = profile__merge(m->out, p, keep_stack, (void *)m->f, PROFILE_MERGE_DROP_TID);
 	profile__free(p);
 	return err;
 }
 
+int api_window_profile(struct service *s, const char *kind, __s64 from, __s64 to,
+		       const struct profile_filter *f, struct profile **out)
+{
+	static const struct profile_filter none = { 0 };
+	struct range_merge m = {
+		.f = f ? f : &none, .kind = kind, .from = from, .to = to, .t0 = UINT64_MAX
+	};
+	int err;
+
+	m.out = profile__new(service_meta(kind));
+	if (!m.out)
+		return -ENOMEM;
+	err = store__profiles(service__store(s), kind, from, to, merge_stored, &m);
+	if (err) {
+		profile__free(m.out);
+		return err;
+	}
+	profile__set_span(m.out, m.t0 == UINT64_MAX ? (__u64)from * 1000000ull : m.t0,
+			  m.t1 > m.t0 ? m.t1 - m.t0 : 0);
+	*out = m.out;
+	return 0;
+}
+
+int api_parse_filter(struct http_request *r, struct profile_filter *f)
+{
+	const char *pid = http_request__arg(r, "pid");
+	unsigned long pidv;
+
+	*f = (struct profile_filter){ .comm = http_request__arg(r, "comm"),
+				      .cgroup = http_request__arg(r, "cgroup") };
+	if (pid) {
+		if (cli_parse_ulong(pid, 1, 0x7fffffff, &pidv)) {
+			http_reply_error(r, 400, "bad 'pid' '%s' (want a process id)", pid);
+			return 1;
+		}
+		f->pid = (__u32)pidv;
+		f->has_pid = true;
+	}
+	if (f->cgroup && (!*f->cgroup || f->cgroup[0] != '/')) {
+		http_reply_error(r, 400, "bad 'cgroup' '%s' (want a path like /system.slice)",
+				 f->cgroup);
+		return 1;
+	}
+	return 0;
+}
+
 static int stored_profile(struct http_request *r, struct service *s, const char *kind)
 {
-	const char *fmt = http_request__arg(r, "format"), *pid = http_request__arg(r, "pid");
-	struct range_filter f = { .comm = http_request__arg(r, "comm"),
-				  .cgroup = http_request__arg(r, "cgroup") };
-	struct range_merge m = { .f = &f, .kind = kind, .t0 = UINT64_MAX };
+	const char *fmt = http_request__arg(r, "format");
+	struct profile_filter f;
 	enum export_format ef = EXPORT_PPROF;
-	unsigned long pidv;
+	struct profile *p;
 	__s64 from, to;
 	char name[64];
 	int err;
@@ -265,30 +305,18 @@ static int stored_profile(struct http_request *r, struct service *s, const char 
 	if (fmt && (ef = export_format_by_name(fmt)) == EXPORT_NONE)
 		return http_reply_error(
 			r, 400, "unknown format '%s' (want pprof, folded, svg or speedscope)", fmt);
-	if (pid) {
-		if (cli_parse_ulong(pid, 1, 0x7fffffff, &pidv))
-			return http_reply_error(r, 400, "bad 'pid' '%s' (want a process id)", pid);
-		f.pid = (__u32)pidv;
-		f.has_pid = true;
-	}
-	if (f.cgroup && (!*f.cgroup || f.cgroup[0] != '/'))
-		return http_reply_error(
-			r, 400, "bad 'cgroup' '%s' (want a path like /system.slice)", f.cgroup);
+	if (api_parse_filter(r, &f))
+		return 0;
 	if (parse_range(r, 600, &from, &to))
 		return 0;
-	m.out = profile__new(service_meta(kind));
-	if (!m.out)
-		return -ENOMEM;
-	err = store__profiles(service__store(s), kind, from, to, merge_stored, &m);
-	if (err) {
-		profile__free(m.out);
+	err = api_window_profile(s, kind, from, to, &f, &p);
+	if (err == -ENOMEM)
+		return err;
+	if (err)
 		return http_reply_error(r, 503, "reading the store failed: %s", strerror(-err));
-	}
-	profile__set_span(m.out, m.t0 == UINT64_MAX ? (__u64)from * 1000000ull : m.t0,
-			  m.t1 > m.t0 ? m.t1 - m.t0 : 0);
 	snprintf(name, sizeof(name), "vigil-%s", kind);
-	err = reply_profile(r, m.out, ef, name);
-	profile__free(m.out);
+	err = reply_profile(r, p, ef, name);
+	profile__free(p);
 	return err;
 }
 
@@ -338,7 +366,7 @@ static int metrics_list(struct http_request *r, void *arg)
 		json_decref(c.arr);
 		return err;
 	}
-	return reply_json(r, 200, json_pack("{s:o}", "metrics", c.arr));
+	return http_reply_json(r, 200, json_pack("{s:o}", "metrics", c.arr));
 }
 
 struct matcher_ctx {
@@ -360,6 +388,17 @@ static int collect_matcher(void *arg, const char *name, const char *value)
 }
 
 enum agg { AGG_LAST, AGG_AVG, AGG_MIN, AGG_MAX, AGG_SUM, AGG_RATE };
+
+/* This endpoint shows values: a series' ends (model/series.h) go. */
+static void drop_ends(struct series *se)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < se->nr_points; i++)
+		if (!series_is_end(se->points[i].v))
+			se->points[k++] = se->points[i];
+	se->nr_points = k;
+}
 
 /* Points of one series as [[t_s, v], ...], resampled to step (seconds, 0 = as stored). */
 static json_t *points_json(const struct series *se, __s64 from, __s64 to, double step, enum agg a)
@@ -476,6 +515,7 @@ static int metric_points(struct http_request *r, void *arg)
 	for (size_t i = 0; arr && i < set.n; i++) {
 		json_t *labels = json_object();
 
+		drop_ends(&set.s[i]);
 		for (size_t k = 0; k < set.s[i].nr_labels; k++)
 			json_object_set_new(labels, set.s[i].labels[k].name,
 					    json_string(set.s[i].labels[k].value));
@@ -486,7 +526,7 @@ static int metric_points(struct http_request *r, void *arg)
 			"from", (json_int_t)(from / 1000), "to", (json_int_t)(to / 1000), "series",
 			arr);
 	series_set__release(&set);
-	return reply_json(r, 200, out);
+	return http_reply_json(r, 200, out);
 }
 
 /* ---- server-sent events ---- */

@@ -160,6 +160,19 @@ int http_reply(struct http_request *r, int status, const char *content_type, con
 	return http_reply_with(r, status, content_type, data, len, NULL, NULL);
 }
 
+int http_reply_json(struct http_request *r, int status, json_t *j)
+{
+	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	int err;
+
+	json_decref(j);
+	if (!txt)
+		return -ENOMEM;
+	err = http_reply(r, status, "application/json", txt, strlen(txt));
+	free(txt);
+	return err;
+}
+
 int http_reply_error(struct http_request *r, int status, const char *fmt, ...)
 {
 	char msg[512], *txt;
@@ -506,6 +519,14 @@ int http_server__port(const struct http_server *s)
 bool http_server__stopping(const struct http_server *s)
 {
 	return s->stopping;
+}
+
+bool http_server__has_route(const struct http_server *s, const char *method, const char *pattern)
+{
+	for (int i = 0; i < s->nroutes; i++)
+		if (!strcmp(s->routes[i].pattern, pattern) && !strcmp(s->routes[i].method, method))
+			return true;
+	return false;
 }
 
 int http_server__route(struct http_server *s, const char *method, const char *pattern,

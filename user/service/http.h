@@ -53,6 +53,9 @@ typedef int (*http_handler)(struct http_request *r, void *arg);
 int http_server__route(struct http_server *s, const char *method, const char *pattern,
 		       unsigned int flags, http_handler fn, void *arg);
 
+/* Is METHOD pattern routed (exactly as registered)? For pages that show what the service has. */
+bool http_server__has_route(const struct http_server *s, const char *method, const char *pattern);
+
 /* Request accessors; strings belong to the request. */
 const char *http_request__method(const struct http_request *r);
 const char *http_request__path(const struct http_request *r);
@@ -72,6 +75,9 @@ int http_reply(struct http_request *r, int status, const char *content_type, con
 	       size_t len);
 int http_reply_with(struct http_request *r, int status, const char *content_type, const void *data,
 		    size_t len, const char *header, const char *value);
+/* A jansson value as compact JSON (application/json); takes the reference to j (NULL: -ENOMEM). */
+struct json_t;
+int http_reply_json(struct http_request *r, int status, struct json_t *j);
 /* {"error": "..."} with the status (400, 404, 503, ...). */
 int http_reply_error(struct http_request *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

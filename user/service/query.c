@@ -14,6 +14,7 @@
 #include "service/query.h"
 #include "service/service.h"
 #include "service/store.h"
+#include "util/clock.h"
 
 #define MAX_MATCH 64 /* match[] arguments of one /api/v1/series request */
 
@@ -21,14 +22,6 @@ struct query_api {
 	struct service *svc;
 	struct storesrc *src;
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int reply_json_text(struct http_request *r, int status, char *buf, size_t len)
 {

@@ -28,11 +28,17 @@
 #include "model/hashmap.h"
 #include "model/profile.h"
 #include "symbols/symbolizer.h"
+#include "service/alerting.h"
+#include "service/config.h"
+#include "service/notify.h"
 #include "service/api.h"
 #include "service/http.h"
+#include "service/insights.h"
 #include "service/metrics.h"
 #include "service/push.h"
 #include "service/query.h"
+#include "service/sla.h"
+#include "analytics/slo.h"
 #include "service/service.h"
 #include "service/store.h"
 #include "util/log.h"
@@ -70,6 +76,10 @@ struct service {
 	struct hook hooks[MAX_HOOKS];
 	int nhooks;
 	struct query_api *query; /* /api/v1/query and the rest of Prometheus' query API */
+	struct insights *insights; /* anomalies, capacity, incidents, profile diffs */
+	struct sla_api *sla; /* /api/v1/sla, /api/v1/sla/reports */
+	struct alerting *alerting; /* rules, alerts, silences (service/alerting.h) */
+	struct notify *notify; /* receivers and Alertmanagers (service/notify.h) */
 
 	/* collection thread only */
 	struct profile *acc; /* this interval's CPU samples */
@@ -391,6 +401,45 @@ static void publish(struct service *s, char *ev)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Links in notifications point here: the listen address, or this host's name when it listens on
+ * every address. */
+static void external_url(const struct service *s, char *buf, size_t len)
+{
+	const char *l = s->o.listen ? s->o.listen : "127.0.0.1:7470";
+	const char *colon = strrchr(l, ':');
+	char host[256];
+
+	if (colon && (colon == l || !strncmp(l, "0.0.0.0:", 8) || !strncmp(l, "[::]:", 5))) {
+		if (gethostname(host, sizeof(host)))
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(buf, len, "%s%s%s", s->o.tls_cert_pem ? "https://" : "http://", host,
+			 colon);
+	} else {
+		snprintf(buf, len, "%s%s", s->o.tls_cert_pem ? "https://" : "http://", l);
+	}
+}
+
+/* Notifications (service/notify.h) for the configuration's receivers and Alertmanagers; without
+ * any the delivery log is served, empty. */
+static int start_notify(struct service *s)
+{
+	static const struct am_config none;
+	const struct am_config *c = s->o.config ? &s->o.config->am : &none;
+	char url[512];
+	struct notify_opts no = { .external_url = url };
+	int err;
+
+	external_url(s, url, sizeof(url));
+	s->notify = notify__new(c, &no);
+	if (!s->notify)
+		return -errno;
+	err = notify__routes(s->notify, s->http);
+	if (!err && (c->has_route || c->ntargets))
+		err = alerts__add_sink(alerting__engine(s->alerting), notify__sink, s->notify);
+	return err;
+}
+
 static void render_metrics(struct service *s)
 {
 	char *buf = NULL;
@@ -400,6 +449,8 @@ static void render_metrics(struct service *s)
 	if (!m)
 		return;
 	metrics__render(s->metrics, m);
+	if (s->notify)
+		notify__metrics(s->notify, m);
 	if (fclose(m)) {
 		free(buf);
 		return;
@@ -650,6 +701,28 @@ struct service *service__new(const struct service_opts *o)
 		err = -errno;
 		goto fail;
 	}
+	s->alerting = alerting__new(s, s->http, o->config);
+	if (!s->alerting) {
+		err = -errno;
+		goto fail;
+	}
+	s->insights = insights__new(s, s->http, o->watch, o->incidents);
+	if (!s->insights) {
+		err = -errno;
+		goto fail;
+	}
+	s->sla = sla_api__new(s, s->http, o->slos ? o->slos : &(struct slo_set){ 0 });
+	if (!s->sla) {
+		err = -errno;
+		goto fail;
+	}
+	err = start_notify(s);
+	if (err)
+		goto fail;
+	/* incidents correlate the alerts */
+	err = alerts__add_sink(alerting__engine(s->alerting), insights__alert_sink, s->insights);
+	if (err)
+		goto fail;
 	if (o->remote_write_url || o->push_url) {
 		s->push = push__new(o->remote_write_url, o->push_url, o->push_app, o->profile_hz);
 		if (!s->push) {
@@ -712,6 +785,10 @@ void service__free(struct service *s)
 	pthread_mutex_unlock(&s->lock);
 	http_server__free(s->http);
 	query_api__free(s->query);
+	alerting__free(s->alerting);
+	insights__free(s->insights);
+	sla_api__free(s->sla);
+	notify__free(s->notify);
 	push__free(s->push);
 	cpu_collector__free(s->cpu);
 	offcpu_collector__free(s->off);
@@ -748,6 +825,31 @@ int service__on_interval(struct service *s, void (*fn)(void *arg, __s64 t_ms), v
 		return -ENOSPC;
 	s->hooks[s->nhooks++] = (struct hook){ fn, arg };
 	return 0;
+}
+
+struct insights *service__insights(struct service *s)
+{
+	return s->insights;
+}
+
+struct alerts *service__alerts(struct service *s)
+{
+	return alerting__engine(s->alerting);
+}
+
+struct vigil_config *service__config(struct service *s)
+{
+	return s->o.config;
+}
+
+const char *service__listen(const struct service *s)
+{
+	return s->o.listen;
+}
+
+bool service__tls(const struct service *s)
+{
+	return s->o.tls_cert_pem != NULL;
 }
 
 char *service__metrics_text(struct service *s, size_t *len)

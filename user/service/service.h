@@ -22,8 +22,14 @@
 
 #include "model/series.h"
 
+struct alerts;
 struct http_server;
+struct incident_opts;
+struct insights;
 struct service;
+struct watch_config;
+struct slo_set;
+struct vigil_config;
 
 struct service_opts {
 	const char *listen; /* "127.0.0.1:7470" */
@@ -43,6 +49,13 @@ struct service_opts {
 	const char *push_app; /* application name for the push ("vigil.cpu") */
 	__u32 unwind_mode; /* VG_UNWIND_* user-stack walker (features__user_unwind) */
 	__u32 stack_storage; /* stack map entries (16384) */
+	/* vigil.yml's anomalies: and capacity: items (borrowed for the service's life; NULL: none)
+	 * and incidents: (NULL: defaults) */
+	const struct watch_config *watch;
+	const struct incident_opts *incidents;
+	struct slo_set *slos; /* the config's slos: (moved into the service; NULL: none) */
+	struct vigil_config *config; /* --config (service/config.h), or NULL; its rule files and
+				      * inhibit rules move into the alert engine */
 };
 
 /* Open the store, load and attach the collectors, bind the HTTP server. NULL + errno after an
@@ -58,6 +71,16 @@ void service__free(struct service *s);
 struct http_server *service__http(struct service *s);
 struct series_store service__series(struct service *s);
 int service__on_interval(struct service *s, void (*fn)(void *arg, __s64 t_ms), void *arg);
+/* Anomalies, capacity, incidents, profile diffs (service/insights.h): the alert engine hands its
+ * notices to insights__alert_sink(service__insights(s), ...). */
+struct insights *service__insights(struct service *s);
+/* The alert engine (analytics/alerts.h: alerts__add_sink, alerts__add_rules_text) and the
+ * configuration (service/config.h; NULL without --config). */
+struct alerts *service__alerts(struct service *s);
+struct vigil_config *service__config(struct service *s);
+/* The listen address as given, and whether the server speaks TLS. */
+const char *service__listen(const struct service *s);
+bool service__tls(const struct service *s);
 
 /* ---- for service/api.c and service/web.c (HTTP threads; all thread-safe) ---- */
 

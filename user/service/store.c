@@ -31,6 +31,17 @@ struct store {
 	struct hashmap *ids; /* "name\x1flabels" -> series id */
 	struct hashmap *raw_ids; /* raw_key() -> struct cached_series */
 	sqlite3_stmt *put_point; /* the writer's prepared point insert */
+	sqlite3_stmt *put_end; /* and end-of-series insert */
+	/*
+	 * Per downsampling resolution: every point of a finer resolution before until is rolled up
+	 * (kept in meta as points_rolled_RES); next, when known, is the start of the first window
+	 * after it that holds points (points only come later).
+	 */
+	struct rolled {
+		int res_s;
+		bool known, has_next;
+		__s64 until, next;
+	} rolled[2];
 	bool writable;
 	bool in_tx;
 };
@@ -44,7 +55,15 @@ static const char schema[] =
 	" labels TEXT NOT NULL, type TEXT NOT NULL, UNIQUE(name, labels));"
 	"CREATE TABLE IF NOT EXISTS points(series INTEGER NOT NULL, t INTEGER NOT NULL,"
 	" v REAL NOT NULL, res INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(series, t)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS points_rt ON points(res, t);"
+	/* Ends of series (staleness markers: a resolved alert's ALERTS, a recorded series that
+	 * stopped): the series has no value from t until its next point. A table of their own,
+	 * not a NULL v, so points keep their NOT NULL column, a data directory of an older Vigil
+	 * needs no migration, and one of this Vigil still opens in an older one. */
+	"CREATE TABLE IF NOT EXISTS ends(series INTEGER NOT NULL, t INTEGER NOT NULL,"
+	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
+	/* No index on (res, t): it took 40% more bytes than the points themselves, and retention and
+	 * downsampling seek each series by its key instead (struct rolled). */
+	"DROP INDEX IF EXISTS points_rt;"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" SCHEMA_VERSION "');";
 
 /* A failed write: full disk and I/O errors make the store unwritable (one line), others are bugs. */
@@ -140,8 +159,13 @@ struct store *store__open(const char *dir)
 		goto fail;
 	chmod(s->path, 0600);
 	/* A file that is not SQLite fails here; a damaged one fails the quick check. */
-	rc = sqlite3_exec(s->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-			  &errmsg);
+	/* The WAL is checkpointed after every interval (store__maintain) and cut back to 1 MiB
+	 * when a burst made it longer: left to the default (every 1000 pages, never shrunk) it
+	 * held 4 MB more than the data. */
+	rc = sqlite3_exec(s->w,
+			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			  "PRAGMA journal_size_limit=1048576;",
+			  NULL, NULL, &errmsg);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->w, "PRAGMA quick_check", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
@@ -197,6 +221,7 @@ void store__close(struct store *s)
 	if (s->in_tx)
 		sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL);
 	sqlite3_finalize(s->put_point);
+	sqlite3_finalize(s->put_end);
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);
 	if (s->ids)
@@ -401,6 +426,28 @@ static char *raw_key(const char *name, const struct series_label *l, size_t nl)
 	return k;
 }
 
+/* The series ends at t_ms: recorded, and its next point is stored whatever its value. */
+static int put_end(struct store *s, struct cached_series *cs, __s64 t_ms)
+{
+	int rc;
+
+	if (!s->put_end) {
+		rc = sqlite3_prepare_v2(s->w, "INSERT OR IGNORE INTO ends(series, t) VALUES(?, ?)",
+					-1, &s->put_end, NULL);
+		if (rc != SQLITE_OK)
+			return write_failed(s, rc, "ending a series");
+	}
+	sqlite3_reset(s->put_end);
+	sqlite3_bind_int64(s->put_end, 1, cs->id);
+	sqlite3_bind_int64(s->put_end, 2, t_ms);
+	rc = sqlite3_step(s->put_end);
+	sqlite3_reset(s->put_end);
+	if (rc != SQLITE_DONE)
+		return write_failed(s, rc, "ending a series");
+	cs->stored = false;
+	return 0;
+}
+
 static int series_append(void *ctx, const char *name, const struct series_label *l, size_t nl,
 			 const char *type, __s64 t_ms, double v)
 {
@@ -442,11 +489,13 @@ static int series_append(void *ctx, const char *name, const struct series_label 
 			return err;
 		}
 	}
+	id = cs->id;
+	if (series_is_end(v))
+		return put_end(s, cs, t_ms);
 	/* An unchanged value within the heartbeat adds nothing: readers hold the last value. */
 	if (cs->stored && v == cs->last_v && t_ms > cs->last_t &&
 	    t_ms - cs->last_t < STORE_HEARTBEAT_MS)
 		return 0;
-	id = cs->id;
 	/* One prepared statement for every point (an interval appends hundreds). */
 	if (!s->put_point) {
 		rc = sqlite3_prepare_v2(
@@ -505,15 +554,18 @@ static int parse_labels(const char *txt, struct series_label **out, size_t *n)
 	return 0;
 }
 
+/* The points of series id in [from, to] and its ends there (as series_end_value() points, after
+ * a point of the same time), in time order. */
 static int load_points(struct store *s, sqlite3_int64 id, __s64 from, __s64 to, struct series *se)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
-	int rc =
-		sqlite3_prepare_v2(s->r,
-				   "SELECT t, v FROM points WHERE series = ? AND t >= ? AND t <= ? "
-				   "ORDER BY t",
-				   -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+		s->r,
+		"SELECT t, v, 0 AS e FROM points WHERE series = ?1 AND t >= ?2 AND t <= ?3 "
+		"UNION ALL SELECT t, NULL, 1 FROM ends WHERE series = ?1 AND t >= ?2 AND t <= ?3 "
+		"ORDER BY t, e",
+		-1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return -EIO;
@@ -533,10 +585,21 @@ static int load_points(struct store *s, sqlite3_int64 id, __s64 from, __s64 to, 
 			cap = c;
 		}
 		se->points[se->nr_points].t_ms = sqlite3_column_int64(st, 0);
-		se->points[se->nr_points++].v = sqlite3_column_double(st, 1);
+		se->points[se->nr_points++].v = sqlite3_column_int(st, 2) ?
+							series_end_value() :
+							sqlite3_column_double(st, 1);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Nothing but ends: nothing to show. */
+static bool only_ends(const struct series *se)
+{
+	for (size_t i = 0; i < se->nr_points; i++)
+		if (!series_is_end(se->points[i].v))
+			return false;
+	return true;
 }
 
 static void series_free(struct series *se)
@@ -582,7 +645,7 @@ static int series_select(void *ctx, const char *name, const struct series_matche
 			err = match;
 		if (match > 0)
 			err = load_points(s, sqlite3_column_int64(st, 0), from_ms, to_ms, &se);
-		if (match <= 0 || err || !se.nr_points) {
+		if (match <= 0 || err || only_ends(&se)) {
 			series_free(&se);
 			continue;
 		}
@@ -805,29 +868,78 @@ out:
 	return ret;
 }
 
+/* The roll-up state of res_s: loaded from meta, else found by one scan of the points (a database
+ * from before it was kept), else cut_ms (nothing to roll: later points come after it). */
+static struct rolled *rolled_of(struct store *s, int res_s, __s64 cut_ms)
+{
+	struct rolled *r = NULL;
+	sqlite3_stmt *st;
+	char key[48];
+	__s64 until = cut_ms / (res_s * 1000LL) * (res_s * 1000LL);
+
+	for (int i = 0; i < 2 && !r; i++)
+		if (s->rolled[i].known && s->rolled[i].res_s == res_s)
+			return &s->rolled[i];
+	for (int i = 0; i < 2 && !r; i++)
+		if (!s->rolled[i].known)
+			r = &s->rolled[i];
+	if (!r)
+		r = &s->rolled[0]; /* a third resolution: the first is found again when needed */
+	snprintf(key, sizeof(key), "points_rolled_%d", res_s);
+	if (sqlite3_prepare_v2(s->w, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		until = strtoll((const char *)sqlite3_column_text(st, 0), NULL, 10);
+	} else {
+		sqlite3_finalize(st);
+		if (sqlite3_prepare_v2(s->w, "SELECT min(t) FROM points WHERE res < ?", -1, &st,
+				       NULL) != SQLITE_OK)
+			return NULL;
+		sqlite3_bind_int(st, 1, res_s);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			until = sqlite3_column_int64(st, 0) / (res_s * 1000LL) * (res_s * 1000LL);
+	}
+	sqlite3_finalize(st);
+	*r = (struct rolled){ .res_s = res_s, .known = true, .until = until };
+	return r;
+}
+
 /* Roll up one window of points of resolution below res_s. 1 rolled, 0 none. */
 static int downsample_points(struct store *s, __s64 cut_ms, int res_s)
 {
+	struct rolled *r = rolled_of(s, res_s, cut_ms);
 	sqlite3_stmt *st;
 	__s64 w0 = -1, w1;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->w, "SELECT min(t) FROM points WHERE res < ? AND t < ?", -1, &st,
-				NULL);
-	if (rc != SQLITE_OK)
+	if (!r)
 		return -EIO;
-	sqlite3_bind_int(st, 1, res_s);
-	sqlite3_bind_int64(st, 2, cut_ms);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		w0 = sqlite3_column_int64(st, 0) / (res_s * 1000LL) * (res_s * 1000LL);
-	sqlite3_finalize(st);
-	if (w0 < 0)
-		return 0;
+	if (!r->has_next) {
+		/* The first point at or after until of any series: one key seek per series. */
+		rc = sqlite3_prepare_v2(
+			s->w,
+			"SELECT min((SELECT p.t FROM points p WHERE p.series = s.id "
+			"AND p.t >= ? ORDER BY p.t LIMIT 1)) FROM series s",
+			-1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, r->until);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			w0 = sqlite3_column_int64(st, 0) / (res_s * 1000LL) * (res_s * 1000LL);
+		sqlite3_finalize(st);
+		if (w0 < 0)
+			return 0;
+		r->next = w0;
+		r->has_next = true;
+	}
+	w0 = r->next;
 	w1 = w0 + res_s * 1000LL;
 	if (w1 > cut_ms)
 		return 0;
 	/* Counters keep the last value of the window, gauges the mean; the point lands at the
-	 * window's last millisecond. */
+	 * window's last millisecond. Series outermost: each one's points found by key. */
 	rc = sqlite3_exec(s->w, "SAVEPOINT dp", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = exec_i64(s->w,
@@ -837,30 +949,56 @@ static int downsample_points(struct store *s, __s64 cut_ms, int res_s)
 	if (rc == SQLITE_OK)
 		rc = exec_i64(s->w, "DELETE FROM roll", 0, 0, 0);
 	if (rc == SQLITE_OK) {
-		char sql[512];
+		char sql[640];
 
 		snprintf(
 			sql, sizeof(sql),
 			"INSERT INTO roll SELECT p.series, ?2 - 1, CASE s.type WHEN 'gauge' "
 			"THEN avg(p.v) ELSE (SELECT q.v FROM points q WHERE q.series = p.series "
-			"AND q.res < %d AND q.t >= ?1 AND q.t < ?2 ORDER BY q.t DESC LIMIT 1) END, "
-			"%d FROM points p JOIN series s ON s.id = p.series WHERE p.res < %d AND "
-			"p.t >= ?1 AND p.t < ?2 GROUP BY p.series",
+			"AND q.t >= ?1 AND q.t < ?2 AND q.res < %d ORDER BY q.t DESC LIMIT 1) END, "
+			"%d FROM series s CROSS JOIN points p ON p.series = s.id WHERE p.t >= ?1 "
+			"AND p.t < ?2 AND p.res < %d GROUP BY p.series",
 			res_s, res_s, res_s);
 		rc = exec_i64(s->w, sql, w0, w1, 0);
 	}
 	if (rc == SQLITE_OK) {
-		char sql[160];
+		char sql[192];
 
-		snprintf(sql, sizeof(sql), "DELETE FROM points WHERE res < %d AND t >= ? AND t < ?",
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM points WHERE series IN (SELECT id FROM series) AND t >= ? "
+			 "AND t < ? AND res < %d",
 			 res_s);
 		rc = exec_i64(s->w, sql, w0, w1, 0);
 	}
 	if (rc == SQLITE_OK)
 		rc = exec_i64(s->w, "INSERT OR REPLACE INTO points SELECT * FROM roll", 0, 0, 0);
+	/* Rolled-up points have no ends, as they have no held points (storesrc.h): a window's
+	 * point lands at its end, after any end within it. */
+	if (rc == SQLITE_OK)
+		rc = exec_i64(s->w, "DELETE FROM ends WHERE t >= ? AND t < ?", w0, w1, 0);
+	if (rc == SQLITE_OK) {
+		char key[48], val[32];
+		sqlite3_stmt *kv;
+
+		snprintf(key, sizeof(key), "points_rolled_%d", res_s);
+		snprintf(val, sizeof(val), "%lld", (long long)w1);
+		rc = sqlite3_prepare_v2(s->w,
+					"INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1,
+					&kv, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(kv, 1, key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(kv, 2, val, -1, SQLITE_STATIC);
+			rc = sqlite3_step(kv) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+			sqlite3_finalize(kv);
+		}
+	}
 	sqlite3_exec(s->w, rc == SQLITE_OK ? "RELEASE dp" : "ROLLBACK TO dp; RELEASE dp", NULL,
 		     NULL, NULL);
-	return rc == SQLITE_OK ? 1 : write_failed(s, rc, "downsampling points");
+	if (rc != SQLITE_OK)
+		return write_failed(s, rc, "downsampling points");
+	r->until = w1;
+	r->has_next = false;
+	return 1;
 }
 
 int store__maintain(struct store *s, __s64 now_ms, const struct store_policy *p,
@@ -873,8 +1011,13 @@ int store__maintain(struct store *s, __s64 now_ms, const struct store_policy *p,
 	rc = exec_i64(s->w, "DELETE FROM profiles WHERE t1 < ?", now_ms - p->retention_s * 1000, 0,
 		      0);
 	if (rc == SQLITE_OK)
-		rc = exec_i64(s->w, "DELETE FROM points WHERE t < ?",
-			      now_ms - p->retention_s * 1000, 0, 0);
+		rc = exec_i64(
+			s->w,
+			"DELETE FROM points WHERE series IN (SELECT id FROM series) AND t < ?",
+			now_ms - p->retention_s * 1000, 0, 0);
+	if (rc == SQLITE_OK)
+		rc = exec_i64(s->w, "DELETE FROM ends WHERE t < ?", now_ms - p->retention_s * 1000,
+			      0, 0);
 	if (rc != SQLITE_OK)
 		return write_failed(s, rc, "applying retention");
 	/* A few buckets per call keeps an interval's work bounded; backlogs drain over time. */
@@ -893,6 +1036,9 @@ int store__maintain(struct store *s, __s64 now_ms, const struct store_policy *p,
 		if (d < 0 || (!a && !b && !c && !d))
 			break;
 	}
+	/* The interval's pages into the database now, so the next interval's writes start the
+	 * WAL over: it stays the size of one interval (passive: a reader is never waited for). */
+	sqlite3_wal_checkpoint_v2(s->w, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return ret;
 }
 

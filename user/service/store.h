@@ -54,7 +54,11 @@ int store__profiles(struct store *s, const char *kind, __s64 from_ms, __s64 to_m
 int store__profile_count(struct store *s, const char *kind, long *n, __s64 *oldest_ms);
 
 /* Points are stored when a value changes, and at least every STORE_HEARTBEAT_MS while it does not
- * (readers hold the last value in between: analytics/storesrc.h puts the skipped points back). */
+ * (readers hold the last value in between: analytics/storesrc.h puts the skipped points back).
+ * Appending series_end_value() (model/series.h: a staleness marker) records the series' end in
+ * the table `ends`: select returns it as such a point, readers hold nothing past it, and the
+ * series' next point is stored whatever its value. Roll-ups and retention drop ends with the
+ * points of their windows. */
 #define STORE_HEARTBEAT_MS 60000
 
 /* The metric store interface (model/series.h): select from any thread, append from the writer. */

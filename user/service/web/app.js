@@ -1,11 +1,12 @@
 // vigil serve's web view: CPU by process over time (uPlot), a flame graph of a selected range
-// (the service's own SVG), latency histograms, top functions and recent losses. Everything comes
-// from this service's API; no external assets.
+// (the service's own SVG), latency histograms, top functions and recent losses; the analytics
+// panels are panels.js's. Everything comes from this service's API; no external assets.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let interval = 10;
 let chart = null;
+let apis = {}; // the optional APIs this service has (GET /api/v1/status), for panels.js
 
 async function getJSON(url) {
   const r = await fetch(url);
@@ -127,6 +128,7 @@ async function refresh() {
     loadHist("vigil_syscall_latency_seconds", "hist-syscall").catch((e) => console.warn(e)),
     loadHist("vigil_bio_latency_seconds", "hist-bio").catch((e) => console.warn(e)),
     loadLosses().catch((e) => console.warn(e)),
+    refreshPanels(apis),
   ]);
 }
 
@@ -134,6 +136,7 @@ async function main() {
   try {
     const st = await getJSON("/api/v1/status");
     interval = st.interval_s || interval;
+    apis = st.apis || {};
   } catch (e) {
     console.warn(e);
   }
