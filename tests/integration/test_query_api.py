@@ -171,6 +171,11 @@ def test_query_api_errors_like_prometheus(ctx):
         ("/api/v1/query_range", {"query": "up[5m]", "start": now - 10, "end": now, "step": 1}),
         ("/api/v1/query_range", {"query": "up", "end": now, "step": 1}),
         ("/api/v1/series", {}),
+        ("/api/v1/query", {"query": "up", "timeout": "soon"}),
+        # 35 million subquery steps: past the timeout, 503 "timeout"
+        ("/api/v1/query", {"query": "avg_over_time(sum(up)[58w:1s])", "timeout": "0.2"}),
+        ("/api/v1/query_range", {"query": "avg_over_time(sum(up)[58w:1s])", "start": now - 10,
+                                 "end": now, "step": 5, "timeout": "200ms"}),
     ]
     prom = prometheus_with_blocks(ctx, "# EOF\n", name="empty")
     for path, params in cases:

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "analytics/expfmt.h"
@@ -407,6 +408,46 @@ static void test_expfmt(void **state)
 	assert_int_equal(err.line, 2);
 }
 
+/* A subquery of millions of steps over one series stops at the query's timeout with Prometheus'
+ * error; the same query with a coarse step finishes and is right. */
+static void test_timeout(void **state)
+{
+	(void)state;
+	struct tsmem *ts = tsmem__new();
+	struct labels *g = L("g", NULL);
+	struct pq_opts o = { .timeout_ms = 100 };
+	struct pq_error err;
+	struct pq_result r;
+	struct pq_expr *e;
+	struct pq_source src;
+	struct timespec a, b;
+	double took;
+
+	assert_non_null(ts);
+	tsmem__append(ts, g, 1000, 2);
+	src = tsmem__source(ts);
+	e = pq_parse("avg_over_time(sum(g)[58w:8s])", &err);
+	assert_non_null(e);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(pq_eval_instant(e, &src, 60000, &o, &r, &err), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	assert_string_equal(err.msg, "query timed out in expression evaluation");
+	assert_true(took >= 0.1 && took < 5);
+	assert_int_equal(pq_eval_range(e, &src, 0, 120000, 15000, &o, &r, &err), -ETIMEDOUT);
+	pq_expr__free(e);
+	e = pq_parse("avg_over_time(sum(g)[1m:1s])", &err);
+	assert_non_null(e);
+	assert_int_equal(pq_eval_instant(e, &src, 60000, &o, &r, &err), 0);
+	assert_int_equal(r.type, PQ_VECTOR);
+	assert_int_equal(r.vec.n, 1);
+	assert_true(r.vec.s[0].v == 2);
+	pq_result_release(&r);
+	pq_expr__free(e);
+	labels__unref(g);
+	tsmem__free(ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_parse),		cmocka_unit_test(test_eval_counters),
 		cmocka_unit_test(test_bucket_quantile), cmocka_unit_test(test_binary_matching),
 		cmocka_unit_test(test_text_forms),	cmocka_unit_test(test_expfmt),
+		cmocka_unit_test(test_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

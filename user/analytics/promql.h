@@ -126,9 +126,15 @@ int pq_expr__for_each_selector(const struct pq_expr *e,
  * instant selectors only. */
 int64_t pq_expr__max_range(const struct pq_expr *e);
 
+#define PQ_MAX_TIMEOUT_MS \
+	120000 /* Prometheus' --query.timeout default, and the most a query gets */
+
 struct pq_opts {
 	int64_t lookback_ms; /* 0 = 5 min */
 	size_t max_samples; /* samples a query may hold at once; 0 = 50 million (Prometheus' default) */
+	int64_t timeout_ms; /* evaluation time; 0 = PQ_MAX_TIMEOUT_MS. Past
+			     * it the query fails with -ETIMEDOUT, "query timed out in expression
+			     * evaluation" */
 };
 
 struct pq_result {

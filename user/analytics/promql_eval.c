@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analytics/promql_int.h"
+#include "util/clock.h"
 #include "model/hashmap.h"
 #include "model/series.h"
 
@@ -24,6 +25,7 @@ struct pq_ctx {
 	struct pq_matrix *sel; /* preloaded data, by selector / subquery id */
 	struct pq_error *err;
 	size_t max_samples, samples;
+	int64_t deadline; /* mono_ms() past which evaluation stops */
 	bool failed;
 	int rc;
 };
@@ -52,6 +54,22 @@ int pq_ctx_error(struct pq_ctx *c, int pos, const char *fmt, ...)
 	vsnprintf(c->err->msg, sizeof(c->err->msg), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+/* -ETIMEDOUT once the query's time is up: checked at every evaluation step (a subquery over a
+ * year at a 1 s step is 31 million of them, each cheap, none of them bounded by max_samples). */
+static int check_deadline(struct pq_ctx *c)
+{
+	if (mono_ms() <= c->deadline)
+		return 0;
+	if (!c->failed) {
+		c->failed = true;
+		c->rc = -ETIMEDOUT;
+		c->err->pos = -1;
+		snprintf(c->err->msg, sizeof(c->err->msg),
+			 "query timed out in expression evaluation");
+	}
+	return c->rc;
 }
 
 int pq_ctx_nomem(struct pq_ctx *c)
@@ -522,6 +540,8 @@ static int eval_range_into(struct pq_ctx *c, const struct pq_node *root, int64_t
 	for (int64_t t = start; !rc && t <= end; t += step) {
 		struct pq_val v;
 
+		if ((rc = check_deadline(c)))
+			break;
 		rc = pq_eval_node(c, root, t, &v);
 		if (rc)
 			break;
@@ -577,6 +597,8 @@ static int ctx_init(struct pq_ctx *c, const struct pq_expr *e, const struct pq_s
 	c->err = err;
 	c->lookback = opts && opts->lookback_ms > 0 ? opts->lookback_ms : PQ_DEFAULT_LOOKBACK_MS;
 	c->max_samples = opts && opts->max_samples ? opts->max_samples : DEFAULT_MAX_SAMPLES;
+	c->deadline =
+		mono_ms() + (opts && opts->timeout_ms > 0 ? opts->timeout_ms : PQ_MAX_TIMEOUT_MS);
 	c->sel = calloc((size_t)e->nselectors + 1, sizeof(*c->sel));
 	err->pos = -1;
 	err->msg[0] = 0;

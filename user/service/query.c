@@ -103,6 +103,26 @@ static int parse_step(const char *s, int64_t *ms)
 	return pq_parse_duration(s, strlen(s), ms);
 }
 
+/* The `timeout` parameter (Prometheus: a duration or seconds, capped by the server's 2 min) into
+ * o->timeout_ms; -1 after replying 400. */
+static int timeout_arg(struct http_request *r, struct pq_opts *o)
+{
+	const char *s = http_request__arg(r, "timeout");
+	int64_t ms;
+
+	if (!s)
+		return 0;
+	if (parse_step(s, &ms) || ms <= 0) {
+		reply_api_error(r, 400, "bad_data",
+				"invalid parameter \"timeout\": cannot parse \"%s\" to a valid "
+				"duration",
+				s);
+		return -1;
+	}
+	o->timeout_ms = ms < PQ_MAX_TIMEOUT_MS ? ms : PQ_MAX_TIMEOUT_MS;
+	return 0;
+}
+
 /* Parses query; NULL after replying 400. */
 static struct pq_expr *parse_query(struct http_request *r)
 {
@@ -133,6 +153,8 @@ static int reply_result(struct http_request *r, int rc, struct pq_result *res,
 		return reply_api_error(r, 503, "internal", "out of memory");
 	if (rc == -EINVAL)
 		return reply_api_error(r, 422, "execution", "%s", err->msg);
+	if (rc == -ETIMEDOUT)
+		return reply_api_error(r, 503, "timeout", "%s", err->msg);
 	if (rc)
 		return reply_api_error(r, 503, "internal", "reading the store: %s", strerror(-rc));
 	m = open_memstream(&buf, &len);
@@ -155,16 +177,17 @@ static int query(struct http_request *r, void *arg)
 	struct pq_source src = storesrc__source(q->src);
 	struct pq_result res = { 0 };
 	struct pq_error err = { 0 };
+	struct pq_opts o = { 0 };
 	struct pq_expr *e;
 	int64_t t;
 	int rc;
 
-	if (time_arg(r, "time", wall_ms(), &t))
+	if (time_arg(r, "time", wall_ms(), &t) || timeout_arg(r, &o))
 		return 0;
 	e = parse_query(r);
 	if (!e)
 		return 0;
-	rc = pq_eval_instant(e, &src, t, NULL, &res, &err);
+	rc = pq_eval_instant(e, &src, t, &o, &res, &err);
 	pq_expr__free(e);
 	return reply_result(r, rc, &res, &err);
 }
@@ -176,6 +199,7 @@ static int query_range(struct http_request *r, void *arg)
 	struct pq_result res = { 0 };
 	struct pq_error err = { 0 };
 	const char *st = http_request__arg(r, "step");
+	struct pq_opts o = { 0 };
 	struct pq_expr *e;
 	int64_t start, end, step;
 	int rc;
@@ -185,7 +209,7 @@ static int query_range(struct http_request *r, void *arg)
 				       "invalid parameter \"%s\": cannot parse "
 				       "\"\" to a valid timestamp",
 				       http_request__arg(r, "start") ? "end" : "start");
-	if (time_arg(r, "start", 0, &start) || time_arg(r, "end", 0, &end))
+	if (time_arg(r, "start", 0, &start) || time_arg(r, "end", 0, &end) || timeout_arg(r, &o))
 		return 0;
 	if (end < start)
 		return reply_api_error(r, 400, "bad_data",
@@ -216,7 +240,7 @@ static int query_range(struct http_request *r, void *arg)
 		pq_expr__free(e);
 		return rc;
 	}
-	rc = pq_eval_range(e, &src, start, end, step, NULL, &res, &err);
+	rc = pq_eval_range(e, &src, start, end, step, &o, &res, &err);
 	pq_expr__free(e);
 	return reply_result(r, rc, &res, &err);
 }
