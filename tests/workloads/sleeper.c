@@ -2,8 +2,9 @@
 /*
  * sleeper SECONDS SLEEP_MS WORK_MS: loop for SECONDS of wall time: burn WORK_MS of CPU in
  * sleeper_work(), then sleep SLEEP_MS with nanosleep() in sleeper_sleep(). With WORK_MS = 0 it only
- * sleeps; with WORK_MS = SLEEP_MS it half computes, half sleeps. Prints how many sleeps it made and
- * the CPU and wall time it measured.
+ * sleeps; with WORK_MS = SLEEP_MS it half computes, half sleeps (on an idle host: on a busy one the
+ * WORK_MS of CPU take longer). Prints how many sleeps it made, the CPU and wall time it measured and
+ * the wall time it spent in sleeper_sleep().
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 3, sleep_ms = argc > 2 ? atof(argv[2]) : 20;
 	double work_ms = argc > 3 ? atof(argv[3]) : 0;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), end = t0 + (uint64_t)(secs * 1e9);
+	uint64_t slept = 0;
 	long sleeps = 0;
 
 	if (secs <= 0 || sleep_ms < 0 || work_ms < 0) {
@@ -53,11 +55,14 @@ int main(int argc, char **argv)
 	while (now_ns(CLOCK_MONOTONIC) < end) {
 		if (work_ms > 0)
 			sleeper_work(work_ms);
+		uint64_t s0 = now_ns(CLOCK_MONOTONIC);
+
 		sleeper_sleep(sleep_ms);
+		slept += now_ns(CLOCK_MONOTONIC) - s0;
 		sleeps++;
 	}
-	printf("sleeps=%ld cpu_ns=%llu wall_ns=%llu\n", sleeps,
+	printf("sleeps=%ld cpu_ns=%llu wall_ns=%llu sleep_ns=%llu\n", sleeps,
 	       (unsigned long long)now_ns(CLOCK_PROCESS_CPUTIME_ID),
-	       (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0));
+	       (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0), (unsigned long long)slept);
 	return 0;
 }
