@@ -14,6 +14,7 @@
 #include "analytics/ampayload.h"
 #include "analytics/template.h"
 #include "export/json.h"
+#include "util/html.h"
 
 /* ---- SHA-256 (FIPS 180-4) for PagerDuty's dedup_key ---- */
 
@@ -688,24 +689,6 @@ static void header_value(FILE *f, const char *s)
 			fprintf(f, "=%02X", c);
 	}
 	fputs("?=", f);
-}
-
-static void html_escape(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&#34;", f);
-		else if (*s == '\'')
-			fputs("&#39;", f);
-		else
-			fputc(*s, f);
-	}
 }
 
 /* email.default.html's content without its stylesheet. */

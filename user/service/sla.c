@@ -19,6 +19,7 @@
 #include "service/store.h"
 #include "util/log.h"
 #include "util/clock.h"
+#include "util/html.h"
 
 #define DAY_MS (86400LL * 1000)
 #define MAX_REPORT_DAYS 400
@@ -241,22 +242,6 @@ struct day {
 	char date[16];
 };
 
-static void put_html_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&quot;", f);
-		else
-			fputc(*s, f);
-	}
-}
-
 static int reply_html(struct http_request *r, struct sla_api *a, const struct day *days, size_t nd,
 		      const double *ratios, int64_t from, int64_t to)
 {
@@ -291,17 +276,17 @@ static int reply_html(struct http_request *r, struct sla_api *a, const struct da
 		const struct slo *s = &a->slos.v[i];
 
 		fputs("<tr><td class=\"d\">", f);
-		put_html_text(f, s->name);
+		html_escape(f, s->name);
 		fprintf(f, "</td><td>%.10g%%</td><td>", s->objective);
-		put_html_text(f, s->period);
+		html_escape(f, s->period);
 		fputs("</td><td class=\"d\">", f);
-		put_html_text(f, s->description);
+		html_escape(f, s->description);
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n<table id=\"days\"><tr><th>day (UTC)</th>", f);
 	for (size_t i = 0; i < a->slos.n; i++) {
 		fputs("<th>", f);
-		put_html_text(f, a->slos.v[i].name);
+		html_escape(f, a->slos.v[i].name);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
