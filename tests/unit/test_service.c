@@ -536,7 +536,7 @@ static void test_remote_write_encoding(void **state)
 	metrics__add_cpu(m, p);
 	metrics__close_interval(m);
 	metrics__add_cpu(m, p);
-	assert_int_equal(push_encode_series(m, 1700000000123LL, "host1", &buf, &len), 0);
+	assert_int_equal(push_encode_series(m, 1700000000123LL, "host1", NULL, 0, &buf, &len), 0);
 	wr = prometheus__write_request__unpack(NULL, len, buf);
 	assert_non_null(wr);
 	assert_true(wr->n_timeseries > 5);

@@ -10,8 +10,9 @@
  * younger than hold_ms after it): the times of the clock series, one the writer stores at every
  * interval (vigil serve: vigil_intervals_total, stored in the same transaction as the interval's
  * points). So the samples are exactly those a scraper every interval (or Prometheus' remote write)
- * got, and rate() over a window of an idle counter is 0, not absent. A series that ended is held for
- * up to hold_ms (Prometheus would mark it stale at its next scrape). Without a clock (or where it has
+ * got, and rate() over a window of an idle counter is 0, not absent. A series the writer stopped
+ * without an end is held for up to hold_ms (vigil serve writes one: service/store.h,
+ * store__end_unreported). Without a clock (or where it has
  * no points), put-back samples are every interval_ms after the stored point, up to half an interval
  * before the next one, and after a series' newest point up to the latest storesrc__advance() time.
  * A series' end (series_is_end, recorded by the writer: an alert resolved, a recorded series gone)

@@ -10,6 +10,7 @@
 #include <snappy-c.h>
 
 #include "kernel/caps.h"
+#include "model/series.h"
 #include "service/metrics.h"
 #include "service/push.h"
 #include "util/log.h"
@@ -78,17 +79,13 @@ static Label *label(const char *name, const char *value)
 	return l;
 }
 
-static int enc_one(void *arg, const char *fam, const char *type, const char *help, const char *name,
-		   const struct prom_label *pl, size_t n, double v, int first)
+/* One series with one sample (v at t_ms); labels from pl, or from sl when pl is NULL. */
+static int enc_add(struct enc *e, const char *name, const struct prom_label *pl,
+		   const struct series_label *sl, size_t n, double v, __s64 t_ms)
 {
-	struct enc *e = arg;
 	TimeSeries *ts;
 	size_t nl = n + 3;
 
-	(void)fam;
-	(void)type;
-	(void)help;
-	(void)first;
 	if (e->n == e->cap) {
 		size_t c = e->cap ? e->cap * 2 : 256;
 		TimeSeries **t = realloc(e->ts, c * sizeof(*t));
@@ -111,7 +108,8 @@ static int enc_one(void *arg, const char *fam, const char *type, const char *hel
 	ts->labels[ts->n_labels++] = label("job", "vigil");
 	ts->labels[ts->n_labels++] = label("instance", e->instance);
 	for (size_t i = 0; i < n; i++)
-		ts->labels[ts->n_labels++] = label(pl[i].name, pl[i].value);
+		ts->labels[ts->n_labels++] =
+			pl ? label(pl[i].name, pl[i].value) : label(sl[i].name, sl[i].value);
 	for (size_t i = 0; i < ts->n_labels; i++)
 		if (!ts->labels[i])
 			return e->err = -ENOMEM;
@@ -122,9 +120,21 @@ static int enc_one(void *arg, const char *fam, const char *type, const char *hel
 		return e->err = -ENOMEM;
 	prometheus__sample__init(ts->samples[0]);
 	ts->samples[0]->value = v;
-	ts->samples[0]->timestamp = e->t;
+	ts->samples[0]->timestamp = t_ms;
 	ts->n_samples = 1;
 	return 0;
+}
+
+static int enc_one(void *arg, const char *fam, const char *type, const char *help, const char *name,
+		   const struct prom_label *pl, size_t n, double v, int first)
+{
+	struct enc *e = arg;
+
+	(void)fam;
+	(void)type;
+	(void)help;
+	(void)first;
+	return enc_add(e, name, pl, NULL, n, v, e->t);
 }
 
 static void enc_release(struct enc *e)
@@ -148,14 +158,19 @@ static void enc_release(struct enc *e)
 	free(e->ts);
 }
 
-int push_encode_series(const struct metrics *m, __s64 t_ms, const char *instance, void **buf,
-		       size_t *len)
+int push_encode_series(const struct metrics *m, __s64 t_ms, const char *instance,
+		       const struct push_end *ends, size_t nends, void **buf, size_t *len)
 {
 	struct enc e = { .t = t_ms, .instance = instance };
 	Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
+	double stale = series_end_value(); /* Prometheus' value.StaleNaN, bit for bit */
 	int err;
 
-	metrics__each(m, enc_one, &e);
+	/* Ends first: a series that ended and starts again in the same payload stays in order. */
+	for (size_t i = 0; i < nends && !e.err; i++)
+		enc_add(&e, ends[i].name, NULL, ends[i].l, ends[i].n, stale, ends[i].t_ms);
+	if (m && !e.err)
+		metrics__each(m, enc_one, &e);
 	err = e.err;
 	if (!err) {
 		wr.n_timeseries = e.n;
@@ -193,12 +208,14 @@ static void enqueue(struct push *p, struct job j)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void push__series(struct push *p, const struct metrics *m, __s64 t_ms)
+void push__series(struct push *p, const struct metrics *m, __s64 t_ms, const struct push_end *ends,
+		  size_t nends)
 {
 	void *raw = NULL, *comp;
 	size_t len = 0, clen;
 
-	if (!p || !p->rw_url || push_encode_series(m, t_ms, p->host, &raw, &len))
+	if (!p || !p->rw_url || (!m && !nends) ||
+	    push_encode_series(m, t_ms, p->host, ends, nends, &raw, &len))
 		return;
 	clen = snappy_max_compressed_length(len);
 	comp = malloc(clen);

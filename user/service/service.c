@@ -293,6 +293,63 @@ static int store_one(void *arg, const char *fam, const char *type, const char *h
 	return w->err;
 }
 
+/* Series that ended (store__end_unreported, store__end_last_run), kept for remote write's
+ * staleness markers. */
+struct ended {
+	struct push_end *v;
+	size_t n, cap;
+};
+
+static void ended_release(struct ended *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		for (size_t k = 0; k < e->v[i].n; k++) {
+			free(e->v[i].l[k].name);
+			free(e->v[i].l[k].value);
+		}
+		free((void *)e->v[i].l);
+		free((void *)e->v[i].name);
+	}
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+/* store_end_fn: a copy of the ended series (a marker lost to ENOMEM only delays nothing else). */
+static void add_ended(void *arg, const char *name, const struct series_label *l, size_t n,
+		      __s64 t_ms)
+{
+	struct ended *e = arg;
+	struct series_label *copy = calloc(n ? n : 1, sizeof(*copy));
+	char *nm = strdup(name);
+	bool ok = copy && nm;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		copy[i].name = strdup(l[i].name);
+		copy[i].value = strdup(l[i].value);
+		ok = copy[i].name && copy[i].value;
+	}
+	if (ok && e->n == e->cap) {
+		size_t c = e->cap ? e->cap * 2 : 16;
+		struct push_end *nv = realloc(e->v, c * sizeof(*nv));
+
+		ok = nv != NULL;
+		if (nv) {
+			e->v = nv;
+			e->cap = c;
+		}
+	}
+	if (!ok) {
+		for (size_t i = 0; copy && i < n; i++) {
+			free(copy[i].name);
+			free(copy[i].value);
+		}
+		free(copy);
+		free(nm);
+		return;
+	}
+	e->v[e->n++] = (struct push_end){ .name = nm, .l = copy, .n = n, .t_ms = t_ms };
+}
+
 static void bpf_cost(struct bpf_object *obj, double *secs, __u64 *runs)
 {
 	struct bpf_program *p;
@@ -494,6 +551,7 @@ static int close_interval(struct service *s, bool last)
 	struct profile *off = NULL;
 	struct proc_rss *rss = NULL;
 	long nrss;
+	struct ended ended = { 0 };
 	int err;
 
 	(void)last;
@@ -540,12 +598,14 @@ static int close_interval(struct service *s, bool last)
 	s->intervals++;
 	agent_stats(s);
 
-	/* one transaction: the interval's profiles and points */
+	/* one transaction: the interval's profiles and points, and the ends of the series the
+	 * previous interval reported and this one did not (Prometheus' staleness on a missed
+	 * scrape: /metrics no longer has them either) */
 	err = to_pprof(s->acc, &cpu_blob, &cpu_len);
 	if (!err && off)
 		err = to_pprof(off, &off_blob, &off_len);
 	if (!err && !store__begin(s->store)) {
-		struct store_walk w = { .st = store__series(s->store), .t = t1 };
+		struct store_walk w = { .st = store__reported(s->store), .t = t1 };
 		int rc = store__put_profile(s->store, "cpu", s->t0_ms, t1, (int)s->o.interval_s,
 					    cpu_blob, cpu_len);
 
@@ -553,7 +613,10 @@ static int close_interval(struct service *s, bool last)
 			rc = store__put_profile(s->store, "offcpu", s->t0_ms, t1,
 						(int)s->o.interval_s, off_blob, off_len);
 		if (!rc)
-			metrics__each(s->metrics, store_one, &w);
+			rc = metrics__each(s->metrics, store_one, &w);
+		/* only after a complete walk: a series it did not reach would end */
+		if (!rc)
+			store__end_unreported(s->store, t1, s->push ? add_ended : NULL, &ended);
 		store__commit(s->store);
 		store__maintain(s->store, t1,
 				&(struct store_policy){ s->o.retention_s, s->o.downsample_age1_s,
@@ -563,7 +626,7 @@ static int close_interval(struct service *s, bool last)
 				merge_blobs, s);
 	}
 	if (s->push) {
-		push__series(s->push, s->metrics, t1);
+		push__series(s->push, s->metrics, t1, ended.v, ended.n);
 		if (cpu_blob)
 			push__profile(s->push, cpu_blob, cpu_len, s->t0_ms, t1);
 	}
@@ -573,6 +636,7 @@ static int close_interval(struct service *s, bool last)
 		s->hooks[i].fn(s->hooks[i].arg, t1);
 	metrics__close_interval(s->metrics);
 
+	ended_release(&ended);
 	free(cpu_blob);
 	free(off_blob);
 	profile__free(off);
@@ -729,6 +793,18 @@ struct service *service__new(const struct service_opts *o)
 			err = -errno;
 			goto fail;
 		}
+	}
+	{
+		/* What the last run reported at its last interval ends where a scraper would have
+		 * found it gone (a kill -9 wrote no end); remote write gets the same markers. */
+		struct ended ended = { 0 };
+
+		if (store__end_last_run(s->store, now_ms(), (__s64)(o->interval_s * 1000 + 0.5),
+					s->push ? add_ended : NULL, &ended))
+			pr_warn("store: the last run's series were not ended (they linger up to "
+				"the query lookback)");
+		push__series(s->push, NULL, 0, ended.v, ended.n);
+		ended_release(&ended);
 	}
 	render_metrics(s);
 	return s;

@@ -18,33 +18,10 @@
 
 #include "model/hashmap.h"
 #include "service/store.h"
+#include "service/store_int.h"
 #include "util/log.h"
 
 #define SCHEMA_VERSION "1"
-
-struct store {
-	char dir[PATH_MAX];
-	char path[PATH_MAX];
-	sqlite3 *w; /* writer: the collection thread */
-	sqlite3 *r; /* readers: HTTP threads (serialized connection) */
-	pthread_mutex_t wlock; /* the writer connection and the id cache */
-	struct hashmap *ids; /* "name\x1flabels" -> series id */
-	struct hashmap *raw_ids; /* raw_key() -> struct cached_series */
-	sqlite3_stmt *put_point; /* the writer's prepared point insert */
-	sqlite3_stmt *put_end; /* and end-of-series insert */
-	/*
-	 * Per downsampling resolution: every point of a finer resolution before until is rolled up
-	 * (kept in meta as points_rolled_RES); next, when known, is the start of the first window
-	 * after it that holds points (points only come later).
-	 */
-	struct rolled {
-		int res_s;
-		bool known, has_next;
-		__s64 until, next;
-	} rolled[2];
-	bool writable;
-	bool in_tx;
-};
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -61,13 +38,16 @@ static const char schema[] =
 	 * needs no migration, and one of this Vigil still opens in an older one. */
 	"CREATE TABLE IF NOT EXISTS ends(series INTEGER NOT NULL, t INTEGER NOT NULL,"
 	" PRIMARY KEY(series, t)) WITHOUT ROWID;"
+	/* The collection loop's series reported at its latest interval (store_ends.c): a restart
+	 * ends them, as a scraper ends a target's series when it goes down. */
+	"CREATE TABLE IF NOT EXISTS live(series INTEGER PRIMARY KEY);"
 	/* No index on (res, t): it took 40% more bytes than the points themselves, and retention and
 	 * downsampling seek each series by its key instead (struct rolled). */
 	"DROP INDEX IF EXISTS points_rt;"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" SCHEMA_VERSION "');";
 
 /* A failed write: full disk and I/O errors make the store unwritable (one line), others are bugs. */
-static int write_failed(struct store *s, int rc, const char *what)
+int store_write_failed(struct store *s, int rc, const char *what)
 {
 	int err = rc == SQLITE_FULL ? -ENOSPC : rc == SQLITE_IOERR ? -EIO : -EPROTO;
 
@@ -142,6 +122,7 @@ struct store *store__open(const char *dir)
 	if (!s)
 		return NULL;
 	pthread_mutex_init(&s->wlock, NULL);
+	s->gen = 1;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	snprintf(s->path, sizeof(s->path), "%s/vigil.db", dir);
 	s->ids = hashmap__new(key_hash, hashmap_str_equal, NULL);
@@ -222,6 +203,7 @@ void store__close(struct store *s)
 		sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL);
 	sqlite3_finalize(s->put_point);
 	sqlite3_finalize(s->put_end);
+	store_ends_release(s);
 	sqlite3_close(s->r);
 	sqlite3_close(s->w);
 	if (s->ids)
@@ -252,7 +234,7 @@ int store__begin(struct store *s)
 	rc = sqlite3_exec(s->w, "BEGIN", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		pthread_mutex_unlock(&s->wlock);
-		return write_failed(s, rc, "starting a transaction");
+		return store_write_failed(s, rc, "starting a transaction");
 	}
 	s->in_tx = true;
 	return 0;
@@ -263,12 +245,13 @@ int store__commit(struct store *s)
 	int rc = sqlite3_exec(s->w, "COMMIT", NULL, NULL, NULL), err = 0;
 
 	if (rc != SQLITE_OK) {
-		err = write_failed(s, rc, "writing the interval");
+		err = store_write_failed(s, rc, "writing the interval");
 		sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
 	} else if (!s->writable) {
 		pr_info("store: writing again (%s)", s->path);
 		s->writable = true;
 	}
+	store_ends_commit(s, !err);
 	s->in_tx = false;
 	pthread_mutex_unlock(&s->wlock);
 	return err;
@@ -283,7 +266,7 @@ int store__put_profile(struct store *s, const char *kind, __s64 t0_ms, __s64 t1_
 		&st, NULL);
 
 	if (rc != SQLITE_OK)
-		return write_failed(s, rc, "storing a profile");
+		return store_write_failed(s, rc, "storing a profile");
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, t0_ms);
 	sqlite3_bind_int64(st, 3, t1_ms);
@@ -291,7 +274,7 @@ int store__put_profile(struct store *s, const char *kind, __s64 t0_ms, __s64 t1_
 	sqlite3_bind_blob(st, 5, blob, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : write_failed(s, rc, "storing a profile");
+	return rc == SQLITE_DONE ? 0 : store_write_failed(s, rc, "storing a profile");
 }
 
 int store__profiles(struct store *s, const char *kind, __s64 from_ms, __s64 to_ms,
@@ -390,7 +373,7 @@ static int series_id(struct store *s, const char *name, const char *labels, cons
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		free(key);
-		return write_failed(s, rc, "adding a series");
+		return store_write_failed(s, rc, "adding a series");
 	}
 	*id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -400,13 +383,6 @@ static int series_id(struct store *s, const char *name, const char *labels, cons
 	}
 	return 0;
 }
-
-struct cached_series {
-	sqlite3_int64 id;
-	double last_v;
-	__s64 last_t;
-	bool stored; /* a point was stored by this process */
-};
 
 /* The id cache's key: name and the labels as given (callers repeat the same order every interval,
  * so the canonical JSON is built only for a series' first point). malloc'd. */
@@ -426,8 +402,7 @@ static char *raw_key(const char *name, const struct series_label *l, size_t nl)
 	return k;
 }
 
-/* The series ends at t_ms: recorded, and its next point is stored whatever its value. */
-static int put_end(struct store *s, struct cached_series *cs, __s64 t_ms)
+int store_put_end(struct store *s, sqlite3_int64 id, __s64 t_ms)
 {
 	int rc;
 
@@ -435,23 +410,19 @@ static int put_end(struct store *s, struct cached_series *cs, __s64 t_ms)
 		rc = sqlite3_prepare_v2(s->w, "INSERT OR IGNORE INTO ends(series, t) VALUES(?, ?)",
 					-1, &s->put_end, NULL);
 		if (rc != SQLITE_OK)
-			return write_failed(s, rc, "ending a series");
+			return store_write_failed(s, rc, "ending a series");
 	}
 	sqlite3_reset(s->put_end);
-	sqlite3_bind_int64(s->put_end, 1, cs->id);
+	sqlite3_bind_int64(s->put_end, 1, id);
 	sqlite3_bind_int64(s->put_end, 2, t_ms);
 	rc = sqlite3_step(s->put_end);
 	sqlite3_reset(s->put_end);
-	if (rc != SQLITE_DONE)
-		return write_failed(s, rc, "ending a series");
-	cs->stored = false;
-	return 0;
+	return rc == SQLITE_DONE ? 0 : store_write_failed(s, rc, "ending a series");
 }
 
-static int series_append(void *ctx, const char *name, const struct series_label *l, size_t nl,
-			 const char *type, __s64 t_ms, double v)
+int store_append(struct store *s, const char *name, const struct series_label *l, size_t nl,
+		 const char *type, __s64 t_ms, double v, struct cached_series **out)
 {
-	struct store *s = ctx;
 	struct series_label *sorted = NULL;
 	struct cached_series *cs;
 	sqlite3_int64 id;
@@ -488,10 +459,17 @@ static int series_append(void *ctx, const char *name, const struct series_label 
 			free(key);
 			return err;
 		}
+		cs->key = key;
 	}
+	*out = cs;
 	id = cs->id;
-	if (series_is_end(v))
-		return put_end(s, cs, t_ms);
+	/* The series ends at t_ms: recorded, and its next point is stored whatever its value. */
+	if (series_is_end(v)) {
+		err = store_put_end(s, id, t_ms);
+		if (!err)
+			cs->stored = false;
+		return err;
+	}
 	/* An unchanged value within the heartbeat adds nothing: readers hold the last value. */
 	if (cs->stored && v == cs->last_v && t_ms > cs->last_t &&
 	    t_ms - cs->last_t < STORE_HEARTBEAT_MS)
@@ -502,7 +480,7 @@ static int series_append(void *ctx, const char *name, const struct series_label 
 			s->w, "INSERT OR REPLACE INTO points(series, t, v) VALUES(?, ?, ?)", -1,
 			&s->put_point, NULL);
 		if (rc != SQLITE_OK)
-			return write_failed(s, rc, "adding a point");
+			return store_write_failed(s, rc, "adding a point");
 	}
 	sqlite3_reset(s->put_point);
 	sqlite3_bind_int64(s->put_point, 1, id);
@@ -511,15 +489,22 @@ static int series_append(void *ctx, const char *name, const struct series_label 
 	rc = sqlite3_step(s->put_point);
 	sqlite3_reset(s->put_point);
 	if (rc != SQLITE_DONE)
-		return write_failed(s, rc, "adding a point");
+		return store_write_failed(s, rc, "adding a point");
 	cs->last_v = v;
 	cs->last_t = t_ms;
 	cs->stored = true;
 	return 0;
 }
 
-/* labels JSON -> sorted label array. */
-static int parse_labels(const char *txt, struct series_label **out, size_t *n)
+static int series_append(void *ctx, const char *name, const struct series_label *l, size_t nl,
+			 const char *type, __s64 t_ms, double v)
+{
+	struct cached_series *cs;
+
+	return store_append(ctx, name, l, nl, type, t_ms, v, &cs);
+}
+
+int store_parse_labels(const char *txt, struct series_label **out, size_t *n)
 {
 	json_t *o = json_loads(txt, 0, NULL), *v;
 	const char *k;
@@ -552,6 +537,15 @@ static int parse_labels(const char *txt, struct series_label **out, size_t *n)
 	if (i > 1)
 		qsort(*out, i, sizeof(**out), cmp_label);
 	return 0;
+}
+
+void store_free_labels(struct series_label *l, size_t n)
+{
+	for (size_t k = 0; l && k < n; k++) {
+		free(l[k].name);
+		free(l[k].value);
+	}
+	free(l);
 }
 
 /* The points of series id in [from, to] and its ends there (as series_end_value() points, after
@@ -605,11 +599,7 @@ static bool only_ends(const struct series *se)
 static void series_free(struct series *se)
 {
 	free(se->name);
-	for (size_t k = 0; k < se->nr_labels; k++) {
-		free(se->labels[k].name);
-		free(se->labels[k].value);
-	}
-	free(se->labels);
+	store_free_labels(se->labels, se->nr_labels);
 	free(se->points);
 	memset(se, 0, sizeof(*se));
 }
@@ -636,8 +626,8 @@ static int series_select(void *ctx, const char *name, const struct series_matche
 		const char *n = (const char *)sqlite3_column_text(st, 1);
 		int match;
 
-		err = parse_labels((const char *)sqlite3_column_text(st, 2), &se.labels,
-				   &se.nr_labels);
+		err = store_parse_labels((const char *)sqlite3_column_text(st, 2), &se.labels,
+					 &se.nr_labels);
 		if (err)
 			break;
 		match = series_matches(n, se.labels, se.nr_labels, m, nm);
@@ -688,6 +678,16 @@ struct series_store store__series(struct store *s)
 	return (struct series_store){ .ops = &store_ops, .ctx = s };
 }
 
+static const struct series_store_ops reported_ops = {
+	.select = series_select,
+	.append = store_reported_append,
+};
+
+struct series_store store__reported(struct store *s)
+{
+	return (struct series_store){ .ops = &reported_ops, .ctx = s };
+}
+
 int store__list_series(struct store *s, store_series_fn fn, void *arg)
 {
 	sqlite3_stmt *st;
@@ -721,7 +721,7 @@ int store__kv_set(struct store *s, const char *key, const char *value)
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&s->wlock);
-	return rc == SQLITE_DONE ? 0 : write_failed(s, rc, "saving state");
+	return rc == SQLITE_DONE ? 0 : store_write_failed(s, rc, "saving state");
 }
 
 char *store__kv_get(struct store *s, const char *key)
@@ -850,7 +850,7 @@ static int downsample_profiles(struct store *s, __s64 cut_ms, int res_s, store_m
 		for (size_t i = 0; i < n && !ret; i++)
 			if ((rc = exec_i64(s->w, "DELETE FROM profiles WHERE id = ?", ids[i], 0,
 					   0)))
-				ret = write_failed(s, rc, "downsampling profiles");
+				ret = store_write_failed(s, rc, "downsampling profiles");
 		if (!ret)
 			ret = store__put_profile(s, kind, t0, t1, res_s, out, out_len);
 		sqlite3_exec(s->w, ret ? "ROLLBACK TO ds; RELEASE ds" : "RELEASE ds", NULL, NULL,
@@ -995,7 +995,7 @@ static int downsample_points(struct store *s, __s64 cut_ms, int res_s)
 	sqlite3_exec(s->w, rc == SQLITE_OK ? "RELEASE dp" : "ROLLBACK TO dp; RELEASE dp", NULL,
 		     NULL, NULL);
 	if (rc != SQLITE_OK)
-		return write_failed(s, rc, "downsampling points");
+		return store_write_failed(s, rc, "downsampling points");
 	r->until = w1;
 	r->has_next = false;
 	return 1;
@@ -1019,7 +1019,7 @@ int store__maintain(struct store *s, __s64 now_ms, const struct store_policy *p,
 		rc = exec_i64(s->w, "DELETE FROM ends WHERE t < ?", now_ms - p->retention_s * 1000,
 			      0, 0);
 	if (rc != SQLITE_OK)
-		return write_failed(s, rc, "applying retention");
+		return store_write_failed(s, rc, "applying retention");
 	/* A few buckets per call keeps an interval's work bounded; backlogs drain over time. */
 	for (int i = 0; i < 8 && ret >= 0; i++) {
 		int a = downsample_profiles(s, now_ms - p->age2_s * 1000, (int)p->res2_s, merge,

@@ -56,13 +56,39 @@ int store__profile_count(struct store *s, const char *kind, long *n, __s64 *olde
 /* Points are stored when a value changes, and at least every STORE_HEARTBEAT_MS while it does not
  * (readers hold the last value in between: analytics/storesrc.h puts the skipped points back).
  * Appending series_end_value() (model/series.h: a staleness marker) records the series' end in
- * the table `ends`: select returns it as such a point, readers hold nothing past it, and the
+ * the table `ends` (the rule engine's resolved ALERTS; the collection loop's, below): select returns it as such a point, readers hold nothing past it, and the
  * series' next point is stored whatever its value. Roll-ups and retention drop ends with the
  * points of their windows. */
 #define STORE_HEARTBEAT_MS 60000
 
 /* The metric store interface (model/series.h): select from any thread, append from the writer. */
 struct series_store store__series(struct store *s);
+
+/*
+ * The collection loop's series end as Prometheus ends a scraped series: at the first interval
+ * that does not report it. The loop appends each interval's points through store__reported()
+ * (the same interface; a point skipped as unchanged still counts as reported), then, in the same
+ * transaction, calls store__end_unreported(s, t_ms): every series reported at the previous call
+ * and not since gets its end at t_ms (a staleness marker, above), fn (may be NULL) is called for
+ * each with its name, labels and t_ms (valid during the call), and this interval's set becomes the previous one. The sets
+ * are kept in memory (no scan of the store); a transaction that does not commit leaves the
+ * previous set as it was. Series appended through store__series() are not tracked (the rule
+ * engine ends its own). The loop must not call store__end_unreported after a walk that stopped
+ * early: a series it did not reach would end.
+ *
+ * The set of the latest committed interval is kept in the table `live` (rows change when series
+ * start and end), so the next run ends what this one reported last: store__end_last_run(), once
+ * before the first interval, ends each of them at the previous run's last interval plus
+ * interval_ms (where a scraper would have found the target down), or at now_ms if that is
+ * sooner, never at or before the series' last point; fn as above. 0 or -errno.
+ */
+struct series_store store__reported(struct store *s);
+typedef void (*store_end_fn)(void *arg, const char *name, const struct series_label *l, size_t n,
+			     __s64 t_ms);
+int store__end_unreported(struct store *s, __s64 t_ms, store_end_fn fn, void *arg);
+int store__end_last_run(struct store *s, __s64 now_ms, __s64 interval_ms, store_end_fn fn,
+			void *arg);
+
 /* Every metric name with its type and label sets (JSON-ready): calls fn once per series. */
 typedef int (*store_series_fn)(void *arg, const char *name, const char *type,
 			       const char *labels_json);
