@@ -4,6 +4,7 @@ test's temporary directory and is killed with the test (ctx.spawn)."""
 import json
 import os
 import socket
+import struct
 import subprocess
 import time
 import urllib.error
@@ -97,6 +98,66 @@ def prometheus_server(ctx, config_text, name="prom", remote_write=False, files=N
     url = "http://127.0.0.1:%d" % port
     assert wait_for(lambda: _ready(url + "/-/ready"), timeout=60), \
         "prometheus did not become ready: " + open(ctx.path(name + ".log")).read()[-2000:]
+    return url
+
+
+STALE_NAN_BITS = 0x7ff0000000000002  # Prometheus' staleness marker (value.StaleNaN)
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7f, n >> 7
+        out.append(b | 0x80 if n else b)
+        if not n:
+            return bytes(out)
+
+
+def _field(num, payload):
+    """A length-delimited protobuf field."""
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _snappy_block(raw):
+    """Snappy's block format with literals only (valid snappy; no compression needed here)."""
+    out = bytearray(_varint(len(raw)))
+    for i in range(0, len(raw), 65536):
+        chunk = raw[i:i + 65536]
+        n = len(chunk) - 1
+        out += bytes([n << 2]) if n < 60 else bytes([60 << 2, n]) if n < 256 else \
+            bytes([61 << 2]) + struct.pack("<H", n)
+        out += chunk
+    return bytes(out)
+
+
+def remote_write_body(series):
+    """A remote write 1.0 body (snappy WriteRequest) for series: [(labels with __name__,
+    [(t_ms, value, or None for a staleness marker)])], samples in time order."""
+    req = bytearray()
+    for labels, samples in series:
+        ts = bytearray()
+        for k in sorted(labels):
+            ts += _field(1, _field(1, k.encode()) + _field(2, labels[k].encode()))
+        for t, v in samples:
+            bits = STALE_NAN_BITS if v is None else struct.unpack("<Q", struct.pack("<d", v))[0]
+            ts += _field(2, b"\x09" + struct.pack("<Q", bits) + b"\x10" +
+                         _varint(t & 0xffffffffffffffff))
+        req += _field(1, bytes(ts))
+    return _snappy_block(bytes(req))
+
+
+def prometheus_with_samples(ctx, series, name="prom"):
+    """An empty Prometheus given series (as remote_write_body takes them) by remote write, staleness
+    markers included (a promtool backfill has no way to write one). Returns the base URL."""
+    url = prometheus_server(ctx, "global:\n  scrape_interval: 15s\n", name=name,
+                            remote_write=True)
+    for i in range(0, len(series), 500):
+        req = urllib.request.Request(url + "/api/v1/write", data=remote_write_body(series[i:i + 500]),
+                                     headers={"Content-Encoding": "snappy",
+                                              "Content-Type": "application/x-protobuf",
+                                              "X-Prometheus-Remote-Write-Version": "0.1.0"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            assert r.status in (200, 204), r.status
     return url
 
 

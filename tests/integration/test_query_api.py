@@ -1,6 +1,6 @@
 """Prometheus' query API on vigil serve (/api/v1/query, /api/v1/query_range, series, labels): the
-samples a running service stored, loaded into a real Prometheus (promtool backfill), must give the
-same answers from both servers' /api/v1/query_range for every expression below, to float rounding.
+samples a running service stored, with the ends of its series as staleness markers, given to a real
+Prometheus (by remote write: a promtool backfill cannot write a marker), must give the same answers from both servers' /api/v1/query_range for every expression below, to float rounding.
 The samples are what Vigil's own API returns for a range selector, so the test covers the HTTP API
 and the evaluator over the live store (with the points the store skipped put back); that those
 samples are the ones the same service sent to a Prometheus by remote write is the last test here
@@ -14,8 +14,9 @@ import urllib.parse
 import urllib.request
 
 from lib import wait_for, workload
-from oracles import prom_query, prometheus_server, prometheus_with_blocks, same_result
-from test_serve import Serve
+from oracles import (prom_query, prometheus_server, prometheus_with_blocks, prometheus_with_samples,
+                     same_result)
+from test_serve import Serve, own_copy
 
 EXPRS = [
     "vigil_cpu_seconds_total",
@@ -68,35 +69,23 @@ EXPRS = [
 ]
 
 
-def om_escape(v):
-    return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
-
-
-def om_float(s):
-    v = float(s)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v)
-
-
-def to_openmetrics(matrix):
-    """A range selector's answer as OpenMetrics text (type unknown: PromQL does not look at it)."""
-    fams = {}
-    for s in matrix:
-        m = dict(s["metric"])
-        fams.setdefault(m.pop("__name__"), []).append((m, s["values"]))
+def with_ends(matrix, data, t_end):
+    """A range selector's answer with the store's ends of series up to t_end merged in as staleness
+    markers (None), as prometheus_with_samples takes them: the selector drops markers, as
+    Prometheus' range selectors do."""
+    db = sqlite3.connect(f"file:{data}/vigil.db?mode=ro", uri=True)
+    ends = {}
+    for name, labels, t in db.execute("SELECT s.name, s.labels, e.t FROM ends e JOIN series s "
+                                      "ON s.id = e.series WHERE e.t <= ?", (round(t_end * 1000),)):
+        key = tuple(sorted(dict(json.loads(labels), __name__=name).items()))
+        ends.setdefault(key, []).append((t, None))
+    db.close()
     out = []
-    for name in sorted(fams):
-        out.append(f"# TYPE {name} unknown")
-        for labels, values in fams[name]:
-            ls = ",".join(f'{k}="{om_escape(v)}"' for k, v in sorted(labels.items()))
-            ls = "{" + ls + "}" if ls else ""
-            for t, v in values:
-                out.append(f"{name}{ls} {om_float(v)} {t}")
-    out.append("# EOF")
-    return "\n".join(out) + "\n"
+    for s in matrix:
+        pts = [(round(float(t) * 1000), float(v)) for t, v in s["values"]]
+        pts += ends.get(tuple(sorted(s["metric"].items())), [])
+        out.append((s["metric"], sorted(pts, key=lambda p: (p[0], p[1] is None))))
+    return out
 
 
 def serve_samples(ctx, seconds):
@@ -129,7 +118,9 @@ def test_query_api_matches_prometheus(ctx):
         assert want in names, f"{want} not stored: {sorted(names)}"
     assert any(s["metric"].get("comm") == "spin" for s in matrix), "the spin job was not seen"
     npoints = sum(len(s["values"]) for s in matrix)
-    prom = prometheus_with_blocks(ctx, to_openmetrics(matrix))
+    fed = with_ends(matrix, sv.data, t_end)
+    nends = sum(1 for _, pts in fed for _, v in pts if v is None)
+    prom = prometheus_with_samples(ctx, fed)
     t0 = min(float(s["values"][0][0]) for s in matrix)
     failures = []
     # Aligned and unaligned windows; the data's first seconds are in both.
@@ -153,7 +144,7 @@ def test_query_api_matches_prometheus(ctx):
                 failures.append(f"{expr} @ {t}: {d}")
     assert not failures, "\n".join(failures[:10]) + f"\n({len(failures)} differences)"
     ctx.measure(f"{len(EXPRS)} expressions x 2 ranges + 2 instants over {len(matrix)} series, "
-                f"{npoints} samples of a live vigil serve agree with Prometheus")
+                f"{npoints} samples ({nends} ends) of a live vigil serve agree with Prometheus")
 
 
 def test_query_api_errors_like_prometheus(ctx):
@@ -211,7 +202,8 @@ def test_query_api_errors_like_prometheus(ctx):
 def test_query_api_samples_are_what_remote_write_sent(ctx):
     """The samples the query API reads (stored points plus the skipped ones put back) are the ones
     the same service sent by remote write to a real Prometheus, for every series sent at every
-    interval of the window; series that ended or left the top N are held up to 60 s (counted)."""
+    interval of the window; and none that remote write did not send (a series that ended or left
+    the top N ends in both at the same interval)."""
     prom = prometheus_server(ctx, "global:\n  scrape_interval: 1m\n", name="prom-rw",
                              remote_write=True)
     sv = Serve(ctx, "--remote-write", f"{prom}/api/v1/write", interval=1).start()
@@ -255,6 +247,7 @@ def test_query_api_samples_are_what_remote_write_sent(ctx):
         sent = {t for t, _ in rw[k]}
         extra += sum(1 for t, _ in v if start <= t <= t_end and t not in sent)
     assert not diffs, f"{len(diffs)} of {len(steady)} series differ:\n" + "\n".join(diffs[:5])
+    assert extra == 0, f"{extra} samples held that remote write did not send"
     # Not vacuous: most of those samples were not stored (unchanged values) but put back.
     db = sqlite3.connect(f"file:{sv.data}/vigil.db?mode=ro", uri=True)
     stored = db.execute("SELECT count(*) FROM points WHERE t >= ? AND t <= ?",
@@ -263,4 +256,100 @@ def test_query_api_samples_are_what_remote_write_sent(ctx):
     assert stored < compared, f"{stored} points stored, {compared} compared: nothing put back"
     ctx.measure(f"{len(steady)} series x {len(win)} intervals: {compared} samples equal to what "
                 f"remote write sent, {compared - stored}+ of them put back (the store holds "
-                f"{stored} points in the window); {extra} samples of ended series held (up to 60 s)")
+                f"{stored} points in the window); {extra} samples held that it did not send")
+
+
+def test_query_api_ends_series_of_exited_process(ctx):
+    """A process that exits: its vigil_process_resident_bytes series is in /api/v1/query while it
+    lives and gone within 2 intervals after it exits (the service ends the series at the first
+    interval without it, as Prometheus marks a missed series stale), and /api/v1/query_range over
+    its life still has its points; a real Prometheus fed by the service's remote write (staleness
+    markers) answers the same range query with the same samples. Then the service is killed (-9)
+    while a second such process lives, the process ends, and the service restarts: the series is
+    gone from both at once (the restart ends what the killed run reported last, after its last
+    point and before the new run's first), its points still there."""
+    prom = prometheus_server(ctx, "global:\n  scrape_interval: 1m\n", name="prom-stale",
+                             remote_write=True)
+    args = ("--remote-write", f"{prom}/api/v1/write", "--top", "1000")
+    sv = Serve(ctx, *args, interval=1).start()
+    exe, comm = own_copy(ctx, "rssgrow")
+    sel = f'vigil_process_resident_bytes{{comm="{comm}"}}'
+
+    def vigil_has(t=None):
+        q = {"query": sel} if t is None else {"query": sel, "time": t}
+        return bool(sv.json("/api/v1/query?" + urllib.parse.urlencode(q))["data"]["result"])
+
+    def prom_has(t=None):
+        r = prom_query(prom, sel, **({} if t is None else {"time": t}))
+        return bool(r["data"]["result"])
+
+    def prom_caught_up(t):
+        r = prom_query(prom, "timestamp(vigil_intervals_total)")
+        return r["status"] == "success" and r["data"]["result"] and \
+            float(r["data"]["result"][0]["value"][1]) >= t
+
+    def ranges(t0, t1):
+        params = {"start": t0, "end": t1, "step": 0.5}
+        _, mine = vigil_query(sv, "/api/v1/query_range", query=sel, **params)
+        theirs = prom_query(prom, sel, **params)
+        assert mine["status"] == theirs["status"] == "success", (mine, theirs)
+        return [[[float(t), v] for t, v in s["values"]] for s in mine["data"]["result"]], \
+            [[[float(t), v] for t, v in s["values"]] for s in theirs["data"]["result"]]
+
+    # 1. Lives a few intervals, then exits.
+    p = ctx.spawn([exe, "64", "16"])
+    p.stdout.readline()
+    t_start = time.time()
+    assert wait_for(vigil_has, timeout=15, step=0.2), f"{comm} never in /api/v1/query"
+    assert wait_for(prom_has, timeout=15, step=0.2), f"{comm} never remote-written"
+    sv.wait_intervals(3)
+    p.kill()
+    p.wait()
+    t_exit = time.time()
+    assert vigil_has(t_exit - 0.1)
+    sv.wait_intervals(3)
+    assert wait_for(lambda: prom_caught_up(t_exit + 2), timeout=30, step=0.3)
+    gone = {"vigil": not vigil_has(t_exit + 2), "prometheus (remote write)": not prom_has(t_exit + 2)}
+    assert all(gone.values()), f"still there 2 intervals after the exit: {gone}"
+    mine, theirs = ranges(t_start - 2, t_exit + 3)
+    assert len(mine) == 1 and mine == theirs, f"vigil {mine} / prometheus {theirs}"
+    times = [t for t, _ in mine[0]]
+    assert times[0] <= t_exit - 2 and t_exit - 1 <= times[-1] < t_exit + 2, (t_start, t_exit, times)
+    assert all(abs(b - a - 0.5) < 1e-3 for a, b in zip(times, times[1:])), \
+        f"a gap in its life: {times}"
+    last_vigil = times[-1]
+
+    # 2. Killed (-9) while a second run of it lives; the process ends, the service restarts.
+    p = ctx.spawn([exe, "64", "16"])
+    p.stdout.readline()
+    t_start2 = time.time()
+    assert wait_for(vigil_has, timeout=15, step=0.2), f"{comm} not back in /api/v1/query"
+    assert wait_for(prom_has, timeout=15, step=0.2), f"{comm} not back in remote write"
+    sv.wait_intervals(2)
+    sv.p.kill()
+    sv.p.wait()
+    p.kill()
+    p.wait()
+    t_kill = time.time()
+    sv = Serve(ctx, *args, interval=1, data=sv.data).start()
+    t_up = time.time()
+    assert not vigil_has(), f"{comm} still in /api/v1/query after the restart"
+    assert wait_for(lambda: not prom_has(), timeout=10, step=0.2), \
+        f"{comm} still in the remote-written Prometheus after the restart"
+    t_prom_gone = time.time()
+    db = sqlite3.connect(f"file:{sv.data}/vigil.db?mode=ro", uri=True)
+    rows = db.execute("SELECT (SELECT max(p.t) FROM points p WHERE p.series = s.id), "
+                      "(SELECT max(e.t) FROM ends e WHERE e.series = s.id) FROM series s "
+                      "WHERE s.name = 'vigil_process_resident_bytes' AND s.labels = ?",
+                      (json.dumps({"comm": comm}, separators=(",", ":")),)).fetchall()
+    db.close()
+    assert len(rows) == 1 and rows[0][0] < rows[0][1] and \
+        t_kill - 1.5 <= rows[0][1] / 1000 <= t_up, (rows, t_kill, t_up)
+    mine, theirs = ranges(t_start2 - 1, t_up)
+    assert len(mine) == 1 and len(mine[0]) >= 3 and mine[0][-1][0] >= t_kill - 1.5, (t_kill, mine)
+    assert mine == theirs, f"vigil {mine} / prometheus {theirs}"
+    ctx.measure(f"{comm}: in both while alive; vigil's last sample {last_vigil - t_exit:+.2f} s "
+                f"from its exit, both empty 2 intervals after it, query_range equal "
+                f"({len(times)} steps); after kill -9 and restart: end {rows[0][1] / 1000 - t_kill:+.2f}"
+                f" s from the kill (restart took {t_up - t_kill:.1f} s), gone from vigil at once and "
+                f"from remote write {t_prom_gone - t_up:.1f} s after the restart")
