@@ -283,7 +283,10 @@ def test_serve_prometheus_scrape_rate_and_remote_write(ctx):
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    time.sleep(16)  # the comm wins its own series after its first interval
+    # the comm wins its own series after its first interval: rate()'s window below starts after
+    # Prometheus has scraped it
+    assert wait_for(lambda: q(f'vigil_cpu_seconds_total{{job="vigil-scrape",comm="{comm}"}}'),
+                    timeout=60, step=0.5), f"prometheus never scraped a series for comm={comm}"
     c0, t0 = cpu_of(job.pid), time.time()
     time.sleep(24)
     c1, t1 = cpu_of(job.pid), time.time()
@@ -596,7 +599,16 @@ def test_serve_downsampling_and_retention(ctx):
     # Ages and resolutions scaled down from 1h:1m,1d:10m so the test sees both steps.
     s = Serve(ctx, "--downsample", "3s:2s,6s:4s", "--retention", "1m", interval=1).start()
     spin = ctx.spawn([workload("spin"), "0"])
-    time.sleep(14)
+
+    def point_res():
+        db = sqlite3.connect(f"file:{s.data}/vigil.db?mode=ro", uri=True)
+        try:
+            return {r[0] for r in db.execute("SELECT DISTINCT res FROM points")}
+        finally:
+            db.close()
+    # until both steps have run on profiles and points (about 10 s in)
+    wait_for(lambda: {2, 4} <= {r[3] for r in db_profiles(s.data)} and {2, 4} <= point_res(),
+             timeout=40, step=0.5)
     rows = db_profiles(s.data)
     res = {r[3] for r in rows}
     assert {2, 4} <= res, rows
@@ -604,9 +616,7 @@ def test_serve_downsampling_and_retention(ctx):
     assert fresh, rows  # the newest stay at full resolution
     st, _, body = s.get("/api/v1/profiling/cpu?from=now-1m&comm=spin&format=folded")
     assert st == 200 and b"spin_hot" in body
-    db = sqlite3.connect(f"file:{s.data}/vigil.db?mode=ro", uri=True)
-    pres = {r[0] for r in db.execute("SELECT DISTINCT res FROM points")}
-    db.close()
+    pres = point_res()
     assert {2, 4} <= pres, pres
     # A merged row holds the intervals that started in its window: at most 4 s plus one interval.
     for kind, t0, t1, r, _ in rows:
