@@ -65,14 +65,15 @@ def check_capacity(ctx, s, comm, limit, rate, t0, rss0):
 
 def check_anomaly_on_burn(ctx, s, spin):
     """45 intervals in, the detector is quiet; a CPU burn then crosses the threshold within 20 s,
-    listed with its value and expectation. Returns (the burner, the anomaly)."""
+    listed with its value and expectation. Returns (the burner, the anomaly, the burn's start,
+    the intervals stored then)."""
     quiet = query(s, "vigil_anomaly_score")
     assert quiet and quiet[0]["metric"] == {"__name__": "vigil_anomaly_score", "anomaly": "hog"}, quiet
     items = s.json("/api/v1/anomalies")
     assert items["anomalies"] == [], items
     threshold = items["items"][0]["threshold"]
     assert abs(threshold - 0.3) < 1e-9, items
-    t_start = time.time()
+    n_start, t_start = intervals_stored(s), time.time()
     p = ctx.spawn([spin, "0"])
     ok = wait_for(lambda: s.json("/api/v1/anomalies")["anomalies"], timeout=20, step=0.5)
     found = time.time() - t_start
@@ -89,7 +90,7 @@ def check_anomaly_on_burn(ctx, s, spin):
     assert peak_before < threshold <= peak_after, (peak_before, peak_after)
     ctx.measure(f"anomaly {found:.1f} s into the burn; score before {peak_before:.2f}, "
                 f"after {peak_after:.2f} (threshold {threshold})")
-    return p, a
+    return p, a, t_start, n_start
 
 
 def check_web_panels(ctx, s):
@@ -111,76 +112,10 @@ def check_web_panels(ctx, s):
     return True
 
 
-def test_anomaly_capacity_and_web_panels(ctx):
-    """One service (1 s intervals) with an anomaly item on a CPU burner's rate and a capacity item
-    on a process growing its RSS at 4 MiB/s toward a 400 MB limit (one run: both need the same
-    long warm-up).
-    Capacity: after 30 s, /api/v1/capacity/forecast's seconds_to_limit is within 20% of the truth
-    (from the workload's start and rate), the truth within its 95% interval's neighbourhood, and
-    the vigil_capacity_seconds_to_limit series says the same.
-    Anomaly: the burner sleeps for 45 s then burns a CPU: vigil_anomaly_score stays under the
-    threshold while it sleeps and crosses it within 20 s of the burn; the anomaly is listed with
-    its value and expectation.
-    Web view: the analytics panels in headless Chromium with that data (the anomaly, the capacity
-    forecast's chart with its interval) shown as the API returns them; panels whose API this build
-    lacks say so; no page errors; screenshots kept.
-    Restart: the detector's state is rebuilt from the stored history (the anomaly is listed again,
-    same start)."""
-    spin, comm = own_copy(ctx, "spin")
-    grow, gcomm = own_copy(ctx, "rssgrow")
-    limit = 400e6
-    rate = 4 * 1048576
-    cfg = config(ctx, f"""
-anomalies:
-  - name: hog
-    expr: sum(rate(vigil_cpu_seconds_total{{comm="{comm}"}}[3s])) or vector(0)
-    sensitivity: high
-    detector: {{warmup: 10, min_hist: 20}}
-capacity:
-  - name: rss
-    expr: vigil_process_resident_bytes{{comm="{gcomm}"}}
-    limit: {limit:.0f}
-    window: 30s
-""")
-    s = Serve(ctx, "--config", cfg, "--top", "1000", interval=1).start()
-    n0 = intervals_stored(s)
-    g = ctx.spawn([grow, "4", "600"])
-    g.stdout.readline()
-    m = re.match(r"start ([\d.]+) (\d+)", g.stdout.readline())
-    assert m, "rssgrow did not start"
-    check_capacity(ctx, s, gcomm, limit, rate, float(m.group(1)), int(m.group(2)))
-    assert wait_for(lambda: intervals_stored(s) >= n0 + 45, timeout=120, step=0.3), \
-        f"no 45 intervals in 120 s: {s.stderr()}"
-    p, a = check_anomaly_on_burn(ctx, s, spin)
-    chromium = check_web_panels(ctx, s)
-    p.kill()
-    g.kill()
-    s.stop()
-    s2 = Serve(ctx, "--config", cfg, "--top", "1000", interval=1, data=s.data).start()
-    s2.wait_intervals(2)
-    again = s2.json("/api/v1/anomalies")["anomalies"]
-    # replayed on the new run's interval grid: the same start within an interval
-    assert any(abs(x["started"] - a["started"]) <= 1.5 for x in again), (a["started"], again)
-    ctx.measure("anomaly rebuilt after a restart")
-    if not chromium:
-        raise Skip("chromium missing (scripts/install-deps.sh --test installs it): the web "
-                   "panels were not checked")
-
-
-def test_diff_names_new_workload_as_grown(ctx):
-    """A workload started in the second of two windows: the profile diff of the second against
-    the first lists spin_hot first among the grown functions (JSON), draws it red (SVG), and
-    go tool pprof -top of format=pprof gives it a positive flat value."""
-    spin, comm = own_copy(ctx, "spin")
-    s = Serve(ctx, interval=1).start()
-    s.wait_intervals(2)
-    t0 = time.time()
-    s.wait_intervals(8)
-    t1 = time.time()
-    p = ctx.spawn([spin, "0"])
-    s.wait_intervals(8)
-    t2 = time.time()
-    p.kill()
+def check_diff_grown(ctx, s, t0, t1, t2):
+    """spin_hot started at t1, between the windows [t0, t1) and [t1, t2): the profile diff of the
+    second against the first lists spin_hot first among the grown functions (JSON), draws it red
+    (SVG), and go tool pprof -top of format=pprof gives it a positive flat value."""
     # a window holds the intervals that start in it: the base ends an interval before the start
     q = f"from={t1:.3f}&to={t2:.3f}&base_from={t0:.3f}&base_to={t1 - 1.2:.3f}"
     d = s.json(f"/api/v1/profiling/diff?{q}&format=json&top=5")
@@ -224,6 +159,67 @@ def test_diff_names_new_workload_as_grown(ctx):
         st, ct, body = s.get(f"/api/v1/profiling/diff?{bad}")
         assert st == 400 and why in json.loads(body)["error"], (bad, st, body)
     ctx.measure(f"grew: {', '.join(grew[:3])} (spin_hot +{d['grew'][0]['self_change_pct']:.1f} points)")
+
+
+def test_anomaly_capacity_diff_and_web_panels(ctx):
+    """One service (1 s intervals) with an anomaly item on a CPU burner's rate and a capacity item
+    on a process growing its RSS at 4 MiB/s toward a 400 MB limit (one run: the checks need the
+    same long warm-up, and the burn is also the profile diff's new workload).
+    Capacity: after 30 s, /api/v1/capacity/forecast's seconds_to_limit is within 20% of the truth
+    (from the workload's start and rate), the truth within its 95% interval's neighbourhood, and
+    the vigil_capacity_seconds_to_limit series says the same.
+    Anomaly: the burner sleeps for 45 s then burns a CPU: vigil_anomaly_score stays under the
+    threshold while it sleeps and crosses it within 20 s of the burn; the anomaly is listed with
+    its value and expectation.
+    Profile diff: the burner started in the second of two 8 s windows: the profile diff of the
+    second against the first lists spin_hot first among the grown functions (JSON), draws it red
+    (SVG), and go tool pprof -top of format=pprof gives it a positive flat value.
+    Web view: the analytics panels in headless Chromium with that data (the anomaly, the capacity
+    forecast's chart with its interval) shown as the API returns them; panels whose API this build
+    lacks say so; no page errors; screenshots kept.
+    Restart: the detector's state is rebuilt from the stored history (the anomaly is listed again,
+    same start)."""
+    spin, comm = own_copy(ctx, "spin")
+    grow, gcomm = own_copy(ctx, "rssgrow")
+    limit = 400e6
+    rate = 4 * 1048576
+    cfg = config(ctx, f"""
+anomalies:
+  - name: hog
+    expr: sum(rate(vigil_cpu_seconds_total{{comm="{comm}"}}[3s])) or vector(0)
+    sensitivity: high
+    detector: {{warmup: 10, min_hist: 20}}
+capacity:
+  - name: rss
+    expr: vigil_process_resident_bytes{{comm="{gcomm}"}}
+    limit: {limit:.0f}
+    window: 30s
+""")
+    s = Serve(ctx, "--config", cfg, "--top", "1000", interval=1).start()
+    n0 = intervals_stored(s)
+    g = ctx.spawn([grow, "4", "600"])
+    g.stdout.readline()
+    m = re.match(r"start ([\d.]+) (\d+)", g.stdout.readline())
+    assert m, "rssgrow did not start"
+    check_capacity(ctx, s, gcomm, limit, rate, float(m.group(1)), int(m.group(2)))
+    assert wait_for(lambda: intervals_stored(s) >= n0 + 45, timeout=120, step=0.3), \
+        f"no 45 intervals in 120 s: {s.stderr()}"
+    p, a, t1, n1 = check_anomaly_on_burn(ctx, s, spin)
+    assert wait_for(lambda: intervals_stored(s) >= n1 + 8, timeout=60, step=0.3), s.stderr()
+    check_diff_grown(ctx, s, t1 - 8, t1, time.time())
+    chromium = check_web_panels(ctx, s)
+    p.kill()
+    g.kill()
+    s.stop()
+    s2 = Serve(ctx, "--config", cfg, "--top", "1000", interval=1, data=s.data).start()
+    s2.wait_intervals(2)
+    again = s2.json("/api/v1/anomalies")["anomalies"]
+    # replayed on the new run's interval grid: the same start within an interval
+    assert any(abs(x["started"] - a["started"]) <= 1.5 for x in again), (a["started"], again)
+    ctx.measure("anomaly rebuilt after a restart")
+    if not chromium:
+        raise Skip("chromium missing (scripts/install-deps.sh --test installs it): the web "
+                   "panels were not checked")
 
 
 def test_config_errors_refuse_to_start(ctx):
