@@ -112,10 +112,11 @@ def check_web_panels(ctx, s):
     return True
 
 
-def check_diff_grown(ctx, s, t0, t1, t2):
-    """spin_hot started at t1, between the windows [t0, t1) and [t1, t2): the profile diff of the
-    second against the first lists spin_hot first among the grown functions (JSON), draws it red
-    (SVG), and go tool pprof -top of format=pprof gives it a positive flat value."""
+def check_diff_grown(ctx, s, comm, t0, t1, t2):
+    """comm (running spin_hot) started at t1, between the windows [t0, t1) and [t1, t2): the
+    profile diff of the second against the first lists spin_hot first among the grown functions
+    (JSON), draws it red under comm's frame (SVG), and go tool pprof -top of format=pprof gives it
+    a positive flat value."""
     # a window holds the intervals that start in it: the base ends an interval before the start
     q = f"from={t1:.3f}&to={t2:.3f}&base_from={t0:.3f}&base_to={t1 - 1.2:.3f}"
     d = s.json(f"/api/v1/profiling/diff?{q}&format=json&top=5")
@@ -206,7 +207,7 @@ capacity:
         f"no 45 intervals in 120 s: {s.stderr()}"
     p, a, t1, n1 = check_anomaly_on_burn(ctx, s, spin)
     assert wait_for(lambda: intervals_stored(s) >= n1 + 8, timeout=60, step=0.3), s.stderr()
-    check_diff_grown(ctx, s, t1 - 8, t1, time.time())
+    check_diff_grown(ctx, s, comm, t1 - 8, t1, time.time())
     chromium = check_web_panels(ctx, s)
     p.kill()
     g.kill()
