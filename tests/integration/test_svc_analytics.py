@@ -115,8 +115,8 @@ def check_web_panels(ctx, s):
 def check_diff_grown(ctx, s, comm, t0, t1, t2):
     """comm (running spin_hot) started at t1, between the windows [t0, t1) and [t1, t2): the
     profile diff of the second against the first lists spin_hot first among the grown functions
-    (JSON), draws it red under comm's frame (SVG), and go tool pprof -top of format=pprof gives it
-    a positive flat value."""
+    (JSON), draws it red under comm's frame (SVG), and go tool pprof -top of format=pprof (of comm:
+    -top sums a function over processes) gives it a positive flat value."""
     # a window holds the intervals that start in it: the base ends an interval before the start
     q = f"from={t1:.3f}&to={t2:.3f}&base_from={t0:.3f}&base_to={t1 - 1.2:.3f}"
     d = s.json(f"/api/v1/profiling/diff?{q}&format=json&top=5")
@@ -144,7 +144,9 @@ def check_diff_grown(ctx, s, comm, t0, t1, t2):
     fade = 60 + round(160 * (1 - min(1, change / largest)))
     assert change > 0 and r_ == 255 and abs(g_ - fade) <= 1 and g_ == b_, (hot[0], largest)
     if have("go"):
-        st, _, pb = s.get(f"/api/v1/profiling/diff?{q}&format=pprof")
+        # comm's own: another user's spin that stopped between the windows would make the
+        # host's spin_hot shrink
+        st, _, pb = s.get(f"/api/v1/profiling/diff?{q}&comm={comm}&format=pprof")
         assert st == 200
         f = ctx.path("diff.pb.gz")
         with open(f, "wb") as fh:
