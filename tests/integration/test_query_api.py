@@ -3,8 +3,8 @@ samples a running service stored, with the ends of its series as staleness marke
 Prometheus (by remote write: a promtool backfill cannot write a marker), must give the same answers from both servers' /api/v1/query_range for every expression below, to float rounding.
 The samples are what Vigil's own API returns for a range selector, so the test covers the HTTP API
 and the evaluator over the live store (with the points the store skipped put back); that those
-samples are the ones the same service sent to a Prometheus by remote write is the last test here
-(and tests/unit/test_storesrc.c)."""
+samples are the ones the same service sent to a Prometheus by remote write is checked on the same
+run (and in tests/unit/test_storesrc.c)."""
 import json
 import math
 import sqlite3
@@ -88,10 +88,10 @@ def with_ends(matrix, data, t_end):
     return out
 
 
-def serve_samples(ctx, seconds):
-    """A service with a 1 s interval over a CPU-bound job; returns (serve, matrix, t_end) where the
-    matrix is every stored sample up to the newest interval t_end (unix seconds)."""
-    sv = Serve(ctx, interval=1).start()
+def serve_samples(ctx, seconds, *args):
+    """A service with a 1 s interval (and args) over a CPU-bound job; returns (serve, matrix,
+    t_end) where the matrix is every stored sample up to the newest interval t_end (unix seconds)."""
+    sv = Serve(ctx, *args, interval=1).start()
     ctx.spawn([workload("spin"), str(seconds * 0.6)])
     sv.wait_intervals(seconds, timeout=seconds * 6 + 30)
     last = sv.json("/api/v1/query?" + urllib.parse.urlencode({"query": "vigil_intervals_total[1m]"}))
@@ -110,8 +110,20 @@ def vigil_query(sv, path, **params):
     return st, json.loads(body)
 
 
-def test_query_api_matches_prometheus(ctx):
-    sv, matrix, t_end = serve_samples(ctx, 24)
+def test_query_api_matches_prometheus_and_remote_write(ctx):
+    """One service, remote writing to a real Prometheus: its query API agrees with another
+    Prometheus given its samples and their ends, and those samples are the ones remote write
+    sent."""
+    prom = prometheus_server(ctx, "global:\n  scrape_interval: 1m\n", name="prom-rw",
+                             remote_write=True)
+    sv, matrix, t_end = serve_samples(ctx, 24, "--remote-write", f"{prom}/api/v1/write")
+    check_matches_prometheus(ctx, sv, matrix, t_end)
+    check_samples_are_what_remote_write_sent(ctx, sv, prom, t_end)
+
+
+def check_matches_prometheus(ctx, sv, matrix, t_end):
+    """Every expression of EXPRS, ranges and instants, the same from vigil serve and from a
+    Prometheus given the service's samples (matrix, up to t_end) and the store's ends."""
     names = {s["metric"]["__name__"] for s in matrix}
     for want in ("vigil_cpu_seconds_total", "vigil_process_resident_bytes",
                  "vigil_runq_latency_seconds_bucket", "vigil_intervals_total"):
@@ -199,19 +211,11 @@ def test_query_api_errors_like_prometheus(ctx):
     assert st == 200 and "vigil_cpu_seconds_total" in got["data"], got
 
 
-def test_query_api_samples_are_what_remote_write_sent(ctx):
+def check_samples_are_what_remote_write_sent(ctx, sv, prom, t_end):
     """The samples the query API reads (stored points plus the skipped ones put back) are the ones
-    the same service sent by remote write to a real Prometheus, for every series sent at every
-    interval of the window; and none that remote write did not send (a series that ended or left
-    the top N ends in both at the same interval)."""
-    prom = prometheus_server(ctx, "global:\n  scrape_interval: 1m\n", name="prom-rw",
-                             remote_write=True)
-    sv = Serve(ctx, "--remote-write", f"{prom}/api/v1/write", interval=1).start()
-    ctx.spawn([workload("spin"), "10"])
-    sv.wait_intervals(20, timeout=150)
-    last = sv.json("/api/v1/query?" + urllib.parse.urlencode({"query": "vigil_intervals_total[1m]"}))
-    ticks = [t for t, _ in last["data"]["result"][0]["values"]]
-    t_end = ticks[-1]
+    the same service sent by remote write to a real Prometheus (prom), for every series sent at
+    every interval of the window (up to t_end); and none that remote write did not send (a series
+    that ended or left the top N ends in both at the same interval)."""
     # Remote write is asynchronous: wait until Prometheus has the interval t_end.
     def have_end():
         r = prom_query(prom, "timestamp(vigil_intervals_total)", time=t_end)
