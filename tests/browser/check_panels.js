@@ -8,7 +8,7 @@
 //   - no page error, console error, dialog or request outside the service;
 //   - each panel's state is the expected one; "rows" panels hold what the API returns (alert
 //     names, incident ids, SLO names, anomaly names and capacity items with a uPlot canvas and a
-//     time to the limit);
+//     time to the limit), read until page and API agree (the page redraws every interval);
 //   - with alerts shown: the ack button of the first one acks it through the API (the row then
 //     says "acked", and GET /api/v1/alerts agrees);
 //   - a full-page screenshot is kept in SCREENSHOT_DIR.
@@ -55,12 +55,25 @@ async function main() {
       }
     }
     const text = async (id) => page.$eval(`#${id}`, (el) => el.textContent);
+    // The page redraws its panels at every interval and the API answers for now: an alert that
+    // turned pending or resolved between the two is on one and not yet the other. Each check reads
+    // both until they agree, for up to 30 s (several intervals); the last difference fails it.
+    const agree = async (read, id, what) => {
+      const until = Date.now() + 30000;
+      for (;;) {
+        const list = await read();
+        const t = await text(id);
+        const missing = list.filter((x) => !t.includes(x));
+        if (!missing.length) return list;
+        if (Date.now() > until) throw new Error(`${what} ${missing[0]} not shown`);
+        await page.waitForTimeout(500);
+      }
+    };
     const notes = [];
     if (got.anomalies === 'rows') {
-      const a = await api('/api/v1/anomalies');
-      const t = await text('anomalies-body');
-      for (const x of a.anomalies.slice(0, 20)) if (!t.includes(x.name)) throw new Error(`anomaly ${x.name} not shown`);
-      notes.push(`${a.anomalies.length} anomalies`);
+      const shown = await agree(async () => (await api('/api/v1/anomalies')).anomalies.slice(0, 20)
+        .map((x) => x.name), 'anomalies-body', 'anomaly');
+      notes.push(`${shown.length} anomalies`);
     }
     if (got.capacity === 'rows') {
       const c = await api('/api/v1/capacity/forecast');
@@ -81,16 +94,14 @@ async function main() {
       notes.push(`${names.length} SLOs`);
     }
     if (got.incidents === 'rows') {
-      const i = await api('/api/v1/incidents');
-      const t = await text('incidents-body');
-      for (const x of i.incidents.slice(0, 20)) if (!t.includes(x.id)) throw new Error(`incident ${x.id} not shown`);
-      notes.push(`${i.incidents.length} incidents`);
+      const shown = await agree(async () => (await api('/api/v1/incidents')).incidents.slice(0, 20)
+        .map((x) => x.id), 'incidents-body', 'incident');
+      notes.push(`${shown.length} incidents`);
     }
     await page.screenshot({ path: path.join(shots, 'panels.png'), fullPage: true });
     if (got.alerts === 'rows') {
-      const a = await api('/api/v1/alerts');
-      const t = await text('alerts-body');
-      for (const x of a.data.alerts) if (!t.includes(x.labels.alertname)) throw new Error(`alert ${x.labels.alertname} not shown`);
+      const shown = await agree(async () => (await api('/api/v1/alerts')).data.alerts
+        .map((x) => x.labels.alertname), 'alerts-body', 'alert');
       const fp = await page.$eval('#alerts-body button[data-act="ack"]', (b) => b.dataset.fp);
       await page.click(`#alerts-body button[data-act="ack"][data-fp="${fp}"]`);
       await page.waitForFunction((f) => {
@@ -100,7 +111,7 @@ async function main() {
       const after = await api('/api/v1/alerts');
       const acked = after.data.alerts.find((x) => x.fingerprint === fp);
       if (!acked || !acked.acked) throw new Error(`ack of ${fp} not in the API: ${JSON.stringify(acked)}`);
-      notes.push(`${a.data.alerts.length} alerts, ${fp} acked from the page`);
+      notes.push(`${shown.length} alerts, ${fp} acked from the page`);
       await page.screenshot({ path: path.join(shots, 'panels-acked.png'), fullPage: true });
     }
     if (problems.length) throw new Error(problems.join('; '));
