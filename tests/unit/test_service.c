@@ -29,23 +29,7 @@
 #include "util/cli.h"
 #include "util/log.h"
 #include "remote.pb-c.h"
-
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/vigil-unit-store-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rmrf(const char *d)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-	assert_int_equal(system(cmd), 0);
-}
+#include "tmpdir.h"
 
 struct seen {
 	int n;
@@ -66,7 +50,7 @@ static int on_profile(void *arg, __s64 t0, __s64 t1, const void *blob, size_t le
 
 static void test_store_profiles_and_reopen(void **state)
 {
-	char *d = tmpdir();
+	char *d = unit_tmpdir("store");
 	struct store *st = store__open(d);
 	struct seen s = { 0 };
 	struct stat sb;
@@ -112,13 +96,13 @@ static void test_store_profiles_and_reopen(void **state)
 		assert_null(store__kv_get(st, "none"));
 	}
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
 static void test_store_refuses_unsafe_and_corrupt(void **state)
 {
-	char *d = tmpdir(), p[512];
+	char *d = unit_tmpdir("store"), p[512];
 	FILE *f;
 
 	(void)state;
@@ -142,13 +126,13 @@ static void test_store_refuses_unsafe_and_corrupt(void **state)
 	fclose(f);
 	assert_null(store__open(p));
 	log_set_quiet(false);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
 static void test_store_series_select_and_matchers(void **state)
 {
-	char *d = tmpdir();
+	char *d = unit_tmpdir("store");
 	struct store *st = store__open(d);
 	struct series_store ss;
 	struct series_label a[] = { { "comm", "bash" }, { "cpu", "0" } },
@@ -210,7 +194,7 @@ static void test_store_series_select_and_matchers(void **state)
 		series_set__release(&set);
 	}
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
@@ -236,7 +220,7 @@ static int concat_merge(void *arg, const char *kind, const void *const *blobs, c
 
 static void test_store_downsampling_and_retention(void **state)
 {
-	char *d = tmpdir();
+	char *d = unit_tmpdir("store");
 	struct store *st = store__open(d);
 	struct series_store ss;
 	struct series_label g[] = { { "k", "v" } };
@@ -289,7 +273,7 @@ static void test_store_downsampling_and_retention(void **state)
 	assert_int_equal(store__profiles(st, "cpu", base, base + 5000000, on_profile, &s), 0);
 	assert_int_equal(s.n, 0);
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
@@ -300,7 +284,7 @@ static void test_store_downsampling_and_retention(void **state)
  */
 static void test_store_end_of_series(void **state)
 {
-	char *d = tmpdir();
+	char *d = unit_tmpdir("store");
 	struct store *st = store__open(d);
 	struct series_store ss;
 	struct series_label a[] = { { "alertname", "X" } };
@@ -371,7 +355,7 @@ static void test_store_end_of_series(void **state)
 		sqlite3_close(db);
 	}
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
@@ -397,7 +381,7 @@ static size_t points_of(struct series_store ss, const char *name, __s64 from, __
  */
 static void test_store_rollup_gap_and_restart(void **state)
 {
-	char *d = tmpdir();
+	char *d = unit_tmpdir("store");
 	struct store *st = store__open(d);
 	struct series_store ss;
 	struct series_label g[] = { { "k", "v" } };
@@ -448,7 +432,7 @@ static void test_store_rollup_gap_and_restart(void **state)
 	assert_int_equal(t[3], late + 119999);
 	assert_true(v[3] == 108.5);
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 

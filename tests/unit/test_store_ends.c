@@ -30,25 +30,9 @@
 #include "service/store.h"
 #include "service/store_int.h"
 #include "remote.pb-c.h"
+#include "tmpdir.h"
 
 static const __s64 base = 1800000000000LL;
-
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/vigil-unit-ends-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return strdup(d);
-}
-
-static void rmrf(const char *d)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-	assert_int_equal(system(cmd), 0);
-}
 
 /* What store_end_fn was given. */
 struct ends_log {
@@ -169,7 +153,7 @@ static void instant(struct storesrc *src, const char *q, __s64 t, char *out, siz
 static void test_unreported_series_end(void **state)
 {
 	static const char *const ab[] = { "a", "b" }, *const b[] = { "b" };
-	char *d = tmpdir();
+	char *d = unit_tmpdir("ends");
 	struct store *st = store__open(d);
 	struct series_store plain;
 	struct series_label alert = { "alertname", "X" };
@@ -246,14 +230,14 @@ static void test_unreported_series_end(void **state)
 	pq_expr__free(e);
 	storesrc__free(src);
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
 static void test_uncommitted_close_ends_at_the_next(void **state)
 {
 	static const char *const ab[] = { "a", "b" }, *const b[] = { "b" }, *const c[] = { "c" };
-	char *d = tmpdir();
+	char *d = unit_tmpdir("ends");
 	struct store *st = store__open(d);
 	struct ends_log log = { 0 };
 
@@ -286,14 +270,14 @@ static void test_uncommitted_close_ends_at_the_next(void **state)
 	assert_true(store__writable(st));
 	(void)b;
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
 static void test_restart_ends_last_run(void **state)
 {
 	static const char *const ab[] = { "a", "b" }, *const a[] = { "a" };
-	char *d = tmpdir();
+	char *d = unit_tmpdir("ends");
 	struct store *st;
 	struct ends_log log = { 0 };
 	int status;
@@ -376,7 +360,7 @@ static void test_restart_ends_last_run(void **state)
 	assert_int_equal(log.n, 2);
 	assert_true(logged(&log, "rss{comm=a}", base + 7801));
 	store__close(st);
-	rmrf(d);
+	unit_rmrf(d);
 	free(d);
 }
 
