@@ -54,6 +54,10 @@ def main():
             first_failure = (detail, tmp)
         if status == "PASS" and first_failure:
             status = "FLAKY"
+        elif status == "SKIP" and first_failure:  # a failure is not made good by a skip
+            shutil.rmtree(tmp, ignore_errors=True)
+            status, detail, tmp = "FAIL", first_failure[0], first_failure[1]
+            first_failure = None
         print(f"  {status:<7} {full} ({dt:.1f} s){(': ' + detail.splitlines()[0]) if status == 'SKIP' else ''}",
               flush=True)
         for m in measures:
@@ -115,10 +119,12 @@ def run_one(fn, prefixes):
 
     lib.wait_for(lambda: not any(leftovers()), 3)
     leaked, leaked_links = leftovers()
-    if status != "FAIL" and (leaked or leaked_links):
+    if leaked or leaked_links:
+        # first in the detail, so the runner does not retry a test that leaked (failed or not)
+        leak = (f"left loaded after the test: programs {sorted(leaked.items())}, "
+                f"links {sorted(leaked_links)}")
+        detail = leak + ("\n" + detail if status == "FAIL" else "")
         status = "FAIL"
-        detail = (f"left loaded after the test: programs {sorted(leaked.items())}, "
-                  f"links {sorted(leaked_links)}")
     dt = time.time() - t0
     return status, detail, dt, ctx.measures, tmp
 
