@@ -150,6 +150,25 @@ static void instant(struct storesrc *src, const char *q, __s64 t, char *out, siz
 	pq_expr__free(e);
 }
 
+/* A process may name itself with the cache key's separators (prctl): its end names it whole. */
+static void test_end_names_with_separators(void **state)
+{
+	static const char *const odd[] = { "x\x1fy\x1ez", "b" }, *const b[] = { "b" };
+	char *d = unit_tmpdir("ends");
+	struct store *st = store__open(d);
+	struct ends_log log = { 0 };
+
+	(void)state;
+	assert_non_null(st);
+	assert_int_equal(interval(st, base + 1000, 1, odd, 2, false, &log), 0);
+	assert_int_equal(interval(st, base + 2000, 2, b, 1, false, &log), 0);
+	assert_int_equal(log.n, 1);
+	assert_true(logged(&log, "rss{comm=x\x1fy\x1ez}", base + 2000));
+	store__close(st);
+	unit_rmrf(d);
+	free(d);
+}
+
 static void test_unreported_series_end(void **state)
 {
 	static const char *const ab[] = { "a", "b" }, *const b[] = { "b" };
@@ -183,9 +202,9 @@ static void test_unreported_series_end(void **state)
 	 * of the histogram end at 4 s, together; b, the clock and ALERTS do not */
 	assert_int_equal(log.n, 6);
 	assert_true(logged(&log, "rss{comm=a}", base + 4000));
-	assert_true(logged(&log, "h_bucket{syscall=read,le=0.1}", base + 4000));
-	assert_true(logged(&log, "h_bucket{syscall=read,le=1}", base + 4000));
-	assert_true(logged(&log, "h_bucket{syscall=read,le=+Inf}", base + 4000));
+	assert_true(logged(&log, "h_bucket{le=0.1,syscall=read}", base + 4000));
+	assert_true(logged(&log, "h_bucket{le=1,syscall=read}", base + 4000));
+	assert_true(logged(&log, "h_bucket{le=+Inf,syscall=read}", base + 4000));
 	assert_true(logged(&log, "h_sum{syscall=read}", base + 4000));
 	assert_true(logged(&log, "h_count{syscall=read}", base + 4000));
 	assert_int_equal(count_rows(store__path(st), "SELECT count(*) FROM ends"), 6);
@@ -414,6 +433,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unreported_series_end),
+		cmocka_unit_test(test_end_names_with_separators),
 		cmocka_unit_test(test_uncommitted_close_ends_at_the_next),
 		cmocka_unit_test(test_restart_ends_last_run),
 		cmocka_unit_test(test_remote_write_markers),

@@ -64,32 +64,26 @@ static int live_exec(struct store *s, sqlite3_stmt **st, const char *sql, sqlite
 	return rc == SQLITE_DONE ? 0 : store_write_failed(s, rc, "keeping the live series");
 }
 
-/* fn with a cached series' name and labels, taken from its cache key ("name\x1fl\x1ev..."). */
-static void call_end_fn(store_end_fn fn, void *arg, const char *key, __s64 t_ms)
+/* fn with series id's name and labels as the series table holds them (not split from the cache
+ * key: a process name may hold the key's separators). A series not found is skipped. */
+static void call_end_fn(struct store *s, store_end_fn fn, void *arg, sqlite3_int64 id, __s64 t_ms)
 {
-	struct series_label l[32];
-	char *copy = strdup(key), *p;
-	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	struct series_label *l;
+	size_t nl;
 
-	if (!copy)
+	if (sqlite3_prepare_v2(s->w, "SELECT name, labels FROM series WHERE id = ?", -1, &st,
+			       NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
 		return;
-	p = strchr(copy, '\x1f');
-	if (p)
-		*p++ = '\0';
-	while (p && n < sizeof(l) / sizeof(l[0])) {
-		char *next = strchr(p, '\x1f'), *sep;
-
-		if (next)
-			*next++ = '\0';
-		sep = strchr(p, '\x1e');
-		if (sep) {
-			*sep = '\0';
-			l[n++] = (struct series_label){ p, sep + 1 };
-		}
-		p = next;
 	}
-	fn(arg, copy, l, n, t_ms);
-	free(copy);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+	    !store_parse_labels((const char *)sqlite3_column_text(st, 1), &l, &nl)) {
+		fn(arg, (const char *)sqlite3_column_text(st, 0), l, nl, t_ms);
+		store_free_labels(l, nl);
+	}
+	sqlite3_finalize(st);
 }
 
 /* The live flags as they were before a close turned the set `before` into `after`. */
@@ -103,9 +97,14 @@ static void flags_as_before(const struct series_vec *before, const struct series
 
 int store__end_unreported(struct store *s, __s64 t_ms, store_end_fn fn, void *arg)
 {
-	struct series_vec spare;
-	int err = 0;
+	struct series_vec spare, ended = { 0 };
+	int err = 0, rc;
 
+	/* All of it or nothing: a statement that fails half-way leaves no end or live row behind
+	 * in the interval's transaction, and no marker goes out for it. */
+	rc = sqlite3_exec(s->w, "SAVEPOINT ends", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return store_write_failed(s, rc, "ending series");
 	for (size_t i = 0; i < s->prev.n && !err; i++) {
 		struct cached_series *cs = s->prev.v[i];
 
@@ -115,13 +114,13 @@ int store__end_unreported(struct store *s, __s64 t_ms, store_end_fn fn, void *ar
 		if (!err)
 			err = live_exec(s, &s->del_live, "DELETE FROM live WHERE series = ?",
 					cs->id);
+		if (!err && fn)
+			err = vec_push(&ended, cs);
 		if (err)
 			break;
 		/* its next point is stored whatever its value */
 		cs->stored = false;
 		cs->live = false;
-		if (fn)
-			call_end_fn(fn, arg, cs->key, t_ms);
 	}
 	for (size_t i = 0; i < s->cur.n && !err; i++) {
 		struct cached_series *cs = s->cur.v[i];
@@ -133,12 +132,20 @@ int store__end_unreported(struct store *s, __s64 t_ms, store_end_fn fn, void *ar
 		if (!err)
 			cs->live = true;
 	}
+	if (!err && (rc = sqlite3_exec(s->w, "RELEASE ends", NULL, NULL, NULL)) != SQLITE_OK)
+		err = store_write_failed(s, rc, "ending series");
 	if (err) {
 		/* As if not called: the next call ends (and adds) the same again, and this
 		 * interval's reported series stay in cur with the next one's. */
+		sqlite3_exec(s->w, "ROLLBACK TO ends; RELEASE ends", NULL, NULL, NULL);
+		/* (a series whose end was undone stores its next point whatever its value) */
 		flags_as_before(&s->prev, &s->cur);
+		free(ended.v);
 		return err;
 	}
+	for (size_t i = 0; i < ended.n; i++)
+		call_end_fn(s, fn, arg, ended.v[i]->id, t_ms);
+	free(ended.v);
 	spare = s->undo;
 	s->undo = s->prev;
 	s->prev = s->cur;
