@@ -694,6 +694,26 @@ struct service *service__new(const struct service_opts *o)
 		err = -errno;
 		goto fail;
 	}
+	if (o->remote_write_url || o->push_url) {
+		s->push = push__new(o->remote_write_url, o->push_url, o->push_app, o->profile_hz);
+		if (!s->push) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	{
+		/* What the last run reported at its last interval ends where a scraper would have
+		 * found it gone (a kill -9 wrote no end); remote write gets the same markers. Before
+		 * the HTTP server starts: no query sees the last run's series alive. */
+		struct ended ended = { 0 };
+
+		if (store__end_last_run(s->store, now_ms(), (__s64)(o->interval_s * 1000 + 0.5),
+					s->push ? add_ended : NULL, &ended))
+			pr_warn("store: the last run's series were not ended (they linger up to "
+				"the query lookback)");
+		push__series(s->push, NULL, 0, ended.v, ended.n);
+		ended_release(&ended);
+	}
 	if (runner__init(&s->run, "serve", &ro)) {
 		err = -EIO;
 		goto fail;
@@ -787,25 +807,6 @@ struct service *service__new(const struct service_opts *o)
 	err = alerts__add_sink(alerting__engine(s->alerting), insights__alert_sink, s->insights);
 	if (err)
 		goto fail;
-	if (o->remote_write_url || o->push_url) {
-		s->push = push__new(o->remote_write_url, o->push_url, o->push_app, o->profile_hz);
-		if (!s->push) {
-			err = -errno;
-			goto fail;
-		}
-	}
-	{
-		/* What the last run reported at its last interval ends where a scraper would have
-		 * found it gone (a kill -9 wrote no end); remote write gets the same markers. */
-		struct ended ended = { 0 };
-
-		if (store__end_last_run(s->store, now_ms(), (__s64)(o->interval_s * 1000 + 0.5),
-					s->push ? add_ended : NULL, &ended))
-			pr_warn("store: the last run's series were not ended (they linger up to "
-				"the query lookback)");
-		push__series(s->push, NULL, 0, ended.v, ended.n);
-		ended_release(&ended);
-	}
 	render_metrics(s);
 	return s;
 fail:
