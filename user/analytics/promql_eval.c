@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "analytics/promql_int.h"
-#include "util/clock.h"
 #include "model/hashmap.h"
 #include "model/series.h"
+#include "util/clock.h"
 
 #define DEFAULT_MAX_SAMPLES 50000000
 #define DEFAULT_SUBQUERY_STEP 60000 /* Prometheus' global evaluation_interval default */
@@ -187,6 +187,9 @@ static int preload(struct pq_ctx *c, const struct pq_node *n, int64_t start, int
 		int64_t before = n->kind == PQN_MATRIX ? n->mat.range : c->lookback;
 		struct pq_matrix *m = &c->sel[vs->sel.id];
 
+		/* (one read is not cut short: max_samples bounds it) */
+		if ((rc = check_deadline(c)))
+			return rc;
 		rc = c->src->select(c->src->ctx, vs->sel.m, vs->sel.nm,
 				    start - vs->sel.offset - before, end - vs->sel.offset, m);
 		if (rc) {
