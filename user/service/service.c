@@ -694,6 +694,10 @@ struct service *service__new(const struct service_opts *o)
 		err = -errno;
 		goto fail;
 	}
+	if (runner__init(&s->run, "serve", &ro)) {
+		err = -EIO;
+		goto fail;
+	}
 	if (o->remote_write_url || o->push_url) {
 		s->push = push__new(o->remote_write_url, o->push_url, o->push_app, o->profile_hz);
 		if (!s->push) {
@@ -704,7 +708,8 @@ struct service *service__new(const struct service_opts *o)
 	{
 		/* What the last run reported at its last interval ends where a scraper would have
 		 * found it gone (a kill -9 wrote no end); remote write gets the same markers. Before
-		 * the HTTP server starts: no query sees the last run's series alive. */
+		 * the HTTP server starts: no query sees the last run's series alive; after runner__init,
+		 * which blocks the signals it waits for: push's thread must inherit that mask. */
 		struct ended ended = { 0 };
 
 		if (store__end_last_run(s->store, now_ms(), (__s64)(o->interval_s * 1000 + 0.5),
@@ -713,10 +718,6 @@ struct service *service__new(const struct service_opts *o)
 				"the query lookback)");
 		push__series(s->push, NULL, 0, ended.v, ended.n);
 		ended_release(&ended);
-	}
-	if (runner__init(&s->run, "serve", &ro)) {
-		err = -EIO;
-		goto fail;
 	}
 	tpa = features__tp_attach();
 	s->cpu = cpu_collector__new(&(struct cpu_collector_opts){
