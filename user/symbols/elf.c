@@ -287,8 +287,10 @@ static int collect_syms(Elf *e, Elf64_Word type, struct collect *c)
 				break;
 			st = GELF_ST_TYPE(sym.st_info);
 			sb = GELF_ST_BIND(sym.st_info);
+			/* (the last address of the address space holds no function: a symbol's
+			 * [addr, end) could not even say so; a crafted file gave one of size 0) */
 			if ((st != STT_FUNC && st != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-			    !sym.st_value)
+			    !sym.st_value || sym.st_value == ~0ULL)
 				continue;
 			t.name = elf_strptr(e, sh.sh_link, sym.st_name);
 			if (!t.name || !*t.name)
