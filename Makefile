@@ -187,7 +187,8 @@ integration: vigil $(WORKLOADS)
 fuzz-smoke: $(FUZZ_BINS)
 	$(Q)scripts/fuzz-smoke.sh $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
-	$(Q)FUZZ_BUDGET=$$(( $${FUZZ_SECONDS:-60} * $(words $(FUZZ_BINS)) )) scripts/fuzz-smoke.sh $(FUZZ_BINS)
+	$(Q)FUZZ_SEED=$${FUZZ_SEED:-0} FUZZ_BUDGET=$$(( $${FUZZ_SECONDS:-60} * $(words $(FUZZ_BINS)) )) \
+		scripts/fuzz-smoke.sh $(FUZZ_BINS)
 
 # The README's second command: everything, from a fresh machine.
 # Everything the steps below run is built first, on every CPU (serially this took minutes of the
