@@ -68,22 +68,23 @@ static int live_exec(struct store *s, sqlite3_stmt **st, const char *sql, sqlite
  * key: a process name may hold the key's separators). A series not found is skipped. */
 static void call_end_fn(struct store *s, store_end_fn fn, void *arg, sqlite3_int64 id, __s64 t_ms)
 {
-	sqlite3_stmt *st = NULL;
 	struct series_label *l;
+	sqlite3_stmt *st;
 	size_t nl;
 
-	if (sqlite3_prepare_v2(s->w, "SELECT name, labels FROM series WHERE id = ?", -1, &st,
-			       NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
+	if (!s->get_series &&
+	    sqlite3_prepare_v2(s->w, "SELECT name, labels FROM series WHERE id = ?", -1,
+			       &s->get_series, NULL) != SQLITE_OK)
 		return;
-	}
+	st = s->get_series;
+	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
 	    !store_parse_labels((const char *)sqlite3_column_text(st, 1), &l, &nl)) {
 		fn(arg, (const char *)sqlite3_column_text(st, 0), l, nl, t_ms);
 		store_free_labels(l, nl);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
 /* The live flags as they were before a close turned the set `before` into `after`. */
@@ -181,6 +182,7 @@ void store_ends_release(struct store *s)
 	free(s->undo.v);
 	sqlite3_finalize(s->put_live);
 	sqlite3_finalize(s->del_live);
+	sqlite3_finalize(s->get_series);
 }
 
 struct last_row {

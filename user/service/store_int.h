@@ -60,7 +60,7 @@ struct store {
 	struct series_vec cur, prev, undo;
 	__u64 gen;
 	bool closed_in_tx;
-	sqlite3_stmt *put_live, *del_live;
+	sqlite3_stmt *put_live, *del_live, *get_series;
 };
 
 /* A failed write: full disk and I/O errors make the store unwritable (one line). -errno. */
